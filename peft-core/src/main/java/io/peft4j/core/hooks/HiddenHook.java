@@ -1,0 +1,13 @@
+package io.peft4j.core.hooks;
+
+import io.peft4j.core.tensor.Tensor;
+
+/**
+ * At {@link SiteKind#FINAL_HIDDEN}: receives the final hidden states {@code [B, P + T, D]} (after GPT-2's
+ * final layer norm; BERT's last layer output) and returns a tensor of the same shape. Heads and probes
+ * read the model output instead; this site is for modules that transform it.
+ */
+@FunctionalInterface
+public interface HiddenHook extends Hook {
+    Tensor apply(Tensor hidden, ForwardContext ctx);
+}

@@ -1,0 +1,22 @@
+package io.peft4j.core.hooks;
+
+import io.peft4j.core.tensor.Tensor;
+
+/**
+ * At {@link SiteKind#ATTENTION_PREFIX} (one site per layer): supplies {@link #length()} extra key/value
+ * positions that every query of that layer attends to (all of them, also under a causal mask). Real
+ * tokens then take positions {@code length()..}, as with Hugging Face's {@code past_key_values}.
+ */
+public interface PrefixHook extends Hook {
+    /** The number of prefix positions P; must be the same for every layer it is installed on. */
+    int length();
+
+    /**
+     * Keys and values for {@code layer}, each {@code [B, heads, P, headDim]}.
+     */
+    KeyValue prefix(int layer, ForwardContext ctx);
+
+    /** A layer's prefix keys and values. */
+    record KeyValue(Tensor keys, Tensor values) {
+    }
+}

@@ -1,0 +1,81 @@
+package io.peft4j.core.io;
+
+import io.peft4j.core.PeftException;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+
+/** Writes that either happen whole or not at all: a temporary sibling file, fsync, then a rename. */
+public final class AtomicFiles {
+    private AtomicFiles() {
+    }
+
+    /** What writes the temporary file's content. */
+    @FunctionalInterface
+    public interface Writer {
+        void write(FileChannel channel) throws IOException;
+    }
+
+    public static void write(Path target, byte[] bytes) {
+        write(target, ch -> {
+            var buf = java.nio.ByteBuffer.wrap(bytes);
+            while (buf.hasRemaining()) ch.write(buf);
+        });
+    }
+
+    public static void write(Path target, Writer writer) {
+        Path abs = target.toAbsolutePath();
+        Path tmp = null;
+        try {
+            Files.createDirectories(abs.getParent());
+            tmp = Files.createTempFile(abs.getParent(), "." + abs.getFileName(), ".tmp");
+            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+                writer.write(ch);
+                ch.force(true);
+            }
+            moveReplacing(tmp, abs);
+            tmp = null;
+        } catch (IOException e) {
+            throw new PeftException(target + ": cannot write: " + e.getMessage(), e);
+        } finally {
+            if (tmp != null) {
+                try {
+                    Files.deleteIfExists(tmp);
+                } catch (IOException ignored) {
+                    // best effort: the temporary file is not the target
+                }
+            }
+        }
+    }
+
+    /** Renames {@code from} onto {@code to} atomically where the file system allows it. */
+    public static void moveReplacing(Path from, Path to) throws IOException {
+        try {
+            Files.move(from, to, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (AtomicMoveNotSupportedException e) {
+            Files.move(from, to, StandardCopyOption.REPLACE_EXISTING);
+        }
+    }
+
+    /** Deletes a directory tree (used to drop half-built temporary directories). */
+    public static void deleteTree(Path dir) {
+        if (dir == null || !Files.exists(dir)) return;
+        try (var walk = Files.walk(dir)) {
+            walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> {
+                try {
+                    Files.delete(p);
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            });
+        } catch (IOException | UncheckedIOException e) {
+            // leave what could not be removed; it is a temporary directory
+        }
+    }
+}

@@ -1,0 +1,230 @@
+package io.peft4j.core.model;
+
+import io.peft4j.core.PeftException;
+import io.peft4j.core.hooks.EmbeddingHook;
+import io.peft4j.core.hooks.ForwardContext;
+import io.peft4j.core.hooks.HookSite;
+import io.peft4j.core.hooks.Hooks;
+import io.peft4j.core.hooks.SiteKind;
+import io.peft4j.core.io.Checkpoint;
+import io.peft4j.core.model.Blocks.Linear;
+import io.peft4j.core.model.Blocks.Norm;
+import io.peft4j.core.model.Weights.Candidate;
+import io.peft4j.core.tensor.Ops;
+import io.peft4j.core.tensor.Tensor;
+import org.nd4j.linalg.api.buffer.DataType;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * BERT (Devlin et al. 2019) as Hugging Face's {@code BertForMaskedLM} computes it: post-LayerNorm blocks,
+ * exact (erf) GELU, learned positions and token types, a padding mask, the tanh pooler over the first
+ * token, and the masked-LM head whose output matrix is tied to the word embeddings.
+ *
+ * <pre>
+ * x = LN(E_word[ids] + E_pos[pos] + E_type[types])
+ * per layer:  h = O(attn(Q x, K x, V x)),  x = LN1(x + h),  f = W2 gelu(W1 x),  x = LN2(x + f)
+ * pooled = tanh(W_p x[:, 0]);   mlm = LN_t(gelu(W_t x)) E_wordᵀ + b
+ * </pre>
+ * Reads Hugging Face safetensors ({@code bert.}-prefixed or bare) and Google/TensorFlow checkpoints
+ * ({@code bert/...}, optionally {@code module/}-prefixed).
+ */
+public final class Bert implements TransformerModel {
+    public static final String EMBEDDINGS = "embeddings";
+    public static final String FINAL = "final";
+
+    private record Layer(Linear query, Linear key, Linear value, Linear attnOut, Norm attnNorm,
+                         Linear intermediate, Linear output, Norm outNorm,
+                         String prefixSite, String attnSite, String ffnSite) {
+    }
+
+    private final ModelConfig cfg;
+    private final DataType type;
+    private final Hooks hooks = new Hooks();
+    private final Map<String, Tensor> params;
+    private final Tensor wordEmb, posEmb, typeEmb;
+    private final Norm embNorm;
+    private final List<Layer> layers = new ArrayList<>();
+    private final List<String> prefixSites = new ArrayList<>();
+    private final Linear pooler;          // null for checkpoints without one
+    private final Linear mlmTransform;    // null for checkpoints without the MLM head
+    private final Norm mlmNorm;
+    private final Tensor mlmBias;
+    private final Ops.Gelu gelu;
+
+    private Bert(ModelConfig cfg, Checkpoint ckpt, DataType type) {
+        this.cfg = cfg;
+        this.type = type;
+        this.gelu = switch (cfg.activation()) {
+            case "gelu" -> Ops.Gelu.ERF;
+            case "gelu_new", "gelu_pytorch_tanh" -> Ops.Gelu.TANH;
+            default -> throw new PeftException("config: hidden_act '" + cfg.activation() + "' is not supported (gelu, gelu_new)");
+        };
+        Weights w = new Weights(ckpt, type);
+        long d = cfg.hidden(), f = cfg.intermediate();
+        wordEmb = w.get("embeddings.word_embeddings.weight", names("embeddings.word_embeddings.weight", Role.TABLE), cfg.vocabSize(), d);
+        posEmb = w.get("embeddings.position_embeddings.weight", names("embeddings.position_embeddings.weight", Role.TABLE), cfg.maxPositions(), d);
+        typeEmb = w.get("embeddings.token_type_embeddings.weight", names("embeddings.token_type_embeddings.weight", Role.TABLE), cfg.typeVocabSize(), d);
+        embNorm = norm(w, "embeddings.LayerNorm", d);
+        hooks.declare(new HookSite(EMBEDDINGS, SiteKind.EMBEDDINGS, -1, d, d));
+        for (int i = 0; i < cfg.layers(); i++) {
+            String p = "encoder.layer." + i + ".";
+            String prefixSite = p + "attention.self.prefix";
+            hooks.declare(new HookSite(prefixSite, SiteKind.ATTENTION_PREFIX, i, d, d));
+            prefixSites.add(prefixSite);
+            Linear q = linear(w, p + "attention.self.query", i, d, d);
+            Linear k = linear(w, p + "attention.self.key", i, d, d);
+            Linear v = linear(w, p + "attention.self.value", i, d, d);
+            Linear o = linear(w, p + "attention.output.dense", i, d, d);
+            hooks.declare(new HookSite(p + "attention.output", SiteKind.ATTENTION_OUTPUT, i, d, d));
+            Norm n1 = norm(w, p + "attention.output.LayerNorm", d);
+            Linear inter = linear(w, p + "intermediate.dense", i, d, f);
+            Linear out = linear(w, p + "output.dense", i, f, d);
+            hooks.declare(new HookSite(p + "output", SiteKind.FFN_OUTPUT, i, d, d));
+            Norm n2 = norm(w, p + "output.LayerNorm", d);
+            layers.add(new Layer(q, k, v, o, n1, inter, out, n2, prefixSite, p + "attention.output", p + "output"));
+        }
+        hooks.declare(new HookSite(FINAL, SiteKind.FINAL_HIDDEN, -1, d, d));
+        pooler = w.has(names("pooler.dense.weight", Role.LINEAR)) ? linear(w, "pooler.dense", -1, d, d) : null;
+        if (w.has(names("cls.predictions.transform.dense.weight", Role.LINEAR))) {
+            mlmTransform = linear(w, "cls.predictions.transform.dense", -1, d, d);
+            mlmNorm = norm(w, "cls.predictions.transform.LayerNorm", d);
+            mlmBias = w.get("cls.predictions.bias", names("cls.predictions.bias", Role.BIAS), cfg.vocabSize());
+        } else {
+            mlmTransform = null;
+            mlmNorm = null;
+            mlmBias = null;
+        }
+        params = Collections.unmodifiableMap(w.params());
+    }
+
+    /** Builds the model from a config and a checkpoint; weights become frozen constants of {@code type}. */
+    public static Bert load(ModelConfig cfg, Checkpoint ckpt, DataType type) {
+        if (!cfg.modelType().equals("bert")) throw new PeftException("config: model_type '" + cfg.modelType() + "' is not bert");
+        return new Bert(cfg, ckpt, type);
+    }
+
+    private enum Role { LINEAR, LINEAR_BIAS, NORM_WEIGHT, NORM_BIAS, TABLE, BIAS }
+
+    /** Every name a checkpoint may store the canonical weight under. */
+    private static List<Candidate> names(String canonical, Role role) {
+        boolean head = canonical.startsWith("cls.");
+        List<Candidate> c = new ArrayList<>();
+        boolean transposed = role == Role.LINEAR;
+        for (String pre : head ? List.of("") : List.of("bert.", "")) c.add(new Candidate(pre + canonical, transposed));
+        if (role == Role.NORM_WEIGHT || role == Role.NORM_BIAS) {
+            String legacy = canonical.replaceAll("\\.weight$", ".gamma").replaceAll("\\.bias$", ".beta");
+            for (String pre : head ? List.of("") : List.of("bert.", "")) c.add(new Candidate(pre + legacy, false));
+        }
+        String tf = canonical.replaceAll("layer\\.(\\d+)", "layer_$1");
+        tf = switch (role) {
+            case LINEAR -> tf.replaceAll("\\.weight$", ".kernel");
+            case NORM_WEIGHT -> tf.replaceAll("\\.weight$", ".gamma");
+            case NORM_BIAS -> tf.replaceAll("\\.bias$", ".beta");
+            case TABLE -> tf.replaceAll("\\.weight$", "");
+            case BIAS -> tf.equals("cls.predictions.bias") ? "cls.predictions.output_bias" : tf;
+            default -> tf;
+        };
+        tf = tf.replace('.', '/');
+        if (!head) tf = "bert/" + tf;
+        c.add(new Candidate(tf, false));
+        c.add(new Candidate("module/" + tf, false));
+        return c;
+    }
+
+    private Linear linear(Weights w, String name, int layer, long in, long out) {
+        Tensor weight = w.get(name + ".weight", names(name + ".weight", Role.LINEAR), in, out);
+        Tensor bias = w.get(name + ".bias", names(name + ".bias", Role.LINEAR_BIAS), out);
+        if (layer >= 0) hooks.declare(new HookSite(name, SiteKind.LINEAR, layer, in, out));
+        return new Linear(name, weight, bias);
+    }
+
+    private Norm norm(Weights w, String name, long d) {
+        Tensor g = w.get(name + ".weight", names(name + ".weight", Role.NORM_WEIGHT), d);
+        Tensor b = w.get(name + ".bias", names(name + ".bias", Role.NORM_BIAS), d);
+        return new Norm(g, b, cfg.layerNormEps());
+    }
+
+    @Override
+    public ModelConfig config() {
+        return cfg;
+    }
+
+    @Override
+    public Hooks hooks() {
+        return hooks;
+    }
+
+    @Override
+    public Map<String, Tensor> parameters() {
+        return params;
+    }
+
+    @Override
+    public DataType dataType() {
+        return type;
+    }
+
+    public boolean hasMlmHead() {
+        return mlmTransform != null;
+    }
+
+    @Override
+    public ModelOutput forward(Batch batch, ForwardContext ctx) {
+        int b = batch.size(), t = batch.length();
+        long d = cfg.hidden();
+        int prefix = Blocks.prefixLength(hooks, prefixSites);
+        Tensor e = Ops.reshape(Ops.embedding(wordEmb, batch.flatIds()), b, t, d);
+        for (EmbeddingHook h : hooks.at(EMBEDDINGS, EmbeddingHook.class)) e = h.apply(e, ctx);
+        int total = (int) e.size(1), virtual = total - t;
+        if (prefix + total > cfg.maxPositions()) {
+            throw new PeftException("input of " + (prefix + total) + " positions is longer than the model's " + cfg.maxPositions() + " (max_position_embeddings)");
+        }
+        int[] types = new int[b * total];
+        if (batch.tokenTypes() != null) {
+            for (int r = 0; r < b; r++) System.arraycopy(batch.tokenTypes()[r], 0, types, r * total + virtual, t);
+        }
+        Tensor pos = Ops.reshape(Ops.embedding(posEmb, Blocks.positions(b, total, prefix)), b, total, d);
+        Tensor typ = Ops.reshape(Ops.embedding(typeEmb, types), b, total, d);
+        Tensor x = embNorm.apply(Ops.add(Ops.add(e, pos), typ));
+        int[][] mask = Blocks.prependOnes(batch.attentionMask(), b, t, virtual);
+        int[][] keyMask = Blocks.prependOnes(mask, b, total, prefix);
+        for (int i = 0; i < layers.size(); i++) {
+            Layer l = layers.get(i);
+            Tensor q = Blocks.splitHeads(l.query().apply(x, hooks, ctx), cfg.heads());
+            Tensor k = Blocks.splitHeads(l.key().apply(x, hooks, ctx), cfg.heads());
+            Tensor v = Blocks.splitHeads(l.value().apply(x, hooks, ctx), cfg.heads());
+            Tensor[] kv = Blocks.withPrefix(k, v, l.prefixSite(), i, hooks, ctx);
+            Tensor a = Blocks.attention(q, kv[0], kv[1], keyMask, false);
+            Tensor h = l.attnOut().apply(Blocks.mergeHeads(a), hooks, ctx);
+            h = Blocks.sublayer(l.attnSite(), x, h, l.attnNorm(), hooks, ctx);
+            x = l.attnNorm().apply(Ops.add(x, h));
+            Tensor ff = l.output().apply(Ops.gelu(l.intermediate().apply(x, hooks, ctx), gelu), hooks, ctx);
+            ff = Blocks.sublayer(l.ffnSite(), x, ff, l.outNorm(), hooks, ctx);
+            x = l.outNorm().apply(Ops.add(x, ff));
+        }
+        x = Blocks.finalHidden(FINAL, x, hooks, ctx);
+        return new ModelOutput(x, virtual, mask);
+    }
+
+    /** The pooler: {@code tanh(W_p · hidden[:, 0] + b)}, shape {@code [B, D]}. */
+    public Tensor pool(Tensor hidden) {
+        if (pooler == null) throw new PeftException("this BERT checkpoint has no pooler weights (pooler.dense)");
+        long b = hidden.size(0), d = hidden.size(2);
+        Tensor first = Ops.reshape(Ops.narrow(hidden, 1, 0, 1), b, d);
+        return Ops.tanh(Ops.linear(first, pooler.weight(), pooler.bias()));
+    }
+
+    /** Masked-LM logits {@code [B, T, V]}. */
+    @Override
+    public Tensor lmLogits(Tensor hidden) {
+        if (mlmTransform == null) throw new PeftException("this BERT checkpoint has no masked-LM head (cls.predictions.*)");
+        long b = hidden.size(0), t = hidden.size(1), d = hidden.size(2);
+        Tensor h = mlmNorm.apply(Ops.gelu(Ops.linear(hidden, mlmTransform.weight(), mlmTransform.bias()), gelu));
+        Tensor logits = Ops.matmul(Ops.reshape(h, b * t, d), wordEmb, false, true);
+        return Ops.reshape(Ops.add(logits, mlmBias), b, t, cfg.vocabSize());
+    }
+}

@@ -1,0 +1,198 @@
+package io.peft4j.core.model;
+
+import io.peft4j.core.PeftException;
+import io.peft4j.core.hooks.EmbeddingHook;
+import io.peft4j.core.hooks.ForwardContext;
+import io.peft4j.core.hooks.HookSite;
+import io.peft4j.core.hooks.Hooks;
+import io.peft4j.core.hooks.SiteKind;
+import io.peft4j.core.io.Checkpoint;
+import io.peft4j.core.model.Blocks.Linear;
+import io.peft4j.core.model.Blocks.Norm;
+import io.peft4j.core.model.Weights.Candidate;
+import io.peft4j.core.tensor.Ops;
+import io.peft4j.core.tensor.Tensor;
+import org.nd4j.linalg.api.buffer.DataType;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.function.UnaryOperator;
+
+/**
+ * GPT-2 (Radford et al. 2019) as Hugging Face's {@code GPT2LMHeadModel} computes it: pre-LayerNorm blocks,
+ * tanh GELU ({@code gelu_new}), causal attention, learned positions, an LM head tied to the token
+ * embeddings, and a key/value cache for generation.
+ *
+ * <pre>
+ * x = E_tok[ids] + E_pos[pos]
+ * per block:  q,k,v = split(c_attn(ln_1 x)),  x = x + c_proj(causal_attn(q, k, v)),
+ *             x = x + mlp.c_proj(gelu(mlp.c_fc(ln_2 x)))
+ * logits = ln_f(x) E_tokᵀ
+ * </pre>
+ * Conv1D weights are stored {@code [in, out]} by Hugging Face, as the model uses them.
+ */
+public final class Gpt2 implements TransformerModel {
+    public static final String EMBEDDINGS = "embeddings";
+    public static final String FINAL = "final";
+
+    private record Block(Norm ln1, Linear cAttn, Linear attnProj, Norm ln2, Linear fc, Linear mlpProj,
+                         String prefixSite, String attnSite, String ffnSite) {
+    }
+
+    private final ModelConfig cfg;
+    private final DataType type;
+    private final Hooks hooks = new Hooks();
+    private final Map<String, Tensor> params;
+    private final Tensor wte, wpe;
+    private final List<Block> blocks = new ArrayList<>();
+    private final List<String> prefixSites = new ArrayList<>();
+    private final Norm lnF;
+    private final Ops.Gelu gelu;
+
+    private Gpt2(ModelConfig cfg, Checkpoint ckpt, DataType type) {
+        this.cfg = cfg;
+        this.type = type;
+        this.gelu = switch (cfg.activation()) {
+            case "gelu_new", "gelu_pytorch_tanh", "gelu_fast" -> Ops.Gelu.TANH;
+            case "gelu" -> Ops.Gelu.ERF;
+            default -> throw new PeftException("config: activation_function '" + cfg.activation() + "' is not supported (gelu_new, gelu)");
+        };
+        Weights w = new Weights(ckpt, type);
+        long d = cfg.hidden(), f = cfg.intermediate();
+        wte = w.get("wte.weight", names("wte.weight"), cfg.vocabSize(), d);
+        wpe = w.get("wpe.weight", names("wpe.weight"), cfg.maxPositions(), d);
+        hooks.declare(new HookSite(EMBEDDINGS, SiteKind.EMBEDDINGS, -1, d, d));
+        for (int i = 0; i < cfg.layers(); i++) {
+            String p = "h." + i + ".";
+            String prefixSite = p + "attn.prefix";
+            hooks.declare(new HookSite(prefixSite, SiteKind.ATTENTION_PREFIX, i, d, d));
+            prefixSites.add(prefixSite);
+            Norm ln1 = norm(w, p + "ln_1", d);
+            Linear cAttn = linear(w, p + "attn.c_attn", i, d, 3 * d);
+            Linear attnProj = linear(w, p + "attn.c_proj", i, d, d);
+            hooks.declare(new HookSite(p + "attn.output", SiteKind.ATTENTION_OUTPUT, i, d, d));
+            Norm ln2 = norm(w, p + "ln_2", d);
+            Linear fc = linear(w, p + "mlp.c_fc", i, d, f);
+            Linear mlpProj = linear(w, p + "mlp.c_proj", i, f, d);
+            hooks.declare(new HookSite(p + "mlp.output", SiteKind.FFN_OUTPUT, i, d, d));
+            blocks.add(new Block(ln1, cAttn, attnProj, ln2, fc, mlpProj, prefixSite, p + "attn.output", p + "mlp.output"));
+        }
+        lnF = norm(w, "ln_f", d);
+        hooks.declare(new HookSite(FINAL, SiteKind.FINAL_HIDDEN, -1, d, d));
+        params = Collections.unmodifiableMap(w.params());
+    }
+
+    /** Builds the model from a config and a checkpoint; weights become frozen constants of {@code type}. */
+    public static Gpt2 load(ModelConfig cfg, Checkpoint ckpt, DataType type) {
+        if (!cfg.modelType().equals("gpt2")) throw new PeftException("config: model_type '" + cfg.modelType() + "' is not gpt2");
+        return new Gpt2(cfg, ckpt, type);
+    }
+
+    private static List<Candidate> names(String canonical) {
+        return List.of(new Candidate(canonical, false), new Candidate("transformer." + canonical, false));
+    }
+
+    private Linear linear(Weights w, String name, int layer, long in, long out) {
+        Tensor weight = w.get(name + ".weight", names(name + ".weight"), in, out);
+        Tensor bias = w.get(name + ".bias", names(name + ".bias"), out);
+        hooks.declare(new HookSite(name, SiteKind.LINEAR, layer, in, out));
+        return new Linear(name, weight, bias);
+    }
+
+    private Norm norm(Weights w, String name, long d) {
+        return new Norm(w.get(name + ".weight", names(name + ".weight"), d), w.get(name + ".bias", names(name + ".bias"), d), cfg.layerNormEps());
+    }
+
+    @Override
+    public ModelConfig config() {
+        return cfg;
+    }
+
+    @Override
+    public Hooks hooks() {
+        return hooks;
+    }
+
+    @Override
+    public Map<String, Tensor> parameters() {
+        return params;
+    }
+
+    @Override
+    public DataType dataType() {
+        return type;
+    }
+
+    @Override
+    public ModelOutput forward(Batch batch, ForwardContext ctx) {
+        return forward(batch, ctx, null);
+    }
+
+    /**
+     * Runs the decoder over {@code batch}, continuing after the positions in {@code cache} (null: no cache).
+     * On the first call with an empty cache, prefixes and virtual tokens are added and cached; later calls
+     * feed only new tokens.
+     */
+    public ModelOutput forward(Batch batch, ForwardContext ctx, KvCache cache) {
+        int b = batch.size(), t = batch.length();
+        long d = cfg.hidden();
+        int past = cache == null ? 0 : cache.length();
+        boolean first = past == 0;
+        int prefix = first ? Blocks.prefixLength(hooks, prefixSites) : 0;
+        Tensor x = Ops.reshape(Ops.embedding(wte, batch.flatIds()), b, t, d);
+        if (first) for (EmbeddingHook h : hooks.at(EMBEDDINGS, EmbeddingHook.class)) x = h.apply(x, ctx);
+        int total = (int) x.size(1), virtual = total - t;
+        int offset = past + prefix;
+        if (offset + total > cfg.maxPositions()) {
+            throw new PeftException("input of " + (offset + total) + " positions is longer than the model's " + cfg.maxPositions() + " (n_positions)");
+        }
+        x = Ops.add(x, Ops.reshape(Ops.embedding(wpe, Blocks.positions(b, total, offset)), b, total, d));
+        int[][] mask = Blocks.prependOnes(batch.attentionMask(), b, t, virtual);
+        int[][] keyMask = first ? Blocks.prependOnes(mask, b, total, prefix) : concatMask(cache.keyMask(), mask);
+        if (cache != null) cache.storeMask(keyMask);
+        UnaryOperator<Tensor> identity = UnaryOperator.identity();
+        for (int i = 0; i < blocks.size(); i++) {
+            Block blk = blocks.get(i);
+            Tensor qkv = blk.cAttn().apply(blk.ln1().apply(x), hooks, ctx);
+            Tensor q = Blocks.splitHeads(Ops.narrow(qkv, 2, 0, d), cfg.heads());
+            Tensor k = Blocks.splitHeads(Ops.narrow(qkv, 2, d, d), cfg.heads());
+            Tensor v = Blocks.splitHeads(Ops.narrow(qkv, 2, 2 * d, d), cfg.heads());
+            if (first) {
+                Tensor[] kv = Blocks.withPrefix(k, v, blk.prefixSite(), i, hooks, ctx);
+                k = kv[0];
+                v = kv[1];
+            } else {
+                k = Ops.concat(2, Tensor.constant(cache.keys(i)), k);
+                v = Ops.concat(2, Tensor.constant(cache.values(i)), v);
+            }
+            if (cache != null) cache.store(i, k.value(), v.value());
+            Tensor a = Blocks.attention(q, k, v, keyMask, true);
+            Tensor o = blk.attnProj().apply(Blocks.mergeHeads(a), hooks, ctx);
+            o = Blocks.sublayer(blk.attnSite(), x, o, identity, hooks, ctx);
+            x = Ops.add(x, o);
+            Tensor m = blk.mlpProj().apply(Ops.gelu(blk.fc().apply(blk.ln2().apply(x), hooks, ctx), gelu), hooks, ctx);
+            m = Blocks.sublayer(blk.ffnSite(), x, m, identity, hooks, ctx);
+            x = Ops.add(x, m);
+        }
+        x = Blocks.finalHidden(FINAL, lnF.apply(x), hooks, ctx);
+        return new ModelOutput(x, virtual, mask);
+    }
+
+    private static int[][] concatMask(int[][] a, int[][] b) {
+        int[][] out = new int[a.length][];
+        for (int r = 0; r < a.length; r++) {
+            out[r] = java.util.Arrays.copyOf(a[r], a[r].length + b[r].length);
+            System.arraycopy(b[r], 0, out[r], a[r].length, b[r].length);
+        }
+        return out;
+    }
+
+    /** LM logits {@code [B, T, V]} through the head tied to the token embeddings. */
+    @Override
+    public Tensor lmLogits(Tensor hidden) {
+        long b = hidden.size(0), t = hidden.size(1), d = hidden.size(2);
+        return Ops.reshape(Ops.matmul(Ops.reshape(hidden, b * t, d), wte, false, true), b, t, cfg.vocabSize());
+    }
+}

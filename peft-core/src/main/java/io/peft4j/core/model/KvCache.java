@@ -1,0 +1,47 @@
+package io.peft4j.core.model;
+
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * Keys and values of the positions a decoder has already processed, per layer {@code [B, H, T, dh]}, kept
+ * outside any workspace so that they survive between generation steps. Prefix-tuning prefixes are stored
+ * here on the first step, exactly as Hugging Face's {@code past_key_values}.
+ */
+public final class KvCache {
+    private final INDArray[] keys, values;
+    private int[][] keyMask;
+
+    public KvCache(int layers) {
+        keys = new INDArray[layers];
+        values = new INDArray[layers];
+    }
+
+    /** Positions cached so far (prefix included). */
+    public int length() {
+        return keys[0] == null ? 0 : (int) keys[0].size(2);
+    }
+
+    INDArray keys(int layer) {
+        return keys[layer];
+    }
+
+    INDArray values(int layer) {
+        return values[layer];
+    }
+
+    int[][] keyMask() {
+        return keyMask;
+    }
+
+    void store(int layer, INDArray k, INDArray v) {
+        try (var ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+            keys[layer] = k.dup('c');
+            values[layer] = v.dup('c');
+        }
+    }
+
+    void storeMask(int[][] mask) {
+        keyMask = mask;
+    }
+}

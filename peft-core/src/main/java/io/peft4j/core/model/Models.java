@@ -1,0 +1,52 @@
+package io.peft4j.core.model;
+
+import io.peft4j.core.PeftException;
+import io.peft4j.core.io.Checkpoint;
+import io.peft4j.core.io.SafeTensors;
+import io.peft4j.core.io.ShardedSafeTensors;
+import io.peft4j.core.io.TfBundle;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/** Loads a base model from a directory: {@code config.json} plus its weights. */
+public final class Models {
+    private static final Logger LOG = LoggerFactory.getLogger(Models.class);
+
+    private Models() {
+    }
+
+    /**
+     * Opens the weights in {@code dir}: {@code model.safetensors}, a sharded
+     * {@code model.safetensors.index.json}, or a TensorFlow bundle {@code variables/variables.index}
+     * (also {@code model.ckpt.index} / {@code bert_model.ckpt.index}).
+     */
+    public static Checkpoint openCheckpoint(Path dir) {
+        if (Files.isRegularFile(dir.resolve("model.safetensors"))) return SafeTensors.open(dir.resolve("model.safetensors"));
+        if (Files.isRegularFile(dir.resolve("model.safetensors.index.json"))) return ShardedSafeTensors.open(dir.resolve("model.safetensors.index.json"));
+        for (String tf : new String[]{"variables/variables.index", "model.ckpt.index", "bert_model.ckpt.index"}) {
+            if (Files.isRegularFile(dir.resolve(tf))) return TfBundle.open(dir.resolve(tf));
+        }
+        throw PeftException.inFile(dir, "no weights found (model.safetensors, model.safetensors.index.json or a TensorFlow variables.index)");
+    }
+
+    /** Loads {@code dir/config.json} and the weights as frozen {@code type} constants. */
+    public static TransformerModel load(Path dir, DataType type) {
+        if (!Files.isDirectory(dir)) throw PeftException.inFile(dir, "not a model directory");
+        ModelConfig cfg = ModelConfig.load(dir.resolve("config.json"));
+        long t0 = System.nanoTime();
+        try (Checkpoint ckpt = openCheckpoint(dir)) {
+            TransformerModel m = switch (cfg.modelType()) {
+                case "gpt2" -> Gpt2.load(cfg, ckpt, type);
+                case "bert" -> Bert.load(cfg, ckpt, type);
+                default -> throw new IllegalStateException(cfg.modelType());
+            };
+            LOG.info("loaded {} ({} layers, d={}, {} parameters) from {} in {} ms", cfg.modelType(), cfg.layers(), cfg.hidden(),
+                    m.parameterCount(), dir, (System.nanoTime() - t0) / 1_000_000);
+            return m;
+        }
+    }
+}

@@ -1,0 +1,36 @@
+package io.peft4j.core.model;
+
+import io.peft4j.core.hooks.ForwardContext;
+import io.peft4j.core.hooks.Hooks;
+import io.peft4j.core.tensor.Tensor;
+import org.nd4j.linalg.api.buffer.DataType;
+
+import java.util.Map;
+
+/**
+ * A frozen pretrained transformer with hook sites. Implementations keep the whole architecture in one
+ * file ({@link Bert}, {@link Gpt2}); every base weight is a constant {@link Tensor}, so backward passes
+ * compute input gradients only.
+ */
+public interface TransformerModel {
+    ModelConfig config();
+
+    /** The hook sites and what is installed on them. */
+    Hooks hooks();
+
+    /** Every base weight under its Hugging Face name (without the {@code bert.}/{@code transformer.} prefix), stored {@code [in, out]} for linears. */
+    Map<String, Tensor> parameters();
+
+    DataType dataType();
+
+    /** Runs the model. */
+    ModelOutput forward(Batch batch, ForwardContext ctx);
+
+    /** Vocabulary logits from hidden states: GPT-2's tied LM head, BERT's masked-LM head. */
+    Tensor lmLogits(Tensor hidden);
+
+    /** Total parameter count, tied weights counted once. */
+    default long parameterCount() {
+        return parameters().values().stream().mapToLong(t -> t.value().length()).sum();
+    }
+}

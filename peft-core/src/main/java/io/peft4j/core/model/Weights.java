@@ -1,0 +1,61 @@
+package io.peft4j.core.model;
+
+import io.peft4j.core.PeftException;
+import io.peft4j.core.io.Checkpoint;
+import io.peft4j.core.tensor.Tensor;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Reads a model's weights from a checkpoint under any of the names a format may use, transposes linear
+ * weights into the {@code [in, out]} orientation the models compute with, checks shapes, and records each
+ * as a frozen parameter under its canonical (Hugging Face, prefix-free) name.
+ */
+final class Weights {
+    /** A stored name for a canonical weight, and whether it is stored {@code [out, in]}. */
+    record Candidate(String name, boolean transposed) {
+    }
+
+    private final Checkpoint checkpoint;
+    private final DataType type;
+    private final Map<String, Tensor> params = new LinkedHashMap<>();
+
+    Weights(Checkpoint checkpoint, DataType type) {
+        this.checkpoint = checkpoint;
+        this.type = type;
+    }
+
+    Map<String, Tensor> params() {
+        return params;
+    }
+
+    boolean has(List<Candidate> candidates) {
+        return candidates.stream().anyMatch(c -> checkpoint.names().contains(c.name()));
+    }
+
+    /** Loads the first candidate present; {@code shape} is the expected model-side shape. */
+    Tensor get(String canonical, List<Candidate> candidates, long... shape) {
+        for (Candidate c : candidates) {
+            if (!checkpoint.names().contains(c.name())) continue;
+            long[] stored = checkpoint.shape(c.name());
+            long[] want = c.transposed() && shape.length == 2 ? new long[]{shape[1], shape[0]} : shape;
+            if (!Arrays.equals(stored, want)) {
+                throw PeftException.inFile(checkpoint.fileOf(c.name()), "tensor '" + c.name() + "' has shape " + Arrays.toString(stored)
+                        + " but the config implies " + Arrays.toString(want));
+            }
+            INDArray v = checkpoint.load(c.name(), type);
+            if (c.transposed() && shape.length == 2) v = v.transpose().dup('c');
+            Tensor t = Tensor.constant(v);
+            params.put(canonical, t);
+            return t;
+        }
+        String anyFile = checkpoint.names().isEmpty() ? "checkpoint" : checkpoint.fileOf(checkpoint.names().iterator().next());
+        throw PeftException.inFile(anyFile, "missing tensor '" + candidates.get(0).name() + "' (looked for "
+                + candidates.stream().map(Candidate::name).toList() + ")");
+    }
+}

@@ -1,0 +1,397 @@
+package io.peft4j.core.tensor;
+
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.ops.CustomOp;
+import org.nd4j.linalg.api.ops.impl.transforms.custom.SoftMax;
+import org.nd4j.linalg.api.ops.impl.transforms.strict.Erf;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+import org.nd4j.linalg.ops.transforms.Transforms;
+
+import java.util.Arrays;
+
+/**
+ * The differentiable ops peft4j's models and methods are written in. Each op computes its value with ND4J
+ * and, only when an input needs a gradient, records a backward closure that keeps just what that
+ * backward needs (a frozen weight's input activation is never kept).
+ *
+ * <p>Shapes follow PyTorch conventions; linear weights are stored {@code [in, out]} so that
+ * {@code y = x·W + b} is one GEMM on the flattened {@code [rows, in]} input.
+ */
+public final class Ops {
+    private Ops() {
+    }
+
+    private static final double SQRT_HALF = Math.sqrt(0.5);
+    private static final double INV_SQRT_2PI = 1.0 / Math.sqrt(2 * Math.PI);
+    private static final double SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
+
+    // ---------------------------------------------------------------- elementwise and broadcasting
+
+    /** {@code a + b} with NumPy broadcasting. */
+    public static Tensor add(Tensor a, Tensor b) {
+        INDArray v = broadcastOp(a.value(), b.value(), '+');
+        return Tensor.result(v, g -> {
+            a.accumulate(reduceTo(g, a.shape()));
+            b.accumulate(reduceTo(g, b.shape()));
+        }, a, b);
+    }
+
+    /** {@code a - b} with NumPy broadcasting. */
+    public static Tensor sub(Tensor a, Tensor b) {
+        INDArray v = broadcastOp(a.value(), b.value(), '-');
+        return Tensor.result(v, g -> {
+            a.accumulate(reduceTo(g, a.shape()));
+            b.accumulate(reduceTo(g.neg(), b.shape()));
+        }, a, b);
+    }
+
+    /** {@code a * b} elementwise with NumPy broadcasting. */
+    public static Tensor mul(Tensor a, Tensor b) {
+        INDArray av = a.value(), bv = b.value();
+        INDArray v = broadcastOp(av, bv, '*');
+        return Tensor.result(v, g -> {
+            if (a.requiresGrad()) a.accumulate(reduceTo(broadcastOp(g, bv, '*'), a.shape()));
+            if (b.requiresGrad()) b.accumulate(reduceTo(broadcastOp(g, av, '*'), b.shape()));
+        }, a, b);
+    }
+
+    /** {@code s * a}. */
+    public static Tensor scale(Tensor a, double s) {
+        return Tensor.result(a.value().mul(s), g -> a.accumulate(g.mul(s)), a);
+    }
+
+    private static INDArray broadcastOp(INDArray a, INDArray b, char op) {
+        if (Arrays.equals(a.shape(), b.shape())) {
+            return switch (op) {
+                case '+' -> a.add(b);
+                case '-' -> a.sub(b);
+                default -> a.mul(b);
+            };
+        }
+        long[] shape = broadcastShape(a.shape(), b.shape());
+        INDArray x = expand(a, shape), y = expand(b, shape);
+        return switch (op) {
+            case '+' -> x.add(y);
+            case '-' -> x.sub(y);
+            default -> x.mul(y);
+        };
+    }
+
+    private static INDArray expand(INDArray a, long[] shape) {
+        if (Arrays.equals(a.shape(), shape)) return a;
+        INDArray r = a;
+        if (a.rank() < shape.length) {
+            long[] padded = new long[shape.length];
+            Arrays.fill(padded, 1);
+            System.arraycopy(a.shape(), 0, padded, shape.length - a.rank(), a.rank());
+            r = a.reshape(padded);
+        }
+        return r.broadcast(shape);
+    }
+
+    static long[] broadcastShape(long[] a, long[] b) {
+        int r = Math.max(a.length, b.length);
+        long[] out = new long[r];
+        for (int i = 0; i < r; i++) {
+            long x = i < r - a.length ? 1 : a[i - (r - a.length)];
+            long y = i < r - b.length ? 1 : b[i - (r - b.length)];
+            if (x != y && x != 1 && y != 1) {
+                throw new IllegalArgumentException("shapes " + Arrays.toString(a) + " and " + Arrays.toString(b) + " do not broadcast");
+            }
+            out[i] = Math.max(x, y);
+        }
+        return out;
+    }
+
+    /** Sums a broadcast gradient back down to {@code shape}. */
+    static INDArray reduceTo(INDArray g, long[] shape) {
+        if (Arrays.equals(g.shape(), shape)) return g;
+        int extra = g.rank() - shape.length;
+        int[] dims = new int[g.rank()];
+        int n = 0;
+        for (int i = 0; i < g.rank(); i++) {
+            if (i < extra || (shape[i - extra] == 1 && g.size(i) != 1)) dims[n++] = i;
+        }
+        INDArray s = n == 0 ? g : g.sum(true, Arrays.copyOf(dims, n));
+        return s.reshape(shape);
+    }
+
+    // ---------------------------------------------------------------- matrix products
+
+    /**
+     * Matrix product of rank-2 or batched rank-3 operands, {@code op(a)·op(b)} where op transposes the last
+     * two dimensions when asked.
+     */
+    public static Tensor matmul(Tensor a, Tensor b, boolean transA, boolean transB) {
+        INDArray av = a.value(), bv = b.value();
+        INDArray v = mm(av, bv, transA, transB);
+        return Tensor.result(v, g -> {
+            if (a.requiresGrad()) {
+                a.accumulate(transA ? mm(bv, g, transB, true) : mm(g, bv, false, !transB));
+            }
+            if (b.requiresGrad()) {
+                b.accumulate(transB ? mm(g, av, true, transA) : mm(av, g, !transA, false));
+            }
+        }, a, b);
+    }
+
+    static INDArray mm(INDArray a, INDArray b, boolean ta, boolean tb) {
+        if (a.rank() == 2 && b.rank() == 2) {
+            Profiler.Timer t = Profiler.start(Profiler.Kind.MATMUL);
+            INDArray out = Nd4j.gemm(contiguous(a), contiguous(b), ta, tb);
+            t.stop();
+            return out;
+        }
+        Profiler.Timer t = Profiler.start(Profiler.Kind.MATMUL);
+        INDArray out = Nd4j.matmul(contiguous(a), contiguous(b), ta, tb, false);
+        t.stop();
+        return out;
+    }
+
+    private static INDArray contiguous(INDArray x) {
+        return x.isView() && !(x.ordering() == 'c' && x.elementWiseStride() == 1) ? x.dup('c') : x;
+    }
+
+    /**
+     * A linear layer {@code y = x·W + b} over the last dimension: x {@code [..., in]}, W {@code [in, out]},
+     * b {@code [out]} or null. When W is frozen, backward computes dX = dY·Wᵀ only and does not keep x.
+     */
+    public static Tensor linear(Tensor x, Tensor w, Tensor b) {
+        long[] xs = x.shape();
+        long in = w.size(0), out = w.size(1);
+        if (xs[xs.length - 1] != in) {
+            throw new IllegalArgumentException("linear: input " + Arrays.toString(xs) + " vs weight " + Arrays.toString(w.shape()));
+        }
+        INDArray x2 = x.value().reshape('c', x.value().length() / in, in);
+        INDArray y = mm(x2, w.value(), false, false);
+        if (b != null) {
+            Profiler.Timer t = Profiler.start(Profiler.Kind.ELEMENTWISE);
+            y.addiRowVector(b.value());
+            t.stop();
+        }
+        long[] ys = xs.clone();
+        ys[ys.length - 1] = out;
+        INDArray wv = w.value();
+        INDArray keptX = w.requiresGrad() ? x2 : null;
+        return Tensor.result(y.reshape('c', ys), g -> {
+            INDArray g2 = g.reshape('c', g.length() / out, out);
+            if (x.requiresGrad()) x.accumulate(mm(g2, wv, false, true).reshape('c', xs));
+            if (w.requiresGrad()) w.accumulate(mm(keptX, g2, true, false));
+            if (b != null && b.requiresGrad()) b.accumulate(g2.sum(0));
+        }, x, w, b);
+    }
+
+    // ---------------------------------------------------------------- shape ops
+
+    public static Tensor reshape(Tensor x, long... shape) {
+        long[] xs = x.shape();
+        INDArray v = contiguous(x.value()).reshape('c', shape);
+        return Tensor.result(v, g -> x.accumulate(g.reshape('c', xs)), x);
+    }
+
+    /** Permutes dimensions and returns a contiguous copy. */
+    public static Tensor permute(Tensor x, int... dims) {
+        Profiler.Timer t = Profiler.start(Profiler.Kind.ELEMENTWISE);
+        INDArray v = x.value().permute(dims).dup('c');
+        t.stop();
+        int[] inverse = new int[dims.length];
+        for (int i = 0; i < dims.length; i++) inverse[dims[i]] = i;
+        return Tensor.result(v, g -> x.accumulate(g.permute(inverse).dup('c')), x);
+    }
+
+    /** The slice {@code [start, start+length)} along {@code dim}, as a contiguous copy. */
+    public static Tensor narrow(Tensor x, int dim, long start, long length) {
+        INDArray v = x.value().get(range(x.rank(), dim, start, length)).dup('c');
+        long[] xs = x.shape();
+        return Tensor.result(v, g -> {
+            INDArray full = Nd4j.zeros(g.dataType(), xs);
+            full.get(range(xs.length, dim, start, length)).assign(g);
+            x.accumulate(full);
+        }, x);
+    }
+
+    private static org.nd4j.linalg.indexing.INDArrayIndex[] range(int rank, int dim, long start, long length) {
+        org.nd4j.linalg.indexing.INDArrayIndex[] idx = new org.nd4j.linalg.indexing.INDArrayIndex[rank];
+        for (int i = 0; i < rank; i++) idx[i] = i == dim ? NDArrayIndex.interval(start, start + length) : NDArrayIndex.all();
+        return idx;
+    }
+
+    /** Concatenates along {@code dim}. */
+    public static Tensor concat(int dim, Tensor... ts) {
+        INDArray[] vs = new INDArray[ts.length];
+        for (int i = 0; i < ts.length; i++) vs[i] = contiguous(ts[i].value());
+        INDArray v = Nd4j.concat(dim, vs);
+        return Tensor.result(v, g -> {
+            long off = 0;
+            for (Tensor t : ts) {
+                long len = t.size(dim);
+                if (t.requiresGrad()) t.accumulate(g.get(range(g.rank(), dim, off, len)).dup('c'));
+                off += len;
+            }
+        }, ts);
+    }
+
+    // ---------------------------------------------------------------- activations
+
+    /** GELU variants: {@code ERF} (BERT's exact form) and {@code TANH} (GPT-2's {@code gelu_new}). */
+    public enum Gelu { ERF, TANH }
+
+    public static Tensor gelu(Tensor x, Gelu kind) {
+        Profiler.Timer t = Profiler.start(Profiler.Kind.ELEMENTWISE);
+        INDArray xv = x.value();
+        INDArray y;
+        INDArray aux;
+        if (kind == Gelu.ERF) {
+            aux = Nd4j.exec(new Erf(xv.mul(SQRT_HALF)));           // erf(x/√2)
+            y = aux.add(1.0).muli(xv).muli(0.5);
+        } else {
+            INDArray x2 = xv.mul(xv);
+            INDArray u = x2.mul(0.044715).addi(1.0).muli(xv).muli(SQRT_2_OVER_PI);
+            aux = Transforms.tanh(u, false);                         // tanh(√(2/π)(x + 0.044715x³))
+            y = aux.add(1.0).muli(xv).muli(0.5);
+        }
+        t.stop();
+        return Tensor.result(y, g -> {
+            INDArray d;
+            if (kind == Gelu.ERF) {
+                INDArray pdf = Transforms.exp(xv.mul(xv).muli(-0.5), false).muli(INV_SQRT_2PI).muli(xv);
+                d = aux.add(1.0).muli(0.5).addi(pdf);
+            } else {
+                INDArray x2 = xv.mul(xv);
+                INDArray du = x2.muli(3 * 0.044715).addi(1.0).muli(SQRT_2_OVER_PI);
+                INDArray sech2 = aux.mul(aux).rsubi(1.0);
+                d = aux.add(1.0).muli(0.5).addi(sech2.muli(du).muli(xv).muli(0.5));
+            }
+            x.accumulate(d.muli(g));
+        }, x);
+    }
+
+    public static Tensor tanh(Tensor x) {
+        INDArray y = Transforms.tanh(x.value(), true);
+        return Tensor.result(y, g -> x.accumulate(y.mul(y).rsubi(1.0).muli(g)), x);
+    }
+
+    public static Tensor sigmoid(Tensor x) {
+        INDArray y = Transforms.sigmoid(x.value(), true);
+        return Tensor.result(y, g -> x.accumulate(y.rsub(1.0).muli(y).muli(g)), x);
+    }
+
+    public static Tensor relu(Tensor x) {
+        INDArray mask = x.value().gt(0).castTo(x.dataType());
+        return Tensor.result(x.value().mul(mask), g -> x.accumulate(g.mul(mask)), x);
+    }
+
+    /** SiLU / swish: {@code x·σ(x)}. */
+    public static Tensor silu(Tensor x) {
+        INDArray s = Transforms.sigmoid(x.value(), true);
+        INDArray xv = x.value();
+        return Tensor.result(xv.mul(s), g -> x.accumulate(s.rsub(1.0).muli(xv).addi(1.0).muli(s).muli(g)), x);
+    }
+
+    // ---------------------------------------------------------------- normalisation, softmax
+
+    /** Layer normalisation over the last dimension with a learned scale and shift. */
+    public static Tensor layerNorm(Tensor x, Tensor gamma, Tensor beta, double eps) {
+        Profiler.Timer t = Profiler.start(Profiler.Kind.ELEMENTWISE);
+        long[] xs = x.shape();
+        long d = xs[xs.length - 1];
+        INDArray x2 = x.value().reshape('c', x.value().length() / d, d);
+        INDArray xc = x2.subColumnVector(x2.mean(1));
+        INDArray var = xc.mul(xc).mean(1);
+        INDArray rstd = Transforms.pow(var.addi(eps), -0.5, false).reshape(var.length(), 1);
+        INDArray xhat = xc.muliColumnVector(rstd);
+        INDArray y = xhat.mulRowVector(gamma.value()).addiRowVector(beta.value());
+        t.stop();
+        INDArray gv = gamma.value();
+        return Tensor.result(y.reshape('c', xs), g -> {
+            INDArray g2 = g.reshape('c', g.length() / d, d);
+            if (x.requiresGrad()) {
+                INDArray dxhat = g2.mulRowVector(gv);
+                INDArray m1 = dxhat.mean(1).reshape(dxhat.size(0), 1);
+                INDArray m2 = dxhat.mul(xhat).mean(1).reshape(dxhat.size(0), 1);
+                INDArray dx = dxhat.subiColumnVector(m1).subi(xhat.mulColumnVector(m2)).muliColumnVector(rstd);
+                x.accumulate(dx.reshape('c', xs));
+            }
+            if (gamma.requiresGrad()) gamma.accumulate(g2.mul(xhat).sum(0));
+            if (beta.requiresGrad()) beta.accumulate(g2.sum(0));
+        }, x, gamma, beta);
+    }
+
+    /** Softmax over the last dimension. */
+    public static Tensor softmax(Tensor x) {
+        Profiler.Timer t = Profiler.start(Profiler.Kind.ELEMENTWISE);
+        INDArray xv = contiguous(x.value());
+        INDArray y = xv.ulike();
+        Nd4j.exec((CustomOp) new SoftMax(xv, y, -1));
+        t.stop();
+        return Tensor.result(y, g -> {
+            INDArray gy = g.mul(y);
+            INDArray s = gy.sum(true, g.rank() - 1);
+            x.accumulate(gy.subi(y.mul(s.broadcast(y.shape()))));
+        }, x);
+    }
+
+    // ---------------------------------------------------------------- lookups and losses
+
+    /** Rows {@code ids} of the table {@code w [V, D]}, shape {@code [ids.length, D]}. */
+    public static Tensor embedding(Tensor w, int[] ids) {
+        long v = w.size(0);
+        for (int id : ids) {
+            if (id < 0 || id >= v) throw new IllegalArgumentException("token id " + id + " outside the vocabulary [0, " + v + ")");
+        }
+        INDArray out = Nd4j.pullRows(w.value(), 1, ids);
+        return Tensor.result(out, g -> {
+            INDArray dw = Nd4j.zeros(w.dataType(), w.shape());
+            for (int i = 0; i < ids.length; i++) dw.getRow(ids[i]).addi(g.getRow(i));
+            w.accumulate(dw);
+        }, w);
+    }
+
+    /** Sum of all elements, as a scalar tensor. */
+    public static Tensor sum(Tensor x) {
+        long[] xs = x.shape();
+        return Tensor.result(x.value().sum(), g -> x.accumulate(Nd4j.ones(x.dataType(), xs).muli(g.getDouble(0))), x);
+    }
+
+    /**
+     * Mean cross-entropy of {@code logits [N, V]} against {@code targets}; rows whose target equals
+     * {@code ignoreIndex} are left out (PyTorch's convention, usually -100).
+     */
+    public static Tensor crossEntropy(Tensor logits, int[] targets, int ignoreIndex) {
+        INDArray z = logits.value();
+        long n = z.size(0), vocab = z.size(1);
+        if (targets.length != n) throw new IllegalArgumentException("crossEntropy: " + targets.length + " targets for " + n + " rows");
+        INDArray max = z.max(true, 1);
+        INDArray shifted = z.subColumnVector(max);
+        INDArray p = Transforms.exp(shifted, true);
+        INDArray sumExp = p.sum(true, 1);
+        p.diviColumnVector(sumExp);
+        INDArray lse = Transforms.log(sumExp, true);
+        double loss = 0;
+        int count = 0;
+        for (int i = 0; i < n; i++) {
+            int t = targets[i];
+            if (t == ignoreIndex) continue;
+            if (t < 0 || t >= vocab) throw new IllegalArgumentException("target " + t + " outside [0, " + vocab + ")");
+            loss -= shifted.getDouble(i, t) - lse.getDouble(i, 0);
+            count++;
+        }
+        final int c = Math.max(count, 1);
+        INDArray value = Nd4j.scalar(z.dataType(), loss / c);
+        return Tensor.result(value, g -> {
+            INDArray d = p.dup();
+            for (int i = 0; i < n; i++) {
+                if (targets[i] == ignoreIndex) d.getRow(i).assign(0);
+                else d.putScalar(i, targets[i], d.getDouble(i, targets[i]) - 1);
+            }
+            logits.accumulate(d.muli(g.getDouble(0) / c));
+        }, logits);
+    }
+
+    /** A new array of the given type and shape filled with {@code value}. */
+    public static INDArray full(DataType type, double value, long... shape) {
+        return Nd4j.valueArrayOf(shape, value, type);
+    }
+}

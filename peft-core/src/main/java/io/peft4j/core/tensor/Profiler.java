@@ -1,0 +1,54 @@
+package io.peft4j.core.tensor;
+
+import java.util.EnumMap;
+import java.util.Map;
+
+/**
+ * Opt-in accounting of where the time goes, per thread: GEMMs versus elementwise ops. Off by default
+ * (one branch per op); benchmarks switch it on to report a profile.
+ */
+public final class Profiler {
+    /** What an op spends its time on. */
+    public enum Kind { MATMUL, ELEMENTWISE }
+
+    private static volatile boolean enabled;
+    private static final ThreadLocal<Map<Kind, long[]>> TOTALS = ThreadLocal.withInitial(() -> new EnumMap<>(Kind.class));
+    private static final Timer NOOP = new Timer(null, 0);
+
+    private Profiler() {
+    }
+
+    public static void enable(boolean on) {
+        enabled = on;
+    }
+
+    public static void reset() {
+        TOTALS.get().clear();
+    }
+
+    /** Nanoseconds spent per kind on this thread since the last {@link #reset()}. */
+    public static Map<Kind, Long> totals() {
+        Map<Kind, Long> out = new EnumMap<>(Kind.class);
+        TOTALS.get().forEach((k, v) -> out.put(k, v[0]));
+        return out;
+    }
+
+    static Timer start(Kind kind) {
+        return enabled ? new Timer(kind, System.nanoTime()) : NOOP;
+    }
+
+    /** A running measurement. */
+    static final class Timer {
+        private final Kind kind;
+        private final long start;
+
+        private Timer(Kind kind, long start) {
+            this.kind = kind;
+            this.start = start;
+        }
+
+        void stop() {
+            if (kind != null) TOTALS.get().computeIfAbsent(kind, k -> new long[1])[0] += System.nanoTime() - start;
+        }
+    }
+}

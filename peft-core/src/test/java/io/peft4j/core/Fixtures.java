@@ -1,0 +1,71 @@
+package io.peft4j.core;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.peft4j.core.io.Json;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+import java.net.URISyntaxException;
+import java.nio.file.Path;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The conformance fixtures (test resources, copied from the independent reference) and comparisons. */
+public final class Fixtures {
+    private Fixtures() {
+    }
+
+    public static Path dir(String name) {
+        try {
+            return Path.of(Fixtures.class.getResource("/fixtures/" + name).toURI());
+        } catch (URISyntaxException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    public static JsonNode expected(String model) {
+        return Json.read(dir(model).resolve("expected.json"));
+    }
+
+    public static int[] ints(JsonNode arr) {
+        int[] out = new int[arr.size()];
+        for (int i = 0; i < out.length; i++) out[i] = arr.get(i).asInt();
+        return out;
+    }
+
+    public static double[][] matrix(JsonNode arr) {
+        double[][] out = new double[arr.size()][];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = new double[arr.get(i).size()];
+            for (int j = 0; j < out[i].length; j++) out[i][j] = arr.get(i).get(j).asDouble();
+        }
+        return out;
+    }
+
+    /** Asserts every element of {@code actual} (rank 2) is within {@code tol} of {@code expected}. */
+    public static void assertClose(INDArray actual, double[][] expected, double tol) {
+        assertThat(actual.rows()).isEqualTo(expected.length);
+        assertThat(actual.columns()).isEqualTo(expected[0].length);
+        double worst = 0;
+        for (int i = 0; i < expected.length; i++) {
+            for (int j = 0; j < expected[i].length; j++) {
+                worst = Math.max(worst, Math.abs(actual.getDouble(i, j) - expected[i][j]));
+            }
+        }
+        assertThat(worst).as("max abs difference").isLessThanOrEqualTo(tol);
+    }
+
+    public static INDArray row(INDArray a3, int b) {
+        return a3.slice(b);
+    }
+
+    public static INDArray rows(INDArray a2, int from, int to) {
+        return a2.get(org.nd4j.linalg.indexing.NDArrayIndex.interval(from, to), org.nd4j.linalg.indexing.NDArrayIndex.all());
+    }
+
+    public static INDArray vector(JsonNode arr) {
+        double[] d = new double[arr.size()];
+        for (int i = 0; i < d.length; i++) d[i] = arr.get(i).asDouble();
+        return Nd4j.createFromArray(d);
+    }
+}

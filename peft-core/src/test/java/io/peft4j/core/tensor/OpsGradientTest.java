@@ -1,0 +1,115 @@
+package io.peft4j.core.tensor;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+import java.util.List;
+
+import static io.peft4j.core.tensor.GradCheck.check;
+import static io.peft4j.core.tensor.GradCheck.param;
+import static io.peft4j.core.tensor.GradCheck.project;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+/** Every op's backward against central finite differences in float64. */
+class OpsGradientTest {
+    private static final double TOL = 1e-6;
+
+    @Test
+    void broadcastingAddSubMul() {
+        Tensor a = param(1, 2, 3, 4), b = param(2, 3, 1), c = param(3, 4);
+        check(() -> project(Ops.mul(Ops.sub(Ops.add(a, b), c), b), 7), List.of(a, b, c), 50, TOL);
+    }
+
+    @ParameterizedTest
+    @CsvSource({"false,false", "false,true", "true,false", "true,true"})
+    void matmul2dAndBatched(boolean ta, boolean tb) {
+        Tensor a = param(1, ta ? 4 : 3, ta ? 3 : 4), b = param(2, tb ? 5 : 4, tb ? 4 : 5);
+        check(() -> project(Ops.matmul(a, b, ta, tb), 3), List.of(a, b), 40, TOL);
+        Tensor a3 = param(4, 2, ta ? 4 : 3, ta ? 3 : 4), b3 = param(5, 2, tb ? 5 : 4, tb ? 4 : 5);
+        check(() -> project(Ops.matmul(a3, b3, ta, tb), 6), List.of(a3, b3), 40, TOL);
+    }
+
+    @Test
+    void linearTrainableAndFrozenWeight() {
+        Tensor x = param(1, 2, 3, 4), w = param(2, 4, 5), b = param(3, 5);
+        check(() -> project(Ops.linear(x, w, b), 4), List.of(x, w, b), 60, TOL);
+        Tensor frozen = Tensor.constant(w.value().dup());
+        check(() -> project(Ops.linear(x, frozen, null), 5), List.of(x), 60, TOL);
+        assertThat(frozen.grad()).isNull();
+    }
+
+    @Test
+    void shapeOps() {
+        Tensor x = param(1, 2, 3, 4), y = param(2, 2, 2, 4);
+        check(() -> project(Ops.permute(Ops.reshape(x, 2, 3, 2, 2), 0, 2, 1, 3), 3), List.of(x), 50, TOL);
+        check(() -> project(Ops.narrow(x, 1, 1, 2), 4), List.of(x), 50, TOL);
+        check(() -> project(Ops.concat(1, x, y), 5), List.of(x, y), 50, TOL);
+    }
+
+    @ParameterizedTest
+    @CsvSource({"gelu_erf", "gelu_tanh", "tanh", "sigmoid", "relu", "silu", "softmax"})
+    void activations(String op) {
+        Tensor x = param(11, 3, 7);
+        check(() -> project(switch (op) {
+            case "gelu_erf" -> Ops.gelu(x, Ops.Gelu.ERF);
+            case "gelu_tanh" -> Ops.gelu(x, Ops.Gelu.TANH);
+            case "tanh" -> Ops.tanh(x);
+            case "sigmoid" -> Ops.sigmoid(x);
+            case "relu" -> Ops.relu(x);
+            case "silu" -> Ops.silu(x);
+            default -> Ops.softmax(x);
+        }, 2), List.of(x), 50, TOL);
+    }
+
+    @Test
+    void geluValuesMatchTheirDefinitions() {
+        INDArray xs = Nd4j.createFromArray(-3.0, -1.0, -0.1, 0.0, 0.5, 2.0);
+        INDArray erf = Ops.gelu(Tensor.constant(xs), Ops.Gelu.ERF).value();
+        INDArray tanh = Ops.gelu(Tensor.constant(xs), Ops.Gelu.TANH).value();
+        // reference values: x * Phi(x) with Phi from the normal CDF, and the tanh approximation
+        double[] phi = {0.0013498980316301, 0.15865525393145707, 0.46017216272297101, 0.5, 0.69146246127401312, 0.97724986805182079};
+        for (int i = 0; i < xs.length(); i++) {
+            double x = xs.getDouble(i);
+            assertThat(erf.getDouble(i)).isCloseTo(x * phi[i], within(1e-12));
+            double t = 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x * x * x)));
+            assertThat(tanh.getDouble(i)).isCloseTo(t, within(1e-12));
+        }
+    }
+
+    @Test
+    void layerNormAllInputs() {
+        Tensor x = param(1, 2, 3, 8), g = param(2, 8), b = param(3, 8);
+        check(() -> project(Ops.layerNorm(x, g, b, 1e-5), 4), List.of(x, g, b), 60, TOL);
+    }
+
+    @Test
+    void embeddingAndCrossEntropy() {
+        Tensor w = param(1, 6, 4);
+        int[] ids = {1, 3, 1, 5};
+        check(() -> project(Ops.embedding(w, ids), 2), List.of(w), 30, TOL);
+        Tensor logits = param(3, 4, 6);
+        int[] targets = {2, -100, 0, 5};
+        check(() -> Ops.crossEntropy(logits, targets, -100), List.of(logits), 30, TOL);
+        // value against the definition: mean over non-ignored rows of -log softmax
+        double expect = 0;
+        for (int i : new int[]{0, 2, 3}) {
+            double[] row = logits.value().getRow(i).toDoubleVector();
+            double sumExp = 0;
+            for (double z : row) sumExp += Math.exp(z);
+            expect += Math.log(sumExp) - row[targets[i]];
+        }
+        assertThat(Ops.crossEntropy(logits, targets, -100).value().getDouble(0)).isCloseTo(expect / 3, within(1e-12));
+    }
+
+    @Test
+    void constantsRecordNoGraph() {
+        Tensor a = Tensor.constant(Nd4j.rand(DataType.DOUBLE, 2, 2));
+        Tensor out = Ops.linear(a, Tensor.constant(Nd4j.rand(DataType.DOUBLE, 2, 3)), null);
+        assertThat(out.requiresGrad()).isFalse();
+    }
+}
