@@ -1,0 +1,67 @@
+package io.peft4j.core.infer;
+
+import io.peft4j.core.PeftException;
+import io.peft4j.core.hooks.ForwardContext;
+import io.peft4j.core.model.Batch;
+import io.peft4j.core.model.Gpt2;
+import io.peft4j.core.model.KvCache;
+import io.peft4j.core.model.ModelOutput;
+import io.peft4j.core.tensor.Ops;
+import io.peft4j.core.tensor.Workspaces;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+import java.util.Arrays;
+import java.util.Random;
+
+/**
+ * Autoregressive generation with a decoder's key/value cache: the prompt is run once, then one token per
+ * step. Temperature 0 is greedy; otherwise tokens are sampled from {@code softmax(logits / T)} with a
+ * seeded generator, so a seed reproduces a run.
+ */
+public final class Generator {
+    private Generator() {
+    }
+
+    /** Returns only the new token ids (stops early at {@code eosId} if it is not negative). */
+    public static int[] generate(Gpt2 model, int[] prompt, int maxNewTokens, double temperature, long seed, int eosId) {
+        if (prompt.length == 0) throw new PeftException("generate needs a non-empty prompt");
+        if (maxNewTokens < 0) throw new PeftException("--max-new-tokens must be >= 0");
+        if (temperature < 0 || Double.isNaN(temperature)) throw new PeftException("--temperature must be >= 0");
+        int room = model.config().maxPositions() - prompt.length;
+        if (room < 0) throw new PeftException("prompt of " + prompt.length + " tokens is longer than the model's " + model.config().maxPositions() + " positions");
+        int steps = Math.min(maxNewTokens, room);
+        KvCache cache = new KvCache(model.config().layers());
+        Random rng = new Random(seed);
+        int[] out = new int[steps];
+        int n = 0;
+        int[] next = prompt;
+        for (int s = 0; s < steps; s++) {
+            int[] feed = next;
+            INDArray logits = Workspaces.run(() -> {
+                ModelOutput o = model.forward(Batch.of(feed), ForwardContext.inference(1), cache);
+                long t = o.hidden().size(1);
+                return new INDArray[]{model.lmLogits(Ops.narrow(o.hidden(), 1, t - 1, 1)).value().reshape(-1)};
+            })[0];
+            int tok = pick(logits.toDoubleVector(), temperature, rng);
+            out[n++] = tok;
+            if (tok == eosId) break;
+            next = new int[]{tok};
+        }
+        return Arrays.copyOf(out, n);
+    }
+
+    static int pick(double[] logits, double temperature, Random rng) {
+        int best = 0;
+        for (int i = 1; i < logits.length; i++) if (logits[i] > logits[best]) best = i;
+        if (temperature == 0) return best;
+        double max = logits[best], sum = 0;
+        double[] p = new double[logits.length];
+        for (int i = 0; i < p.length; i++) sum += p[i] = Math.exp((logits[i] - max) / temperature);
+        double u = rng.nextDouble() * sum;
+        for (int i = 0; i < p.length; i++) {
+            u -= p[i];
+            if (u <= 0) return i;
+        }
+        return p.length - 1;
+    }
+}
