@@ -38,10 +38,15 @@ final class FillMaskCommand implements Runnable {
 
     @Override
     public void run() {
+        fillMask(model, texts, topK, json, spec.commandLine().getOut());
+    }
+
+    /** Loads {@code model}, predicts each text's mask and prints one line per text. */
+    static void fillMask(String model, List<String> texts, int topK, boolean json, java.io.PrintWriter out) {
         Path dir = ModelHub.resolve(model);
         TransformerModel m = Models.load(dir, DataType.FLOAT);
         Tokenizer tok = Tokenizers.load(dir);
-        print(spec.commandLine().getOut(), texts, FillMask.predict(m, tok, texts, topK), json);
+        print(out, texts, FillMask.predict(m, tok, texts, topK), json);
     }
 
     static void print(java.io.PrintWriter out, List<String> texts, List<List<FillMask.Prediction>> preds, boolean json) {
