@@ -144,16 +144,8 @@ public final class Ops {
             t.stop();
             return out;
         }
-        // batched: one GEMM per matrix; ND4J's batched matmul runs at a few GFLOP/s on attention shapes
         Profiler.Timer t = Profiler.start(Profiler.Kind.MATMUL);
-        INDArray x = contiguous(a).dup('c'), y = contiguous(b).dup('c');
-        long n = x.size(0);
-        if (y.size(0) != n) throw new IllegalArgumentException("batched matmul: " + n + " vs " + y.size(0) + " matrices");
-        long rows = ta ? x.size(2) : x.size(1), cols = tb ? y.size(1) : y.size(2);
-        INDArray out = Nd4j.createUninitialized(x.dataType(), n, rows, cols);
-        for (long i = 0; i < n; i++) {
-            Nd4j.gemm(x.slice(i), y.slice(i), out.slice(i), ta, tb, 1.0, 0.0);
-        }
+        INDArray out = Nd4j.matmul(contiguous(a), contiguous(b), ta, tb, false);
         t.stop();
         return out;
     }
@@ -202,15 +194,11 @@ public final class Ops {
     /** Permutes dimensions and returns a contiguous copy. */
     public static Tensor permute(Tensor x, int... dims) {
         Profiler.Timer t = Profiler.start(Profiler.Kind.ELEMENTWISE);
-        INDArray v = permuteCopy(x.value(), dims);
+        INDArray v = x.value().permute(dims).dup('c');
         t.stop();
         int[] inverse = new int[dims.length];
         for (int i = 0; i < dims.length; i++) inverse[dims[i]] = i;
-        return Tensor.result(v, g -> x.accumulate(permuteCopy(g, inverse)), x);
-    }
-
-    static INDArray permuteCopy(INDArray a, int[] dims) {
-        return a.permute(dims).dup('c');
+        return Tensor.result(v, g -> x.accumulate(g.permute(inverse).dup('c')), x);
     }
 
     /** The slice {@code [start, start+length)} along {@code dim}, as a contiguous copy. */
