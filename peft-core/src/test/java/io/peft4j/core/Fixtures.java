@@ -60,10 +60,6 @@ public final class Fixtures {
         assertThat(worst).as("max abs difference").isLessThanOrEqualTo(tol);
     }
 
-    public static INDArray row(INDArray a3, int b) {
-        return a3.slice(b);
-    }
-
     public static INDArray rows(INDArray a2, int from, int to) {
         return a2.get(org.nd4j.linalg.indexing.NDArrayIndex.interval(from, to), org.nd4j.linalg.indexing.NDArrayIndex.all());
     }

@@ -223,7 +223,7 @@ public final class SafeTensors implements Checkpoint {
     @Override
     public INDArray load(String name, DataType type) {
         Entry e = entry(name);
-        int n = Math.toIntExact(e.end() - e.begin() == 0 ? 0 : (e.end() - e.begin()) / dtypeBytes(e.dtype()));
+        int n = Math.toIntExact((e.end() - e.begin()) / dtypeBytes(e.dtype()));
         ByteBuffer buf;
         try {
             MappedByteBuffer m = channel.map(FileChannel.MapMode.READ_ONLY, dataStart + e.begin(), e.end() - e.begin());

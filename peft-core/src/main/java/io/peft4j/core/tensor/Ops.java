@@ -1,6 +1,5 @@
 package io.peft4j.core.tensor;
 
-import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.CustomOp;
 import org.nd4j.linalg.api.ops.impl.transforms.custom.SoftMax;
@@ -388,10 +387,5 @@ public final class Ops {
             }
             logits.accumulate(d.muli(g.getDouble(0) / c));
         }, logits);
-    }
-
-    /** A new array of the given type and shape filled with {@code value}. */
-    public static INDArray full(DataType type, double value, long... shape) {
-        return Nd4j.valueArrayOf(shape, value, type);
     }
 }

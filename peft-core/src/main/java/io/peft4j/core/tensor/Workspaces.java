@@ -39,11 +39,4 @@ public final class Workspaces {
             return out;
         }
     }
-
-    /** Runs {@code body} (which keeps nothing it allocates) in the thread's pass workspace. */
-    public static void run(Runnable body) {
-        try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().getAndActivateWorkspace(CONFIG, "peft4j-pass")) {
-            body.run();
-        }
-    }
 }
