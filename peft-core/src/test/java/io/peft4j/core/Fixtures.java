@@ -19,13 +19,24 @@ public final class Fixtures {
         return resource("fixtures/" + name);
     }
 
-    /** A test resource as a path. */
+    /**
+     * A test resource as a path: from the class path when it is a directory there (tests of this module),
+     * else from this module's source tree (other modules' tests, which see this module as a jar).
+     */
     public static Path resource(String path) {
-        try {
-            return Path.of(Fixtures.class.getResource("/" + path).toURI());
-        } catch (URISyntaxException e) {
-            throw new IllegalStateException(e);
+        var url = Fixtures.class.getResource("/" + path);
+        if (url != null && url.getProtocol().equals("file")) {
+            try {
+                return Path.of(url.toURI());
+            } catch (URISyntaxException e) {
+                throw new IllegalStateException(e);
+            }
         }
+        for (String root : new String[]{"../peft-core/src/test/resources", "peft-core/src/test/resources", "src/test/resources"}) {
+            Path p = Path.of(root, path);
+            if (java.nio.file.Files.exists(p)) return p.toAbsolutePath().normalize();
+        }
+        throw new IllegalStateException("test resource " + path + " not found");
     }
 
     public static JsonNode expected(String model) {

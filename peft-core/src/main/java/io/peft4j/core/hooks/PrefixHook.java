@@ -3,13 +3,16 @@ package io.peft4j.core.hooks;
 import io.peft4j.core.tensor.Tensor;
 
 /**
- * At {@link SiteKind#ATTENTION_PREFIX} (one site per layer): supplies {@link #length()} extra key/value
+ * At {@link SiteKind#ATTENTION_PREFIX} (one site per layer): supplies {@link #length} extra key/value
  * positions that every query of that layer attends to (all of them, also under a causal mask). Real
- * tokens then take positions {@code length()..}, as with Hugging Face's {@code past_key_values}.
+ * tokens then take positions {@code P..}, as with Hugging Face's {@code past_key_values}.
  */
 public interface PrefixHook extends Hook {
-    /** The number of prefix positions P; must be the same for every layer it is installed on. */
-    int length();
+    /**
+     * The number of prefix positions P for this pass (0 when the module does not apply to it); must be the
+     * same for every layer it is installed on.
+     */
+    int length(ForwardContext ctx);
 
     /**
      * Keys and values for {@code layer}, each {@code [B, heads, P, headDim]}.

@@ -63,6 +63,48 @@ public final class AtomicFiles {
         }
     }
 
+    /** What fills a temporary directory. */
+    @FunctionalInterface
+    public interface DirectoryWriter {
+        void write(Path dir) throws IOException;
+    }
+
+    /**
+     * Builds a directory whole or not at all: {@code writer} fills a temporary sibling, which then replaces
+     * {@code target} (an existing target is moved aside first and deleted after the swap). A failure leaves
+     * the old target as it was and no temporary directory behind.
+     */
+    public static void writeDirectory(Path target, DirectoryWriter writer) {
+        Path abs = target.toAbsolutePath();
+        Path tmp = null, old = null;
+        try {
+            Files.createDirectories(abs.getParent());
+            if (Files.exists(abs) && !Files.isDirectory(abs)) throw new PeftException(target + ": exists and is not a directory");
+            tmp = Files.createTempDirectory(abs.getParent(), "." + abs.getFileName() + ".tmp");
+            writer.write(tmp);
+            if (Files.exists(abs)) {
+                old = Files.createTempDirectory(abs.getParent(), "." + abs.getFileName() + ".old");
+                Files.delete(old);
+                Files.move(abs, old, StandardCopyOption.ATOMIC_MOVE);
+            }
+            Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE);
+            tmp = null;
+        } catch (IOException e) {
+            if (old != null && !Files.exists(abs)) {
+                try {
+                    Files.move(old, abs, StandardCopyOption.ATOMIC_MOVE);
+                    old = null;
+                } catch (IOException ignored) {
+                    // the old directory stays at its temporary name; report the original failure
+                }
+            }
+            throw new PeftException(target + ": cannot write: " + e.getMessage(), e);
+        } finally {
+            deleteTree(tmp);
+            deleteTree(old);
+        }
+    }
+
     /** Deletes a directory tree (used to drop half-built temporary directories). */
     public static void deleteTree(Path dir) {
         if (dir == null || !Files.exists(dir)) return;

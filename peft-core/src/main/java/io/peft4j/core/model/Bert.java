@@ -45,6 +45,7 @@ public final class Bert implements TransformerModel {
     private final DataType type;
     private final Hooks hooks = new Hooks();
     private final Map<String, Tensor> params;
+    private final long parameterCount;
     private final Tensor wordEmb, posEmb, typeEmb;
     private final Norm embNorm;
     private final List<Layer> layers = new ArrayList<>();
@@ -55,7 +56,7 @@ public final class Bert implements TransformerModel {
     private final Tensor mlmBias;
     private final Ops.Gelu gelu;
 
-    private Bert(ModelConfig cfg, Checkpoint ckpt, DataType type) {
+    private Bert(ModelConfig cfg, Weights w, DataType type) {
         this.cfg = cfg;
         this.type = type;
         this.gelu = switch (cfg.activation()) {
@@ -63,7 +64,6 @@ public final class Bert implements TransformerModel {
             case "gelu_new", "gelu_pytorch_tanh" -> Ops.Gelu.TANH;
             default -> throw new PeftException("config: hidden_act '" + cfg.activation() + "' is not supported (gelu, gelu_new)");
         };
-        Weights w = new Weights(ckpt, type);
         long d = cfg.hidden(), f = cfg.intermediate();
         wordEmb = w.get("embeddings.word_embeddings.weight", names("embeddings.word_embeddings.weight", Role.TABLE), cfg.vocabSize(), d);
         posEmb = w.get("embeddings.position_embeddings.weight", names("embeddings.position_embeddings.weight", Role.TABLE), cfg.maxPositions(), d);
@@ -89,7 +89,7 @@ public final class Bert implements TransformerModel {
         }
         hooks.declare(new HookSite(FINAL, SiteKind.FINAL_HIDDEN, -1, d, d));
         pooler = w.has(names("pooler.dense.weight", Role.LINEAR)) ? linear(w, "pooler.dense", -1, d, d) : null;
-        if (w.has(names("cls.predictions.transform.dense.weight", Role.LINEAR))) {
+        if (!w.shapesOnly() && w.has(names("cls.predictions.transform.dense.weight", Role.LINEAR))) {
             mlmTransform = linear(w, "cls.predictions.transform.dense", -1, d, d);
             mlmNorm = norm(w, "cls.predictions.transform.LayerNorm", d);
             mlmBias = w.get("cls.predictions.bias", names("cls.predictions.bias", Role.BIAS), cfg.vocabSize());
@@ -99,12 +99,18 @@ public final class Bert implements TransformerModel {
             mlmBias = null;
         }
         params = Collections.unmodifiableMap(w.params());
+        parameterCount = w.count();
     }
 
     /** Builds the model from a config and a checkpoint; weights become frozen constants of {@code type}. */
     public static Bert load(ModelConfig cfg, Checkpoint ckpt, DataType type) {
         if (!cfg.modelType().equals("bert")) throw new PeftException("config: model_type '" + cfg.modelType() + "' is not bert");
-        return new Bert(cfg, ckpt, type);
+        return new Bert(cfg, new Weights(ckpt, type), type);
+    }
+
+    /** The model's hook sites and parameter count from its config alone; it holds no weights and cannot run. */
+    static Bert describe(ModelConfig cfg) {
+        return new Bert(cfg, Weights.forShapesOnly(), DataType.FLOAT);
     }
 
     private enum Role { LINEAR, LINEAR_BIAS, NORM_WEIGHT, NORM_BIAS, TABLE, BIAS }
@@ -164,6 +170,16 @@ public final class Bert implements TransformerModel {
     }
 
     @Override
+    public long parameterCount() {
+        return parameterCount;
+    }
+
+    @Override
+    public String modulePrefix() {
+        return "bert.";
+    }
+
+    @Override
     public DataType dataType() {
         return type;
     }
@@ -176,7 +192,7 @@ public final class Bert implements TransformerModel {
     public ModelOutput forward(Batch batch, ForwardContext ctx) {
         int b = batch.size(), t = batch.length();
         long d = cfg.hidden();
-        int prefix = Blocks.prefixLength(hooks, prefixSites);
+        int prefix = Blocks.prefixLength(hooks, prefixSites, ctx);
         Tensor e = Ops.reshape(Ops.embedding(wordEmb, batch.flatIds()), b, t, d);
         for (EmbeddingHook h : hooks.at(EMBEDDINGS, EmbeddingHook.class)) e = h.apply(e, ctx);
         int total = (int) e.size(1), virtual = total - t;

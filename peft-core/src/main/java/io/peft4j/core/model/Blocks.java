@@ -61,6 +61,7 @@ final class Blocks {
     /** Prepends the layer's prefix keys/values from every {@link PrefixHook} on {@code site}. */
     static Tensor[] withPrefix(Tensor k, Tensor v, String site, int layer, Hooks hooks, ForwardContext ctx) {
         for (PrefixHook p : hooks.at(site, PrefixHook.class)) {
+            if (p.length(ctx) == 0) continue;
             PrefixHook.KeyValue kv = p.prefix(layer, ctx);
             k = Ops.concat(2, kv.keys(), k);
             v = Ops.concat(2, kv.values(), v);
@@ -69,11 +70,11 @@ final class Blocks {
     }
 
     /** The total prefix length installed on the given prefix sites (the largest of them). */
-    static int prefixLength(Hooks hooks, List<String> prefixSites) {
+    static int prefixLength(Hooks hooks, List<String> prefixSites, ForwardContext ctx) {
         int n = 0;
         for (String s : prefixSites) {
             int here = 0;
-            for (PrefixHook p : hooks.at(s, PrefixHook.class)) here += p.length();
+            for (PrefixHook p : hooks.at(s, PrefixHook.class)) here += p.length(ctx);
             n = Math.max(n, here);
         }
         return n;

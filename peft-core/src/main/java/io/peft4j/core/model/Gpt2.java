@@ -45,13 +45,14 @@ public final class Gpt2 implements TransformerModel {
     private final DataType type;
     private final Hooks hooks = new Hooks();
     private final Map<String, Tensor> params;
+    private final long parameterCount;
     private final Tensor wte, wpe;
     private final List<Block> blocks = new ArrayList<>();
     private final List<String> prefixSites = new ArrayList<>();
     private final Norm lnF;
     private final Ops.Gelu gelu;
 
-    private Gpt2(ModelConfig cfg, Checkpoint ckpt, DataType type) {
+    private Gpt2(ModelConfig cfg, Weights w, DataType type) {
         this.cfg = cfg;
         this.type = type;
         this.gelu = switch (cfg.activation()) {
@@ -59,7 +60,6 @@ public final class Gpt2 implements TransformerModel {
             case "gelu" -> Ops.Gelu.ERF;
             default -> throw new PeftException("config: activation_function '" + cfg.activation() + "' is not supported (gelu_new, gelu)");
         };
-        Weights w = new Weights(ckpt, type);
         long d = cfg.hidden(), f = cfg.intermediate();
         wte = w.get("wte.weight", names("wte.weight"), cfg.vocabSize(), d);
         wpe = w.get("wpe.weight", names("wpe.weight"), cfg.maxPositions(), d);
@@ -82,12 +82,18 @@ public final class Gpt2 implements TransformerModel {
         lnF = norm(w, "ln_f", d);
         hooks.declare(new HookSite(FINAL, SiteKind.FINAL_HIDDEN, -1, d, d));
         params = Collections.unmodifiableMap(w.params());
+        parameterCount = w.count();
     }
 
     /** Builds the model from a config and a checkpoint; weights become frozen constants of {@code type}. */
     public static Gpt2 load(ModelConfig cfg, Checkpoint ckpt, DataType type) {
         if (!cfg.modelType().equals("gpt2")) throw new PeftException("config: model_type '" + cfg.modelType() + "' is not gpt2");
-        return new Gpt2(cfg, ckpt, type);
+        return new Gpt2(cfg, new Weights(ckpt, type), type);
+    }
+
+    /** The model's hook sites and parameter count from its config alone; it holds no weights and cannot run. */
+    static Gpt2 describe(ModelConfig cfg) {
+        return new Gpt2(cfg, Weights.forShapesOnly(), DataType.FLOAT);
     }
 
     private static List<Candidate> names(String canonical) {
@@ -121,6 +127,16 @@ public final class Gpt2 implements TransformerModel {
     }
 
     @Override
+    public long parameterCount() {
+        return parameterCount;
+    }
+
+    @Override
+    public String modulePrefix() {
+        return "transformer.";
+    }
+
+    @Override
     public DataType dataType() {
         return type;
     }
@@ -140,7 +156,7 @@ public final class Gpt2 implements TransformerModel {
         long d = cfg.hidden();
         int past = cache == null ? 0 : cache.length();
         boolean first = past == 0;
-        int prefix = first ? Blocks.prefixLength(hooks, prefixSites) : 0;
+        int prefix = first ? Blocks.prefixLength(hooks, prefixSites, ctx) : 0;
         Tensor x = Ops.reshape(Ops.embedding(wte, batch.flatIds()), b, t, d);
         if (first) for (EmbeddingHook h : hooks.at(EMBEDDINGS, EmbeddingHook.class)) x = h.apply(x, ctx);
         int total = (int) x.size(1), virtual = total - t;

@@ -33,6 +33,19 @@ public final class Models {
         throw PeftException.inFile(dir, "no weights found (model.safetensors, model.safetensors.index.json or a TensorFlow variables.index)");
     }
 
+    /**
+     * The model a config describes, built without weights: its hook sites and parameter count are real,
+     * its forward cannot run. Parameter accounting ({@code peft params}) uses it. A BERT described this
+     * way is Hugging Face's {@code BertModel}: with the pooler, without the masked-LM head.
+     */
+    public static TransformerModel describe(ModelConfig cfg) {
+        return switch (cfg.modelType()) {
+            case "gpt2" -> Gpt2.describe(cfg);
+            case "bert" -> Bert.describe(cfg);
+            default -> throw new IllegalStateException(cfg.modelType());
+        };
+    }
+
     /** Loads {@code dir/config.json} and the weights as frozen {@code type} constants. */
     public static TransformerModel load(Path dir, DataType type) {
         if (!Files.isDirectory(dir)) throw PeftException.inFile(dir, "not a model directory");

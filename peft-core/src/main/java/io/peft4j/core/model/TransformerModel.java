@@ -23,14 +23,19 @@ public interface TransformerModel {
 
     DataType dataType();
 
+    /**
+     * The path of the base model inside Hugging Face's task models, prepended to hook-site names in adapter
+     * files: {@code transformer.} for GPT-2 ({@code GPT2LMHeadModel}), {@code bert.} for BERT
+     * ({@code BertFor...}). Loading also accepts keys without it (bare {@code BertModel}).
+     */
+    String modulePrefix();
+
     /** Runs the model. */
     ModelOutput forward(Batch batch, ForwardContext ctx);
 
     /** Vocabulary logits from hidden states: GPT-2's tied LM head, BERT's masked-LM head. */
     Tensor lmLogits(Tensor hidden);
 
-    /** Total parameter count, tied weights counted once. */
-    default long parameterCount() {
-        return parameters().values().stream().mapToLong(t -> t.value().length()).sum();
-    }
+    /** Total parameter count, tied weights counted once (Hugging Face's convention). */
+    long parameterCount();
 }

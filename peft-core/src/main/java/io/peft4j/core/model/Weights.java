@@ -24,22 +24,46 @@ final class Weights {
     private final Checkpoint checkpoint;
     private final DataType type;
     private final Map<String, Tensor> params = new LinkedHashMap<>();
+    private long count;
 
     Weights(Checkpoint checkpoint, DataType type) {
         this.checkpoint = checkpoint;
         this.type = type;
     }
 
+    /**
+     * Weights that load nothing: every {@link #get} returns null and only counts the shape. A model built
+     * on them has its hook sites and parameter count but cannot run ({@link Models#describe}).
+     */
+    static Weights forShapesOnly() {
+        return new Weights(null, DataType.FLOAT);
+    }
+
+    boolean shapesOnly() {
+        return checkpoint == null;
+    }
+
     Map<String, Tensor> params() {
         return params;
     }
 
+    /** Elements of every weight requested so far (each canonical name once). */
+    long count() {
+        return count;
+    }
+
+    /** Whether the checkpoint holds one of the candidates; a shapes-only build assumes it does. */
     boolean has(List<Candidate> candidates) {
+        if (checkpoint == null) return true;
         return candidates.stream().anyMatch(c -> checkpoint.names().contains(c.name()));
     }
 
     /** Loads the first candidate present; {@code shape} is the expected model-side shape. */
     Tensor get(String canonical, List<Candidate> candidates, long... shape) {
+        if (checkpoint == null) {
+            count += Arrays.stream(shape).reduce(1, (a, b) -> a * b);
+            return null;
+        }
         for (Candidate c : candidates) {
             if (!checkpoint.names().contains(c.name())) continue;
             long[] stored = checkpoint.shape(c.name());
@@ -51,7 +75,7 @@ final class Weights {
             INDArray v = checkpoint.load(c.name(), type);
             if (c.transposed() && shape.length == 2) v = v.transpose().dup('c');
             Tensor t = Tensor.constant(v);
-            params.put(canonical, t);
+            if (params.put(canonical, t) == null) count += v.length();
             return t;
         }
         String anyFile = checkpoint.names().isEmpty() ? "checkpoint" : checkpoint.fileOf(checkpoint.names().iterator().next());

@@ -117,6 +117,14 @@ public final class Ops {
         return s.reshape(shape);
     }
 
+    /** {@code x} broadcast (NumPy rules) to {@code shape}, as a contiguous copy; backward sums back. */
+    public static Tensor broadcastTo(Tensor x, long... shape) {
+        long[] xs = x.shape();
+        if (Arrays.equals(xs, shape)) return x;
+        INDArray v = expand(x.value(), shape).dup('c');
+        return Tensor.result(v, g -> x.accumulate(reduceTo(g, xs)), x);
+    }
+
     // ---------------------------------------------------------------- matrix products
 
     /**
@@ -359,33 +367,83 @@ public final class Ops {
      * {@code ignoreIndex} are left out (PyTorch's convention, usually -100).
      */
     public static Tensor crossEntropy(Tensor logits, int[] targets, int ignoreIndex) {
+        return crossEntropy(logits, targets, ignoreIndex, 0.0);
+    }
+
+    /**
+     * Cross-entropy with label smoothing {@code eps} as PyTorch defines it: the target distribution is
+     * {@code (1 - eps)·onehot + eps/V}, averaged over the rows whose target is not {@code ignoreIndex}.
+     */
+    public static Tensor crossEntropy(Tensor logits, int[] targets, int ignoreIndex, double eps) {
         INDArray z = logits.value();
         long n = z.size(0), vocab = z.size(1);
         if (targets.length != n) throw new IllegalArgumentException("crossEntropy: " + targets.length + " targets for " + n + " rows");
+        if (eps < 0 || eps >= 1) throw new IllegalArgumentException("label smoothing " + eps + " outside [0, 1)");
         INDArray max = z.max(true, 1);
         INDArray shifted = z.subColumnVector(max);
         INDArray p = Transforms.exp(shifted, true);
         INDArray sumExp = p.sum(true, 1);
         p.diviColumnVector(sumExp);
         INDArray lse = Transforms.log(sumExp, true);
+        INDArray meanShifted = eps > 0 ? shifted.mean(1) : null;
         double loss = 0;
         int count = 0;
         for (int i = 0; i < n; i++) {
             int t = targets[i];
             if (t == ignoreIndex) continue;
             if (t < 0 || t >= vocab) throw new IllegalArgumentException("target " + t + " outside [0, " + vocab + ")");
-            loss -= shifted.getDouble(i, t) - lse.getDouble(i, 0);
+            double l = lse.getDouble(i, 0);
+            loss -= (1 - eps) * (shifted.getDouble(i, t) - l);
+            if (eps > 0) loss -= eps * (meanShifted.getDouble(i) - l);
             count++;
         }
         final int c = Math.max(count, 1);
         INDArray value = Nd4j.scalar(z.dataType(), loss / c);
         return Tensor.result(value, g -> {
             INDArray d = p.dup();
+            if (eps > 0) d.subi(eps / vocab);
             for (int i = 0; i < n; i++) {
                 if (targets[i] == ignoreIndex) d.getRow(i).assign(0);
-                else d.putScalar(i, targets[i], d.getDouble(i, targets[i]) - 1);
+                else d.putScalar(i, targets[i], d.getDouble(i, targets[i]) - (1 - eps));
             }
             logits.accumulate(d.muli(g.getDouble(0) / c));
         }, logits);
+    }
+
+    /** Mean squared error of {@code pred} against {@code target} (same shape), averaged over all elements. */
+    public static Tensor mse(Tensor pred, INDArray target) {
+        INDArray diff = pred.value().sub(target.castTo(pred.dataType()));
+        long n = diff.length();
+        INDArray value = Nd4j.scalar(pred.dataType(), diff.mul(diff).sumNumber().doubleValue() / n);
+        return Tensor.result(value, g -> pred.accumulate(diff.mul(2.0 * g.getDouble(0) / n)), pred);
+    }
+
+    /** Sum over dimension {@code dim}, which is removed from the shape. */
+    public static Tensor sum(Tensor x, int dim) {
+        long[] xs = x.shape();
+        INDArray v = x.value().sum(dim);
+        return Tensor.result(v, g -> {
+            long[] kept = xs.clone();
+            kept[dim] = 1;
+            x.accumulate(g.reshape('c', kept).broadcast(xs).dup('c'));
+        }, x);
+    }
+
+    /**
+     * Inverted dropout: zeroes each element with probability {@code p} and scales the rest by
+     * {@code 1/(1-p)}. The mask comes from a Java generator seeded with {@code seed}, so a run is
+     * reproducible on any backend. {@code p == 0} returns {@code x} itself.
+     */
+    public static Tensor dropout(Tensor x, double p, long seed) {
+        if (p == 0) return x;
+        if (p < 0 || p >= 1) throw new IllegalArgumentException("dropout probability " + p + " outside [0, 1)");
+        java.util.SplittableRandom rng = new java.util.SplittableRandom(seed);
+        long n = x.value().length();
+        if (n > Integer.MAX_VALUE) throw new IllegalArgumentException("dropout on more than 2^31 elements");
+        float keep = (float) (1.0 / (1.0 - p));
+        float[] m = new float[(int) n];
+        for (int i = 0; i < m.length; i++) m[i] = rng.nextDouble() < p ? 0f : keep;
+        INDArray mask = Nd4j.create(m, x.shape(), 'c').castTo(x.dataType());
+        return Tensor.result(x.value().mul(mask), g -> x.accumulate(g.mul(mask)), x);
     }
 }

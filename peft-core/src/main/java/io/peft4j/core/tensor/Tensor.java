@@ -28,7 +28,7 @@ public final class Tensor {
     }
 
     private final INDArray value;
-    private final boolean requiresGrad;
+    private boolean requiresGrad;
     private final boolean leaf;
     private final List<Tensor> parents;
     private final Backward backward;
@@ -70,6 +70,16 @@ public final class Tensor {
 
     public boolean requiresGrad() {
         return requiresGrad;
+    }
+
+    /**
+     * Makes a leaf trainable or frozen. Full fine-tuning unfreezes a base model's weights this way; a
+     * frozen leaf's gradient is dropped.
+     */
+    public void setTrainable(boolean trainable) {
+        if (!leaf) throw new IllegalStateException("only leaves (weights, parameters) can be made trainable");
+        requiresGrad = trainable;
+        if (!trainable) grad = null;
     }
 
     /** The accumulated gradient of a trainable leaf, or null before any backward pass. */

@@ -91,7 +91,7 @@ class ConformanceTest {
         INDArray view = table.reshape(3, 4, 4, 8);
         PrefixHook hook = new PrefixHook() {
             @Override
-            public int length() {
+            public int length(ForwardContext ctx) {
                 return 3;
             }
 

@@ -46,7 +46,7 @@ class ModelGradientTest {
                 Ops.concat(1, Ops.concat(0, repeat(prompt, ctx.batchSize())), e));
         Tensor pk = GradCheck.param(2, 1, heads, 3, dh), pv = GradCheck.param(3, 1, heads, 3, dh);
         m.hooks().add(gpt2 ? "h.1.attn.prefix" : "encoder.layer.1.attention.self.prefix", new PrefixHook() {
-            public int length() {
+            public int length(ForwardContext ctx) {
                 return 3;
             }
 

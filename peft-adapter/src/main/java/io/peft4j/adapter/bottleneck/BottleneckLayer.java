@@ -1,0 +1,66 @@
+package io.peft4j.adapter.bottleneck;
+
+import io.peft4j.adapter.bottleneck.BottleneckConfig.Architecture;
+import io.peft4j.core.hooks.ForwardContext;
+import io.peft4j.core.hooks.SublayerHook;
+import io.peft4j.core.peft.Adapter;
+import io.peft4j.core.tensor.Ops;
+import io.peft4j.core.tensor.Tensor;
+
+import java.util.function.Function;
+import java.util.function.UnaryOperator;
+
+/** One bottleneck adapter at a sublayer site; see {@link BottleneckConfig} for where it reads its input. */
+final class BottleneckLayer implements SublayerHook {
+    private final Architecture arch;
+    private final Tensor down, downBias, up, upBias;
+    private final String nonLinearity;
+    private final double scaling, dropout;
+    private final long siteSeed;
+    private final Function<ForwardContext, Adapter.RowSelection> rows;
+
+    BottleneckLayer(BottleneckConfig cfg, Tensor down, Tensor downBias, Tensor up, Tensor upBias, long siteSeed,
+                    Function<ForwardContext, Adapter.RowSelection> rows) {
+        this.arch = cfg.architecture();
+        this.down = down;
+        this.downBias = downBias;
+        this.up = up;
+        this.upBias = upBias;
+        this.nonLinearity = cfg.nonLinearity();
+        this.scaling = cfg.scaling();
+        this.dropout = cfg.dropout();
+        this.siteSeed = siteSeed;
+        this.rows = rows;
+    }
+
+    @Override
+    public Tensor apply(Tensor x, Tensor h, UnaryOperator<Tensor> norm, ForwardContext ctx) {
+        Adapter.RowSelection sel = rows.apply(ctx);
+        if (sel.none()) return h;
+        Tensor u = switch (arch) {
+            case HOUSLBY -> h;
+            case PFEIFFER -> norm.apply(Ops.add(x, h));
+            case PARALLEL -> x;
+        };
+        Tensor a = adapter(u, ctx);
+        if (scaling != 1.0) a = Ops.scale(a, scaling);
+        if (!sel.all()) a = Ops.mul(a, sel.mask(a.rank(), a.dataType()));
+        return Ops.add(h, a);
+    }
+
+    /** {@code W_up f(W_down u + b_down) + b_up}; weights are PyTorch-oriented {@code [out, in]}. */
+    private Tensor adapter(Tensor u, ForwardContext ctx) {
+        long d = u.size(u.rank() - 1);
+        Tensor u2 = Ops.reshape(u, u.value().length() / d, d);
+        Tensor z = Ops.add(Ops.matmul(u2, down, false, true), downBias);
+        z = switch (nonLinearity) {
+            case "relu" -> Ops.relu(z);
+            case "swish", "silu" -> Ops.silu(z);
+            case "gelu" -> Ops.gelu(z, Ops.Gelu.ERF);
+            default -> Ops.tanh(z);
+        };
+        if (ctx.training()) z = Ops.dropout(z, dropout, ctx.seed() * 1_000_003L + siteSeed);
+        Tensor out = Ops.add(Ops.matmul(z, up, false, true), upBias);
+        return Ops.reshape(out, u.shape());
+    }
+}

@@ -1,0 +1,42 @@
+package io.peft4j.adapter.lora;
+
+import io.peft4j.core.hooks.ForwardContext;
+import io.peft4j.core.hooks.LinearHook;
+import io.peft4j.core.peft.Adapter;
+import io.peft4j.core.tensor.Ops;
+import io.peft4j.core.tensor.Tensor;
+
+import java.util.function.Function;
+
+/**
+ * LoRA on one frozen linear layer: {@code y + s · dropout(x) Aᵀ Bᵀ} with A {@code [r, in]}, B {@code [out, r]}
+ * as Hugging Face stores them. Rows the adapter does not apply to get {@code y} unchanged.
+ */
+final class LoraLayer implements LinearHook {
+    private final Tensor a, b;
+    private final double scaling, dropout;
+    private final long siteSeed;
+    private final Function<ForwardContext, Adapter.RowSelection> rows;
+
+    LoraLayer(Tensor a, Tensor b, double scaling, double dropout, long siteSeed, Function<ForwardContext, Adapter.RowSelection> rows) {
+        this.a = a;
+        this.b = b;
+        this.scaling = scaling;
+        this.dropout = dropout;
+        this.siteSeed = siteSeed;
+        this.rows = rows;
+    }
+
+    @Override
+    public Tensor output(Tensor x, Tensor y, ForwardContext ctx) {
+        Adapter.RowSelection sel = rows.apply(ctx);
+        if (sel.none()) return y;
+        long in = a.size(1);
+        Tensor x2 = Ops.reshape(x, x.value().length() / in, in);
+        if (ctx.training()) x2 = Ops.dropout(x2, dropout, ctx.seed() * 1_000_003L + siteSeed);
+        Tensor delta = Ops.scale(Ops.matmul(Ops.matmul(x2, a, false, true), b, false, true), scaling);
+        delta = Ops.reshape(delta, y.shape());
+        if (!sel.all()) delta = Ops.mul(delta, sel.mask(y.rank(), y.dataType()));
+        return Ops.add(y, delta);
+    }
+}

@@ -1,0 +1,54 @@
+package io.peft4j.core.head;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.peft4j.core.PeftException;
+import io.peft4j.core.hooks.ForwardContext;
+import io.peft4j.core.model.ModelOutput;
+import io.peft4j.core.tensor.Tensor;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+import java.nio.file.Path;
+import java.util.Map;
+
+/**
+ * A trainable task head on the base model's output, trained alongside any method (or alone: a probe).
+ * Saved beside an adapter as {@code head_config.json} + {@code head.safetensors}.
+ */
+public interface Head {
+    /** Task logits from the model output: {@code [B, labels]} (sequence heads) or {@code [B, T, labels]} (token heads). */
+    Tensor apply(ModelOutput out, ForwardContext ctx);
+
+    /** Trainable tensors under their file keys ({@code classifier.weight} [labels, hidden], {@code classifier.bias}). */
+    Map<String, Tensor> parameters();
+
+    /** The {@code head_config.json} content. */
+    ObjectNode toJson();
+
+    /** Reads a head saved by {@link #toJson} and the parameters; errors name the file and field. */
+    static Head read(JsonNode json, Path file, DataType type) {
+        String kind = json.path("head_type").asText("");
+        return switch (kind) {
+            case "classification", "regression" -> ClassificationHead.fromJson(json, file, type);
+            case "token_classification" -> TokenClassificationHead.fromJson(json, file, type);
+            default -> throw PeftException.inFile(file, "head_type '" + kind + "' is not one of classification, regression, token_classification");
+        };
+    }
+
+    /** Copies saved tensors in, checking names and shapes. */
+    default void load(Map<String, INDArray> tensors, Path file) {
+        for (var e : parameters().entrySet()) {
+            INDArray v = tensors.get(e.getKey());
+            if (v == null) throw PeftException.inFile(file, "missing tensor '" + e.getKey() + "'");
+            if (!java.util.Arrays.equals(v.shape(), e.getValue().shape())) {
+                throw PeftException.inFile(file, "tensor '" + e.getKey() + "' has shape " + java.util.Arrays.toString(v.shape())
+                        + " but the head needs " + java.util.Arrays.toString(e.getValue().shape()));
+            }
+            e.getValue().value().assign(v.castTo(e.getValue().dataType()));
+        }
+        for (String k : tensors.keySet()) {
+            if (!parameters().containsKey(k)) throw PeftException.inFile(file, "unexpected tensor '" + k + "' for this head");
+        }
+    }
+}

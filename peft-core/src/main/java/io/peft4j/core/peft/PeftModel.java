@@ -1,0 +1,268 @@
+package io.peft4j.core.peft;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.peft4j.core.PeftException;
+import io.peft4j.core.head.ClassificationHead;
+import io.peft4j.core.head.Head;
+import io.peft4j.core.head.TokenClassificationHead;
+import io.peft4j.core.hooks.ForwardContext;
+import io.peft4j.core.io.AtomicFiles;
+import io.peft4j.core.io.Json;
+import io.peft4j.core.io.SafeTensors;
+import io.peft4j.core.model.Batch;
+import io.peft4j.core.model.ModelOutput;
+import io.peft4j.core.model.TransformerModel;
+import io.peft4j.core.tensor.Tensor;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * A frozen base model with any number of named adapters (of any methods) and an optional task head: what
+ * Hugging Face's {@code get_peft_model} returns. Only adapter and head tensors are trainable unless
+ * {@link #unfreezeBase()} makes it full fine-tuning.
+ *
+ * <pre>{@code
+ * PeftModel model = PeftModel.of(Models.load(dir, DataType.FLOAT));
+ * model.add("default", LoraConfig.builder().r(8).targetModules("c_attn").build());
+ * System.out.println(model.parameterCount());   // trainable params: ... || all params: ... || trainable%: ...
+ * }</pre>
+ */
+public final class PeftModel {
+    /** File names of the Hugging Face PEFT layout. */
+    public static final String CONFIG_FILE = "adapter_config.json", WEIGHTS_FILE = "adapter_model.safetensors";
+    /** File names of AdapterHub's layout (bottleneck adapters) and of a saved head. */
+    public static final String ADAPTERHUB_WEIGHTS_FILE = "pytorch_adapter.safetensors", HEAD_CONFIG_FILE = "head_config.json",
+            HEAD_WEIGHTS_FILE = "head.safetensors";
+    /** The adapter name that {@link #save} writes at the directory's root, as Hugging Face PEFT does. */
+    public static final String DEFAULT = "default";
+
+    private final TransformerModel base;
+    private final String baseName;
+    private final Map<String, Adapter> adapters = new LinkedHashMap<>();
+    private Head head;
+    private boolean baseTrainable;
+
+    private PeftModel(TransformerModel base, String baseName) {
+        this.base = base;
+        this.baseName = baseName;
+    }
+
+    public static PeftModel of(TransformerModel base) {
+        return new PeftModel(base, base.config().modelType());
+    }
+
+    /** {@code baseName} is written as {@code base_model_name_or_path} into saved adapters. */
+    public static PeftModel of(TransformerModel base, String baseName) {
+        return new PeftModel(base, baseName);
+    }
+
+    public TransformerModel base() {
+        return base;
+    }
+
+    // ------------------------------------------------------------------ adapters
+
+    /** Adds an adapter with initialisation seed 0. */
+    public Adapter add(String name, PeftConfig config) {
+        return add(name, config, 0);
+    }
+
+    /** Creates the adapter of {@code config}'s method under {@code name} and installs it. */
+    public Adapter add(String name, PeftConfig config, long seed) {
+        if (adapters.containsKey(name)) throw new IllegalArgumentException("an adapter named '" + name + "' is already installed");
+        Adapter a = Methods.forConfig(config).create(base, config, name, seed);
+        adapters.put(name, a);
+        return a;
+    }
+
+    public Adapter adapter(String name) {
+        Adapter a = adapters.get(name);
+        if (a == null) throw new IllegalArgumentException("no adapter named '" + name + "' (installed: " + adapters.keySet() + ")");
+        return a;
+    }
+
+    public Collection<Adapter> adapters() {
+        return Collections.unmodifiableCollection(adapters.values());
+    }
+
+    public void remove(String name) {
+        adapter(name).remove();
+        adapters.remove(name);
+    }
+
+    /** Makes exactly {@code names} active for batches without row tags (Hugging Face's {@code set_adapter}). */
+    public void setActive(String... names) {
+        Set<String> on = Set.of(names);
+        for (String n : on) adapter(n);
+        for (Adapter a : adapters.values()) a.setActive(on.contains(a.name()));
+    }
+
+    // ------------------------------------------------------------------ head, full fine-tuning
+
+    public void setHead(Head head) {
+        this.head = head;
+    }
+
+    public Head head() {
+        return head;
+    }
+
+    /** Full fine-tuning: every base weight becomes trainable (the baseline PEFT methods are compared with). */
+    public void unfreezeBase() {
+        for (Tensor t : base.parameters().values()) t.setTrainable(true);
+        baseTrainable = true;
+    }
+
+    public boolean isBaseTrainable() {
+        return baseTrainable;
+    }
+
+    // ------------------------------------------------------------------ running
+
+    public ModelOutput forward(Batch batch, ForwardContext ctx) {
+        return base.forward(batch, ctx);
+    }
+
+    /** Head logits for the batch; fails when no head is set. */
+    public Tensor headLogits(ModelOutput out, ForwardContext ctx) {
+        if (head == null) throw new IllegalStateException("no task head: call setHead first");
+        return head.apply(out, ctx);
+    }
+
+    /**
+     * Every trainable tensor under a unique name: {@code adapter/<name>/<key>}, {@code head/<key>},
+     * {@code base/<key>}; each distinct tensor once (tied weights once).
+     */
+    public Map<String, Tensor> trainableParameters() {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        Set<Tensor> seen = Collections.newSetFromMap(new IdentityHashMap<>());
+        if (baseTrainable) {
+            for (var e : base.parameters().entrySet()) if (seen.add(e.getValue())) out.put("base/" + e.getKey(), e.getValue());
+        }
+        for (Adapter a : adapters.values()) {
+            for (var e : a.parameters().entrySet()) if (seen.add(e.getValue())) out.put("adapter/" + a.name() + "/" + e.getKey(), e.getValue());
+        }
+        if (head != null) for (var e : head.parameters().entrySet()) if (seen.add(e.getValue())) out.put("head/" + e.getKey(), e.getValue());
+        return out;
+    }
+
+    /** Trainable vs all parameters, Hugging Face's {@code print_trainable_parameters} convention. */
+    public ParameterCount parameterCount() {
+        long extra = 0;
+        for (Adapter a : adapters.values()) extra += a.parameterCount();
+        if (head != null) extra += head.parameters().values().stream().mapToLong(t -> t.value().length()).sum();
+        long all = base.parameterCount() + extra;
+        return new ParameterCount(baseTrainable ? all : extra, all);
+    }
+
+    // ------------------------------------------------------------------ files
+
+    PeftConfig.BaseInfo baseInfo() {
+        var c = base.config();
+        return new PeftConfig.BaseInfo(c.modelType(), baseName, c.layers(), c.hidden(), c.heads(), c.vocabSize());
+    }
+
+    /**
+     * Saves every adapter in Hugging Face PEFT's layout (bottleneck adapters in AdapterHub's): the adapter
+     * named {@value #DEFAULT} (or the only one) at {@code dir}, others in {@code dir/<name>}; the head
+     * beside them. The directory is replaced whole or not at all.
+     */
+    public void save(Path dir) {
+        if (adapters.isEmpty() && head == null) throw new IllegalStateException("nothing to save: no adapter and no head");
+        AtomicFiles.writeDirectory(dir, tmp -> {
+            boolean single = adapters.size() == 1;
+            for (Adapter a : adapters.values()) {
+                Path d = single || a.name().equals(DEFAULT) ? tmp : tmp.resolve(a.name());
+                writeAdapter(a, d);
+            }
+            if (head != null) writeHead(tmp);
+        });
+    }
+
+    private void writeAdapter(Adapter a, Path d) throws IOException {
+        Files.createDirectories(d);
+        boolean adapterHub = a.config().peftType().equals("BOTTLENECK");
+        ObjectNode cfg = a.config().toJson(baseInfo());
+        if (adapterHub) cfg.put("name", a.name());
+        Json.write(d.resolve(CONFIG_FILE), cfg);
+        SafeTensors.write(d.resolve(adapterHub ? ADAPTERHUB_WEIGHTS_FILE : WEIGHTS_FILE), a.stateDict(), Map.of("format", "pt"));
+    }
+
+    private void writeHead(Path d) {
+        Json.write(d.resolve(HEAD_CONFIG_FILE), head.toJson());
+        Map<String, INDArray> t = new LinkedHashMap<>();
+        head.parameters().forEach((k, v) -> t.put(k, v.value()));
+        SafeTensors.write(d.resolve(HEAD_WEIGHTS_FILE), t, Map.of("format", "pt"));
+    }
+
+    /**
+     * Loads the adapter in {@code dir} (Hugging Face PEFT or AdapterHub layout) under {@code name}, and the
+     * head saved beside it if there is one. Errors name the file and what differs from this base.
+     */
+    public Adapter load(Path dir, String name) {
+        Path cfgFile = dir.resolve(CONFIG_FILE);
+        if (!Files.isRegularFile(cfgFile)) throw PeftException.inFile(dir, "not an adapter directory (no " + CONFIG_FILE + ")");
+        JsonNode json = Json.read(cfgFile);
+        String type = json.hasNonNull("peft_type") ? json.get("peft_type").asText()
+                : json.has("config") && json.get("config").isObject() ? "BOTTLENECK" : null;
+        if (type == null) throw PeftException.inFile(cfgFile, "no 'peft_type' (Hugging Face PEFT) and no 'config' object (AdapterHub)");
+        PeftMethod method = Methods.forType(type);
+        PeftConfig config;
+        try {
+            config = method.readConfig(json, cfgFile);
+        } catch (PeftException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            throw PeftException.inFile(cfgFile, "invalid adapter config: " + e.getMessage());
+        }
+        Path weights = dir.resolve(type.equals("BOTTLENECK") ? ADAPTERHUB_WEIGHTS_FILE : WEIGHTS_FILE);
+        if (!Files.isRegularFile(weights)) {
+            boolean pickle = Files.exists(dir.resolve("adapter_model.bin")) || Files.exists(dir.resolve("pytorch_adapter.bin"));
+            throw PeftException.inFile(dir, "no " + weights.getFileName() + (pickle ? " (PyTorch .bin files are not read: re-save with safetensors)" : ""));
+        }
+        Map<String, INDArray> tensors = SafeTensors.readAll(weights, base.dataType());
+        Adapter a;
+        try {
+            a = method.createForLoading(base, config, name);
+        } catch (IllegalArgumentException e) {
+            throw PeftException.inFile(cfgFile, e.getMessage());
+        }
+        try {
+            a.loadStateDict(tensors, weights);
+        } catch (RuntimeException e) {
+            a.remove();
+            throw e;
+        }
+        if (adapters.containsKey(name)) {
+            a.remove();
+            throw new IllegalArgumentException("an adapter named '" + name + "' is already installed");
+        }
+        adapters.put(name, a);
+        if (Files.isRegularFile(dir.resolve(HEAD_CONFIG_FILE))) head = readHead(dir);
+        return a;
+    }
+
+    private Head readHead(Path dir) {
+        Path f = dir.resolve(HEAD_CONFIG_FILE);
+        Head h = Head.read(Json.read(f), f, base.dataType());
+        long hidden = h instanceof ClassificationHead || h instanceof TokenClassificationHead
+                ? h.parameters().get("classifier.weight").size(1) : base.config().hidden();
+        if (hidden != base.config().hidden()) {
+            throw PeftException.inFile(f, "head was made for hidden size " + hidden + ", this base has " + base.config().hidden());
+        }
+        Path w = dir.resolve(HEAD_WEIGHTS_FILE);
+        if (!Files.isRegularFile(w)) throw PeftException.inFile(dir, "no " + HEAD_WEIGHTS_FILE + " beside " + HEAD_CONFIG_FILE);
+        h.load(SafeTensors.readAll(w, base.dataType()), w);
+        return h;
+    }
+}

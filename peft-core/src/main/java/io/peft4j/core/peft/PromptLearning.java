@@ -1,0 +1,76 @@
+package io.peft4j.core.peft;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.peft4j.core.PeftException;
+import io.peft4j.core.model.TransformerModel;
+
+/**
+ * What the prompt-learning methods (prompt tuning, P-tuning, prefix tuning) share: the base-model fields
+ * Hugging Face writes into their configs, the check that a loaded adapter fits this base, and the rule
+ * that they change the sequence for every row of a batch.
+ */
+public final class PromptLearning {
+    private PromptLearning() {
+    }
+
+    /** Writes {@code peft_type}, {@code task_type}, {@code num_virtual_tokens} and the base's shape fields. */
+    public static ObjectNode json(String peftType, String taskType, int numVirtualTokens, PeftConfig.BaseInfo base) {
+        ObjectNode n = io.peft4j.core.io.Json.MAPPER.createObjectNode();
+        n.put("peft_type", peftType);
+        n.put("task_type", taskType != null ? taskType : base.modelType().equals("gpt2") ? "CAUSAL_LM" : "SEQ_CLS");
+        n.put("base_model_name_or_path", base.nameOrPath());
+        n.put("num_virtual_tokens", numVirtualTokens);
+        n.put("token_dim", base.hidden());
+        n.put("num_transformer_submodules", 1);
+        n.put("num_attention_heads", base.heads());
+        n.put("num_layers", base.layers());
+        n.put("inference_mode", true);
+        return n;
+    }
+
+    /** The base-model fields a prompt-learning config recorded (null where it did not). */
+    public record RecordedBase(Long tokenDim, Integer heads, Integer layers, Integer submodules) {
+        public static final RecordedBase NONE = new RecordedBase(null, null, null, null);
+
+        public static RecordedBase read(ConfigFields f) {
+            return new RecordedBase(f.json().hasNonNull("token_dim") ? (long) f.positiveInt("token_dim", null) : null,
+                    f.json().hasNonNull("num_attention_heads") ? f.positiveInt("num_attention_heads", null) : null,
+                    f.json().hasNonNull("num_layers") ? f.positiveInt("num_layers", null) : null,
+                    f.json().hasNonNull("num_transformer_submodules") ? f.positiveInt("num_transformer_submodules", null) : null);
+        }
+
+        /** Fails, naming the field, when this base differs from the recorded one. */
+        public void check(TransformerModel model) {
+            var c = model.config();
+            if (submodules != null && submodules != 1) {
+                throw new IllegalArgumentException("field 'num_transformer_submodules' is " + submodules + ": encoder-decoder adapters do not fit this "
+                        + c.modelType() + " base");
+            }
+            if (tokenDim != null && tokenDim != c.hidden()) {
+                throw new IllegalArgumentException("field 'token_dim' is " + tokenDim + " but this base model has hidden size " + c.hidden()
+                        + ": the adapter was made for another base");
+            }
+            if (layers != null && layers != c.layers()) {
+                throw new IllegalArgumentException("field 'num_layers' is " + layers + " but this base model has " + c.layers()
+                        + " layers: the adapter was made for another base");
+            }
+            if (heads != null && heads != c.heads()) {
+                throw new IllegalArgumentException("field 'num_attention_heads' is " + heads + " but this base model has " + c.heads()
+                        + " heads: the adapter was made for another base");
+            }
+        }
+    }
+
+    /**
+     * Prompt-learning adapters lengthen every row's sequence, so a batch cannot mix them with rows that do
+     * not use them (as in Hugging Face PEFT); true when this adapter applies to the batch.
+     */
+    public static boolean appliesToWholeBatch(Adapter.RowSelection sel, String adapter) {
+        if (sel.none()) return false;
+        if (!sel.all()) {
+            throw new PeftException("adapter '" + adapter + "' prepends virtual tokens, so every row of a batch must use it: "
+                    + "split mixed batches by adapter");
+        }
+        return true;
+    }
+}

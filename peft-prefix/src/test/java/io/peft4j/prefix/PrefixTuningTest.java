@@ -1,0 +1,105 @@
+package io.peft4j.prefix;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.peft4j.core.Fixtures;
+import io.peft4j.core.hooks.ForwardContext;
+import io.peft4j.core.io.Json;
+import io.peft4j.core.io.SafeTensors;
+import io.peft4j.core.model.Batch;
+import io.peft4j.core.model.Gpt2;
+import io.peft4j.core.model.KvCache;
+import io.peft4j.core.model.ModelConfig;
+import io.peft4j.core.model.Models;
+import io.peft4j.core.peft.Adapter;
+import io.peft4j.core.peft.PeftModel;
+import io.peft4j.core.tensor.GradCheck;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import static io.peft4j.core.Fixtures.assertClose;
+import static io.peft4j.core.Fixtures.matrix;
+import static org.assertj.core.api.Assertions.assertThat;
+
+class PrefixTuningTest {
+    private static final Batch BATCH = new Batch(new int[][]{{3, 7, 11, 2}, {5, 9, 1, 0}}, null, new int[][]{{1, 1, 1, 1}, {1, 1, 1, 0}});
+
+    private static INDArray logits(PeftModel m, int[] ids) {
+        return m.base().lmLogits(m.forward(Batch.of(ids), ForwardContext.inference(1)).hidden()).value().slice(0);
+    }
+
+    @Test
+    void hfPrefixFixtureReproducesItsLogitsAndSavesTheSameFiles(@TempDir Path tmp) {
+        JsonNode exp = Fixtures.expected("gpt2-tiny");
+        PeftModel m = PeftModel.of(Models.load(Fixtures.dir("gpt2-tiny"), DataType.FLOAT), "gpt2-tiny");
+        m.load(Fixtures.dir("gpt2-tiny-prefix"), "default");
+        assertClose(logits(m, Fixtures.ints(exp.get("input_ids"))), matrix(exp.get("prefix_logits")), 1e-4);
+        m.save(tmp.resolve("p"));
+        JsonNode ours = Json.read(tmp.resolve("p/adapter_config.json")), ref = Json.read(Fixtures.dir("gpt2-tiny-prefix").resolve("adapter_config.json"));
+        for (String f : List.of("peft_type", "task_type", "num_virtual_tokens", "token_dim", "num_transformer_submodules", "num_attention_heads",
+                "num_layers", "encoder_hidden_size", "prefix_projection")) {
+            assertThat(ours.get(f)).as(f).isEqualTo(ref.get(f));
+        }
+        assertThat(SafeTensors.readAll(tmp.resolve("p/adapter_model.safetensors"), DataType.FLOAT).get("prompt_embeddings")
+                .equals(SafeTensors.readAll(Fixtures.dir("gpt2-tiny-prefix").resolve("adapter_model.safetensors"), DataType.FLOAT).get("prompt_embeddings"))).isTrue();
+    }
+
+    @Test
+    void countsMatchHfPeft() {
+        Path gpt2 = Fixtures.resource("configs/gpt2/config.json");
+        PeftModel flat = PeftModel.of(Models.describe(ModelConfig.load(gpt2)));
+        flat.add("default", PrefixTuningConfig.of(20));
+        assertThat(flat.parameterCount().trainable()).isEqualTo(368_640);
+        PeftModel proj = PeftModel.of(Models.describe(ModelConfig.load(gpt2)));
+        proj.add("default", PrefixTuningConfig.withProjection(20, 768));
+        assertThat(proj.parameterCount().trainable()).isEqualTo(14_780_160);
+    }
+
+    @Test
+    void gradientsMatchFiniteDifferencesOnBothArchitecturesWithAndWithoutProjection() {
+        for (String fixture : List.of("gpt2-tiny", "bert-tiny")) {
+            for (PrefixTuningConfig cfg : List.of(PrefixTuningConfig.deepPrompts(2), PrefixTuningConfig.withProjection(2, 6))) {
+                PeftModel m = PeftModel.of(Models.load(Fixtures.dir(fixture), DataType.DOUBLE));
+                Adapter a = m.add("default", cfg, 5);
+                GradCheck.check(() -> GradCheck.project(m.forward(BATCH, ForwardContext.inference(2)).hidden(), 9),
+                        new ArrayList<>(a.parameters().values()), 5, 1e-5);
+            }
+        }
+    }
+
+    @Test
+    void projectionExportsItsTableWhichGivesTheSameOutputsAndGeneratesWithTheCache(@TempDir Path tmp) {
+        PeftModel m = PeftModel.of(Models.load(Fixtures.dir("gpt2-tiny"), DataType.FLOAT), "gpt2-tiny");
+        m.add("default", PrefixTuningConfig.withProjection(3, 16), 2);
+        int[] ids = {4, 8, 15, 16, 23, 42};
+        INDArray full = logits(m, ids);
+        m.save(tmp.resolve("p"));
+        assertThat(SafeTensors.readAll(tmp.resolve("p/adapter_model.safetensors"), DataType.FLOAT).get("prompt_embeddings").shape())
+                .containsExactly(3, 2 * 2 * 32);
+        PeftModel back = PeftModel.of(Models.load(Fixtures.dir("gpt2-tiny"), DataType.FLOAT));
+        back.load(tmp.resolve("p"), "default");
+        assertClose(logits(back, ids), full.toDoubleMatrix(), 1e-5);
+        // token by token through the key/value cache: the prefix is cached with the first step
+        Gpt2 g = (Gpt2) back.base();
+        KvCache cache = new KvCache(2);
+        double[][] expected = full.toDoubleMatrix();
+        for (int i = 0; i < ids.length; i++) {
+            var out = g.forward(Batch.of(new int[]{ids[i]}), ForwardContext.inference(1), cache);
+            assertClose(g.lmLogits(out.hidden()).value().slice(0), new double[][]{expected[i]}, 1e-4);
+        }
+    }
+
+    @Test
+    void inactivePrefixLeavesTheBaseModel() {
+        JsonNode exp = Fixtures.expected("gpt2-tiny");
+        PeftModel m = PeftModel.of(Models.load(Fixtures.dir("gpt2-tiny"), DataType.FLOAT));
+        m.load(Fixtures.dir("gpt2-tiny-prefix"), "p");
+        m.setActive();
+        assertClose(logits(m, Fixtures.ints(exp.get("input_ids"))), matrix(exp.get("logits")), 1e-4);
+    }
+}
