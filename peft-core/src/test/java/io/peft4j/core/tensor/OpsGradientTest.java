@@ -112,4 +112,49 @@ class OpsGradientTest {
         Tensor out = Ops.linear(a, Tensor.constant(Nd4j.rand(DataType.DOUBLE, 2, 3)), null);
         assertThat(out.requiresGrad()).isFalse();
     }
+
+    @Test
+    void labelSmoothedCrossEntropyMatchesItsDefinitionAndFiniteDifferences() {
+        Tensor z = param(21, 4, 5);
+        int[] t = {1, -100, 4, 0};
+        double eps = 0.1;
+        double expected = 0;
+        for (int i : new int[]{0, 2, 3}) {
+            double[] row = z.value().getRow(i).toDoubleVector();
+            double max = java.util.Arrays.stream(row).max().orElseThrow(), lse = 0;
+            for (double v : row) lse += Math.exp(v - max);
+            lse = Math.log(lse) + max;
+            double nll = lse - row[t[i]], uniform = 0;
+            for (double v : row) uniform += (lse - v) / row.length;
+            expected += (1 - eps) * nll + eps * uniform;
+        }
+        assertThat(Ops.crossEntropy(z, t, -100, eps).value().getDouble(0)).isCloseTo(expected / 3, within(1e-12));
+        check(() -> Ops.crossEntropy(z, t, -100, eps), List.of(z), 20, TOL);
+    }
+
+    @Test
+    void mseSumOverADimensionAndBroadcastTo() {
+        Tensor p = param(22, 3, 2);
+        INDArray target = Nd4j.create(new double[][]{{1, 2}, {0, -1}, {0.5, 0}});
+        double expected = p.value().sub(target).norm2Number().doubleValue();
+        assertThat(Ops.mse(p, target).value().getDouble(0)).isCloseTo(expected * expected / 6, within(1e-12));
+        check(() -> Ops.mse(p, target), List.of(p), 10, TOL);
+        Tensor x = param(23, 2, 3, 4), v = param(24, 1, 4);
+        check(() -> project(Ops.sum(x, 1), 2), List.of(x), 30, TOL);
+        check(() -> project(Ops.broadcastTo(v, 2, 3, 4), 3), List.of(v), 10, TOL);
+    }
+
+    @Test
+    void dropoutIsSeededInvertedAndBackpropagatesThroughItsMask() {
+        Tensor x = Tensor.parameter(Nd4j.ones(DataType.DOUBLE, 200, 50));
+        INDArray a = Ops.dropout(x, 0.3, 5).value(), b = Ops.dropout(x, 0.3, 5).value(), c = Ops.dropout(x, 0.3, 6).value();
+        assertThat(a.equals(b)).isTrue();
+        assertThat(a.equals(c)).isFalse();
+        double zeros = a.eq(0).castTo(DataType.DOUBLE).meanNumber().doubleValue();
+        assertThat(zeros).isCloseTo(0.3, within(0.02));
+        assertThat(a.meanNumber().doubleValue()).isCloseTo(1.0, within(0.05));   // kept units scaled by 1/(1-p)
+        Tensor y = param(25, 3, 4);
+        check(() -> project(Ops.dropout(y, 0.5, 9), 1), List.of(y), 12, TOL);
+        assertThat(Ops.dropout(y, 0.0, 9)).isSameAs(y);
+    }
 }

@@ -1,0 +1,235 @@
+package io.peft4j.core.train;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.peft4j.core.PeftException;
+import io.peft4j.core.hooks.ForwardContext;
+import io.peft4j.core.io.AtomicFiles;
+import io.peft4j.core.io.Json;
+import io.peft4j.core.io.SafeTensors;
+import io.peft4j.core.peft.PeftModel;
+import io.peft4j.core.tensor.Ops;
+import io.peft4j.core.tensor.Tensor;
+import io.peft4j.core.tensor.Workspaces;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+
+/**
+ * The training loop: shuffled micro-batches, gradient accumulation, global-norm clipping, AdamW on the
+ * trainable tensors only, warm-up and decay, periodic evaluation with early stopping, atomic checkpoints
+ * and exact resume, and a stop on a non-finite loss.
+ *
+ * <p>Every random choice derives from the config's seed and the step: the data order of epoch e from
+ * {@code (seed, e)}, dropout of micro-batch m of step s from {@code (seed, s, m)}. Two runs with one seed
+ * are identical, and a run resumed from a checkpoint continues exactly as the uninterrupted run.
+ */
+public final class Trainer<E> {
+    private static final Logger LOG = LoggerFactory.getLogger(Trainer.class);
+    static final String LAST = "last", BEST = "best", PARAMS = "trainable.safetensors", OPTIMIZER = "optimizer.safetensors",
+            STATE = "trainer_state.json";
+
+    private final PeftModel model;
+    private final Objective<E> objective;
+    private final TrainingConfig cfg;
+    private final List<TrainingListener> listeners = new ArrayList<>();
+
+    public Trainer(PeftModel model, Objective<E> objective, TrainingConfig cfg) {
+        this.model = model;
+        this.objective = objective;
+        this.cfg = cfg;
+    }
+
+    public Trainer<E> addListener(TrainingListener l) {
+        listeners.add(l);
+        return this;
+    }
+
+    /** Trains on {@code train}; evaluates {@code metric} on {@code dev} when both are given. */
+    public TrainingResult fit(List<E> train, List<E> dev, Metric<E> metric) {
+        if (train.isEmpty()) throw new IllegalArgumentException("no training examples");
+        Map<String, Tensor> params = model.trainableParameters();
+        if (params.isEmpty()) throw new IllegalStateException("nothing to train: add an adapter, a head, or unfreeze the base");
+        int perStep = cfg.batchSize() * cfg.accumulation();
+        long stepsPerEpoch = (train.size() + perStep - 1) / perStep;
+        long total = cfg.maxSteps() > 0 ? cfg.maxSteps() : cfg.epochs() * stepsPerEpoch;
+        AdamW opt = new AdamW(0.9, 0.999, 1e-8, cfg.weightDecay());
+        State st = new State();
+        if (cfg.resume() && cfg.checkpointDir() != null && Files.isDirectory(cfg.checkpointDir().resolve(LAST))) {
+            st = restore(cfg.checkpointDir().resolve(LAST), params, opt, total);
+            LOG.info("resumed at step {} of {} from {}", st.step, total, cfg.checkpointDir().resolve(LAST));
+        }
+        List<Double> losses = new ArrayList<>();
+        long t0 = System.nanoTime(), startStep = st.step;
+        TrainingResult.StopReason reason = TrainingResult.StopReason.COMPLETED;
+        while (st.step < total) {
+            int epoch = (int) (st.step / stepsPerEpoch);
+            long k = st.step % stepsPerEpoch;
+            int[] order = order(train.size(), epoch);
+            params.values().forEach(Tensor::zeroGrad);
+            int first = (int) (k * perStep), last = Math.min(train.size(), first + perStep);
+            int micros = (last - first + cfg.batchSize() - 1) / cfg.batchSize();
+            double lossSum = 0;
+            for (int mb = 0; mb < micros; mb++) {
+                List<E> part = new ArrayList<>();
+                for (int i = first + mb * cfg.batchSize(); i < Math.min(last, first + (mb + 1) * cfg.batchSize()); i++) part.add(train.get(order[i]));
+                ForwardContext ctx = new ForwardContext(part.size(), null, true, cfg.seed() * 1_000_003L + st.step * cfg.accumulation() + mb);
+                double scale = 1.0 / micros;
+                lossSum += Workspaces.run(() -> {
+                    Tensor loss = objective.loss(model, part, ctx);
+                    if (Double.isFinite(loss.value().getDouble(0))) Ops.scale(loss, scale).backward();
+                    return new INDArray[]{loss.value()};
+                })[0].getDouble(0);
+            }
+            double loss = lossSum / micros;
+            double norm = gradNorm(params);
+            if (!Double.isFinite(loss) || !Double.isFinite(norm)) {
+                LOG.warn("step {}: loss {} / gradient norm {} is not finite; stopping with the parameters of step {}", st.step + 1, loss, norm, st.step);
+                reason = TrainingResult.StopReason.NON_FINITE_LOSS;
+                params.values().forEach(Tensor::zeroGrad);
+                break;
+            }
+            if (cfg.maxGradNorm() > 0 && norm > cfg.maxGradNorm()) {
+                double c = cfg.maxGradNorm() / (norm + 1e-6);
+                for (Tensor p : params.values()) if (p.grad() != null) p.grad().muli(c);
+            }
+            double lr = cfg.learningRate() * cfg.schedule().factor(st.step, cfg.warmupSteps(), total);
+            opt.step(params, lr);
+            params.values().forEach(Tensor::zeroGrad);
+            st.step++;
+            losses.add(loss);
+            double secs = (System.nanoTime() - t0) / 1e9, rate = (st.step - startStep) / Math.max(secs, 1e-9);
+            var progress = new TrainingListener.Progress(st.step, total, epoch, loss, lr, norm, rate,
+                    Duration.ofMillis((long) ((total - st.step) / Math.max(rate, 1e-9) * 1000)));
+            listeners.forEach(l -> l.onStep(progress));
+            boolean evaluate = dev != null && metric != null && !dev.isEmpty()
+                    && (cfg.evalEvery() > 0 ? st.step % cfg.evalEvery() == 0 || st.step == total : st.step % stepsPerEpoch == 0 || st.step == total);
+            boolean stop = false;
+            if (evaluate) {
+                double m = metric.evaluate(model, dev);
+                boolean better = Double.isNaN(st.best) || (metric.higherIsBetter() ? m > st.best : m < st.best);
+                if (better) {
+                    st.best = m;
+                    st.bestStep = st.step;
+                    st.badEvals = 0;
+                    if (cfg.checkpointDir() != null) writeParams(cfg.checkpointDir().resolve(BEST), params, st);
+                } else {
+                    st.badEvals++;
+                }
+                final double mv = m;
+                listeners.forEach(l -> l.onEvaluation(progress.step(), mv, better));
+                if (cfg.patience() > 0 && st.badEvals >= cfg.patience()) {
+                    reason = TrainingResult.StopReason.EARLY_STOPPED;
+                    stop = true;
+                }
+            }
+            if (cfg.checkpointDir() != null && (evaluate || stop || st.step == total || (cfg.checkpointEvery() > 0 && st.step % cfg.checkpointEvery() == 0))) {
+                checkpoint(cfg.checkpointDir().resolve(LAST), params, opt, st);
+                final long s = st.step;
+                listeners.forEach(l -> l.onCheckpoint(s, cfg.checkpointDir().resolve(LAST)));
+            }
+            if (stop) break;
+        }
+        TrainingResult result = new TrainingResult(st.step, Collections.unmodifiableList(losses), st.best, st.bestStep, reason);
+        listeners.forEach(l -> l.onStop(result));
+        return result;
+    }
+
+    /** A permutation of {@code 0..n-1} for {@code epoch}, from the seed alone. */
+    private int[] order(int n, int epoch) {
+        List<Integer> idx = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) idx.add(i);
+        Collections.shuffle(idx, new Random(cfg.seed() * 31 + epoch));
+        return idx.stream().mapToInt(Integer::intValue).toArray();
+    }
+
+    private static double gradNorm(Map<String, Tensor> params) {
+        double s = 0;
+        for (Tensor p : params.values()) {
+            if (p.grad() == null) continue;
+            double n = p.grad().norm2Number().doubleValue();
+            s += n * n;
+        }
+        return Math.sqrt(s);
+    }
+
+    // ------------------------------------------------------------------ checkpoints
+
+    private static final class State {
+        long step;
+        double best = Double.NaN;
+        long bestStep = -1;
+        int badEvals;
+    }
+
+    private void writeParams(Path dir, Map<String, Tensor> params, State st) {
+        AtomicFiles.writeDirectory(dir, tmp -> {
+            Map<String, INDArray> p = new LinkedHashMap<>();
+            params.forEach((k, v) -> p.put(k, v.value()));
+            SafeTensors.write(tmp.resolve(PARAMS), p, Map.of("step", Long.toString(st.step)));
+            Json.write(tmp.resolve(STATE), stateJson(st));
+        });
+    }
+
+    private void checkpoint(Path dir, Map<String, Tensor> params, AdamW opt, State st) {
+        AtomicFiles.writeDirectory(dir, tmp -> {
+            Map<String, INDArray> p = new LinkedHashMap<>();
+            params.forEach((k, v) -> p.put(k, v.value()));
+            SafeTensors.write(tmp.resolve(PARAMS), p, Map.of("step", Long.toString(st.step)));
+            SafeTensors.write(tmp.resolve(OPTIMIZER), opt.state(), Map.of("step", Long.toString(opt.stepCount())));
+            Json.write(tmp.resolve(STATE), stateJson(st));
+        });
+    }
+
+    private ObjectNode stateJson(State st) {
+        ObjectNode n = Json.MAPPER.createObjectNode();
+        n.put("step", st.step);
+        if (Double.isNaN(st.best)) n.putNull("best_metric");
+        else n.put("best_metric", st.best);
+        n.put("best_step", st.bestStep);
+        n.put("evaluations_without_improvement", st.badEvals);
+        n.put("seed", cfg.seed());
+        n.put("batch_size", cfg.batchSize());
+        n.put("accumulation", cfg.accumulation());
+        return n;
+    }
+
+    private State restore(Path dir, Map<String, Tensor> params, AdamW opt, long total) {
+        Path stateFile = dir.resolve(STATE);
+        JsonNode s = Json.read(stateFile);
+        if (s.path("seed").asLong() != cfg.seed() || s.path("batch_size").asInt() != cfg.batchSize() || s.path("accumulation").asInt() != cfg.accumulation()) {
+            throw PeftException.inFile(stateFile, "checkpoint was written with seed " + s.path("seed") + ", batch size " + s.path("batch_size")
+                    + ", accumulation " + s.path("accumulation") + ": resuming with other values would not continue the same run");
+        }
+        Path pf = dir.resolve(PARAMS);
+        Map<String, INDArray> saved = SafeTensors.readAll(pf, params.values().iterator().next().dataType());
+        for (var e : params.entrySet()) {
+            INDArray v = saved.get(e.getKey());
+            if (v == null) throw PeftException.inFile(pf, "no tensor '" + e.getKey() + "': the checkpoint is of another model or method");
+            if (!java.util.Arrays.equals(v.shape(), e.getValue().shape())) {
+                throw PeftException.inFile(pf, "tensor '" + e.getKey() + "' has shape " + java.util.Arrays.toString(v.shape()) + ", the model's is "
+                        + java.util.Arrays.toString(e.getValue().shape()));
+            }
+            e.getValue().value().assign(v);
+        }
+        State st = new State();
+        st.step = s.path("step").asLong();
+        st.best = s.path("best_metric").isNull() ? Double.NaN : s.path("best_metric").asDouble();
+        st.bestStep = s.path("best_step").asLong(-1);
+        st.badEvals = s.path("evaluations_without_improvement").asInt();
+        Path of = dir.resolve(OPTIMIZER);
+        opt.load(SafeTensors.readAll(of, params.values().iterator().next().dataType()), st.step);
+        if (st.step > total) throw PeftException.inFile(stateFile, "checkpoint is at step " + st.step + ", past this run's " + total + " steps");
+        return st;
+    }
+}
