@@ -7,6 +7,7 @@ import io.peft4j.core.model.Batch;
 import io.peft4j.core.model.ModelOutput;
 import io.peft4j.core.model.Models;
 import io.peft4j.core.model.TransformerModel;
+import io.peft4j.core.peft.PeftModel;
 import io.peft4j.core.tensor.Workspaces;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -15,6 +16,7 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
+import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -23,7 +25,7 @@ import java.util.Map;
 final class LogitsCommand implements Runnable {
     @Option(names = "--model", required = true)
     String model;
-    @Option(names = "--adapter", description = "An adapter directory (Hugging Face PEFT layout).")
+    @Option(names = "--adapter", description = "An adapter directory (Hugging Face PEFT or AdapterHub layout); prompt adapters add their virtual positions.")
     String adapter;
     @Option(names = "--ids", required = true, description = "Token ids, comma-separated.")
     String ids;
@@ -40,7 +42,6 @@ final class LogitsCommand implements Runnable {
 
     @Override
     public void run() {
-        if (adapter != null) throw new PeftException("--adapter: loading adapters is not available in this version of peft4j");
         int[] tok = Common.ints("--ids", ids);
         int[] types = Common.ints("--token-types", tokenTypes);
         int[] mask = Common.ints("--attention-mask", attentionMask);
@@ -56,9 +57,11 @@ final class LogitsCommand implements Runnable {
                 if (t < 0 || t >= Math.max(1, m.config().typeVocabSize())) throw new PeftException("--token-types: type " + t + " is outside 0.." + (Math.max(1, m.config().typeVocabSize()) - 1));
             }
         }
+        PeftModel peft = PeftModel.of(m);
+        if (adapter != null) peft.load(Path.of(adapter), PeftModel.DEFAULT);
         Batch batch = new Batch(new int[][]{tok}, types == null ? null : new int[][]{types}, mask == null ? null : new int[][]{mask});
         INDArray[] r = Workspaces.run(() -> {
-            ModelOutput out = m.forward(batch, ForwardContext.inference(1));
+            ModelOutput out = peft.forward(batch, ForwardContext.inference(1));
             return new INDArray[]{m.lmLogits(out.hidden()).value().slice(0), out.hidden().value().slice(0)};
         });
         Map<String, Object> o = new LinkedHashMap<>();

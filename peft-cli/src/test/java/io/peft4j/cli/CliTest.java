@@ -50,6 +50,67 @@ class CliTest {
         assertMatrix(o.get("hidden"), exp.get("last_hidden_state"), 10);
     }
 
+    @Test
+    void logitsWithEachFixtureAdapterReproduceHfPeft() throws Exception {
+        JsonNode exp = M.readTree(RES.resolve("fixtures/gpt2-tiny/expected.json").toFile());
+        String model = RES.resolve("fixtures/gpt2-tiny").toString();
+        for (String[] c : new String[][]{{"gpt2-tiny-lora", "lora_logits"}, {"gpt2-tiny-prefix", "prefix_logits"},
+                {"gpt2-tiny-prompt", "prompt_logits_all_positions"}}) {
+            Result r = run("logits", "--model", model, "--adapter", RES.resolve("fixtures/" + c[0]).toString(), "--ids", csv(exp.get("input_ids")), "--json");
+            assertThat(r.code()).as(r.err()).isZero();
+            assertMatrix(M.readTree(r.out()).get("logits"), exp.get(c[1]), exp.get(c[1]).size());
+        }
+        Result bad = run("logits", "--model", RES.resolve("fixtures/bert-tiny").toString(), "--adapter", RES.resolve("fixtures/gpt2-tiny-lora").toString(),
+                "--ids", "1,2", "--json");
+        assertThat(bad.code()).isEqualTo(1);
+        assertThat(bad.out()).isEmpty();
+        assertThat(bad.err()).startsWith("peft logits: error: ").contains("c_attn").doesNotContain("\tat ");
+    }
+
+    @Test
+    void paramsReproducesHfPeftCountsFromAConfigAlone() {
+        String gpt2 = RES.resolve("configs/gpt2/config.json").toString();
+        assertThat(run("params", "--config", gpt2, "--method", "lora", "--r", "8", "--target-modules", "c_attn").out().trim())
+                .isEqualTo("trainable params: 294,912 || all params: 124,734,720 || trainable%: 0.2364");
+        assertThat(run("params", "--config", gpt2, "--method", "prompt", "--num-virtual-tokens", "20").out()).startsWith("trainable params: 15,360 ||");
+        assertThat(run("params", "--config", gpt2, "--method", "prefix", "--num-virtual-tokens", "20").out()).startsWith("trainable params: 368,640 ||");
+        assertThat(run("params", "--config", gpt2, "--method", "prefix", "--prefix-projection", "--encoder-hidden-size", "768").out())
+                .startsWith("trainable params: 14,780,160 ||");
+        assertThat(run("params", "--config", gpt2, "--method", "ia3").out()).startsWith("trainable params: 64,512 ||");
+        assertThat(run("params", "--config", gpt2, "--method", "ptuning").out()).startsWith("trainable params: 1,787,136 ||");
+        Result bad = run("params", "--config", gpt2, "--method", "lora", "--target-modules", "query");
+        assertThat(bad.code()).isEqualTo(1);
+        assertThat(bad.err()).contains("match no linear layer").contains("c_attn");
+        assertThat(run("params", "--config", gpt2, "--method", "dora").err()).contains("'dora' is not one of");
+    }
+
+    @Test
+    void trainSavesAnAdapterAndHeadThatLoadBack(@TempDir Path tmp) throws Exception {
+        Path model = tmp.resolve("bert");
+        Files.createDirectories(model);
+        for (String f : new String[]{"config.json", "model.safetensors"}) Files.copy(RES.resolve("fixtures/bert-tiny/" + f), model.resolve(f));
+        java.util.List<String> vocab = new java.util.ArrayList<>(java.util.List.of("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "good", "bad", "film"));
+        while (vocab.size() < 101) vocab.add("w" + vocab.size());
+        Files.write(model.resolve("vocab.txt"), vocab);
+        StringBuilder data = new StringBuilder();
+        for (int i = 0; i < 24; i++) data.append(i % 2 == 0 ? "{\"text\": \"good film w9\", \"label\": \"pos\"}\n" : "{\"text\": \"bad film w11\", \"label\": \"neg\"}\n");
+        Files.writeString(tmp.resolve("train.jsonl"), data);
+        Result r = run("train", "--model", model.toString(), "--data", tmp.resolve("train.jsonl").toString(), "--dev", tmp.resolve("train.jsonl").toString(),
+                "--method", "lora", "--r", "4", "--epochs", "8", "--batch-size", "8", "--lr", "5e-2", "--output", tmp.resolve("out").toString(), "--no-progress");
+        assertThat(r.code()).as(r.err()).isZero();
+        JsonNode o = M.readTree(r.out());
+        assertThat(o.get("dev_accuracy").asDouble()).isEqualTo(1.0);
+        assertThat(o.get("trainable_params").asLong()).isEqualTo(2L * 2 * 4 * (32 + 32) + 2 * 32 + 2);   // LoRA q,v + head
+        assertThat(r.err()).contains("trainable params:");
+        assertThat(tmp.resolve("out/adapter_config.json")).exists();
+        assertThat(tmp.resolve("out/head_config.json")).exists();
+        Result broken = run("train", "--model", model.toString(), "--data", tmp.resolve("nope.jsonl").toString(), "--method", "lora");
+        assertThat(broken.err()).contains("nope.jsonl: no such file");
+        Files.writeString(tmp.resolve("bad.jsonl"), "{\"text\": \"good\", \"label\": 1}\n{not json\n");
+        Result badJson = run("train", "--model", model.toString(), "--data", tmp.resolve("bad.jsonl").toString(), "--method", "lora");
+        assertThat(badJson.err()).contains("bad.jsonl").contains("line 2: not JSON");
+    }
+
     private static void assertMatrix(JsonNode actual, JsonNode expected, int rowsComputed) {
         // the fixture holds the unpadded positions; the command prints every computed position
         assertThat(actual.size()).isEqualTo(rowsComputed);

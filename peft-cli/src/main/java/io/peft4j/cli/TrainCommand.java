@@ -1,0 +1,219 @@
+package io.peft4j.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.peft4j.core.PeftException;
+import io.peft4j.core.head.ClassificationHead;
+import io.peft4j.core.head.Pooling;
+import io.peft4j.core.hub.ModelHub;
+import io.peft4j.core.io.Json;
+import io.peft4j.core.io.SafeTensors;
+import io.peft4j.core.model.Models;
+import io.peft4j.core.model.TransformerModel;
+import io.peft4j.core.peft.PeftConfig;
+import io.peft4j.core.peft.PeftModel;
+import io.peft4j.core.tokenizer.Tokenizer;
+import io.peft4j.core.tokenizer.Tokenizers;
+import io.peft4j.core.train.Example;
+import io.peft4j.core.train.Metric;
+import io.peft4j.core.train.Objectives;
+import io.peft4j.core.train.Schedule;
+import io.peft4j.core.train.Trainer;
+import io.peft4j.core.train.TrainingConfig;
+import io.peft4j.core.train.TrainingListener;
+import io.peft4j.core.train.TrainingResult;
+import me.tongfei.progressbar.ConsoleProgressBarConsumer;
+import me.tongfei.progressbar.ProgressBar;
+import me.tongfei.progressbar.ProgressBarBuilder;
+import me.tongfei.progressbar.ProgressBarStyle;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeSet;
+
+@Command(name = "train", mixinStandardHelpOptions = true,
+        description = "Trains a PEFT method (or full fine-tuning) with a sequence-classification head on JSON-lines data.")
+final class TrainCommand implements Runnable {
+    @Option(names = "--model", required = true, description = "Model directory or known name (bert-base-uncased).")
+    String model;
+    @Option(names = "--data", required = true, description = "Training data, one JSON object per line.")
+    Path data;
+    @Option(names = "--dev", description = "Dev data for accuracy and early stopping.")
+    Path dev;
+    @Option(names = "--text-field", defaultValue = "text")
+    String textField;
+    @Option(names = "--label-field", defaultValue = "label")
+    String labelField;
+    @Option(names = "--limit", description = "Use at most this many examples of each file.")
+    Integer limit;
+    @Mixin
+    MethodOptions method;
+    @Option(names = "--output", description = "Where to save the adapter and head (replaced atomically).")
+    Path output;
+    @Option(names = "--epochs", defaultValue = "1")
+    int epochs;
+    @Option(names = "--max-steps", defaultValue = "0")
+    long maxSteps;
+    @Option(names = "--batch-size", defaultValue = "8")
+    int batchSize;
+    @Option(names = "--accumulation", defaultValue = "1")
+    int accumulation;
+    @Option(names = "--lr", description = "Peak learning rate (default 5e-4; full fine-tuning 3e-5).")
+    Double lr;
+    @Option(names = "--warmup", defaultValue = "0", description = "Warm-up steps.")
+    int warmup;
+    @Option(names = "--schedule", defaultValue = "linear", description = "linear, cosine or constant.")
+    String schedule;
+    @Option(names = "--max-length", defaultValue = "128")
+    int maxLength;
+    @Option(names = "--seed", defaultValue = "42")
+    long seed;
+    @Option(names = "--eval-every", defaultValue = "0", description = "Evaluate every N steps (0: each epoch).")
+    int evalEvery;
+    @Option(names = "--patience", defaultValue = "0", description = "Early stopping after N evaluations without improvement.")
+    int patience;
+    @Option(names = "--checkpoint-dir", description = "Checkpoints (last/, best/); with --resume training continues from last/.")
+    Path checkpointDir;
+    @Option(names = "--resume")
+    boolean resume;
+    @Option(names = "--progress", negatable = true, description = "Progress bar on stderr (default: when stderr is a terminal).")
+    Boolean progress;
+    @Mixin
+    Common.Verbosity verbosity;
+    @Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        Path dir = ModelHub.resolve(model);
+        TransformerModel base = Models.load(dir, DataType.FLOAT);
+        Tokenizer tok = Tokenizers.load(dir);
+        TreeSet<String> labelSet = new TreeSet<>();
+        List<JsonNode> trainRows = read(data, labelSet), devRows = dev == null ? List.of() : read(dev, labelSet);
+        List<String> labels = new ArrayList<>(labelSet);
+        if (labels.size() < 2) throw PeftException.inFile(data, "field '" + labelField + "' has fewer than two distinct values");
+        List<Example.Classification> train = examples(trainRows, tok, labels), devSet = examples(devRows, tok, labels);
+        boolean gpt2 = base.config().modelType().equals("gpt2");
+        PeftModel peft = PeftModel.of(base, model);
+        PeftConfig pc = method.config(base.config().hidden());
+        if (pc == null) peft.unfreezeBase();
+        else peft.add(PeftModel.DEFAULT, pc, seed);
+        peft.setHead(ClassificationHead.classification(gpt2 ? Pooling.LAST : Pooling.CLS, labels, base.config().hidden(), DataType.FLOAT, seed));
+        Schedule sched;
+        try {
+            sched = Schedule.valueOf(schedule.toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw new PeftException("--schedule: '" + schedule + "' is not linear, cosine or constant");
+        }
+        TrainingConfig cfg;
+        try {
+            cfg = TrainingConfig.defaults().withLearningRate(lr != null ? lr : pc == null ? 3e-5 : 5e-4).withWarmup(warmup, sched)
+                    .withBatchSize(batchSize, accumulation).withEpochs(epochs).withMaxSteps(maxSteps).withSeed(seed)
+                    .withEvaluation(evalEvery, patience).withCheckpoints(checkpointDir, 0, resume);
+        } catch (IllegalArgumentException e) {
+            throw new PeftException(e.getMessage());
+        }
+        var err = spec.commandLine().getErr();
+        err.println(peft.parameterCount());
+        err.flush();
+        Trainer<Example.Classification> trainer = new Trainer<>(peft, Objectives.classification(0), cfg);
+        boolean bar = progress != null ? progress : System.console() != null;
+        ProgressBar pb = bar ? new ProgressBarBuilder().setTaskName("train").setInitialMax(1).setStyle(ProgressBarStyle.ASCII)
+                .setConsumer(new ConsoleProgressBarConsumer(System.err)).showSpeed().build() : null;
+        trainer.addListener(new TrainingListener() {
+            @Override
+            public void onStep(Progress p) {
+                if (pb == null) return;
+                pb.maxHint(p.totalSteps());
+                pb.stepTo(p.step());
+                pb.setExtraMessage(String.format(Locale.ROOT, "loss %.4f lr %.2e", p.loss(), p.learningRate()));
+            }
+
+            @Override
+            public void onEvaluation(long step, double metric, boolean best) {
+                err.printf(Locale.ROOT, "%nstep %d: dev accuracy %.4f%s%n", step, metric, best ? " (best)" : "");
+                err.flush();
+            }
+        });
+        long t0 = System.nanoTime();
+        TrainingResult r;
+        try {
+            r = trainer.fit(train, devSet.isEmpty() ? null : devSet, Metric.accuracy(Math.max(batchSize, 16)));
+        } finally {
+            if (pb != null) pb.close();
+        }
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        if (output != null) save(peft, pc == null);
+        Map<String, Object> o = new LinkedHashMap<>();
+        o.put("method", method.method);
+        o.put("trainable_params", peft.parameterCount().trainable());
+        o.put("all_params", peft.parameterCount().all());
+        o.put("steps", r.steps());
+        o.put("final_loss", r.lastLoss());
+        o.put("dev_accuracy", Double.isNaN(r.bestMetric()) ? null : r.bestMetric());
+        o.put("stopped", r.reason().name().toLowerCase(Locale.ROOT));
+        o.put("seconds", Math.round(seconds * 10) / 10.0);
+        var out = spec.commandLine().getOut();
+        out.println(Common.json(o));
+        out.flush();
+    }
+
+    private void save(PeftModel peft, boolean full) {
+        if (!full) {
+            peft.save(output);
+            return;
+        }
+        io.peft4j.core.io.AtomicFiles.writeDirectory(output, tmp -> {
+            Map<String, INDArray> all = new LinkedHashMap<>();
+            peft.trainableParameters().forEach((k, v) -> all.put(k, v.value()));
+            SafeTensors.write(tmp.resolve("full_model.safetensors"), all, Map.of("format", "peft4j"));
+        });
+    }
+
+    private List<JsonNode> read(Path file, TreeSet<String> labels) {
+        if (!Files.isRegularFile(file)) throw PeftException.inFile(file, "no such file");
+        List<JsonNode> rows = new ArrayList<>();
+        try (var lines = Files.lines(file)) {
+            int n = 0;
+            for (String line : (Iterable<String>) lines::iterator) {
+                n++;
+                if (line.isBlank()) continue;
+                if (limit != null && rows.size() >= limit) break;
+                JsonNode j;
+                try {
+                    j = Json.MAPPER.readTree(line);
+                } catch (IOException e) {
+                    throw PeftException.inFile(file, "line " + n + ": not JSON (" + e.getMessage().lines().findFirst().orElse("") + ")");
+                }
+                if (!j.path(textField).isTextual()) throw PeftException.inFile(file, "line " + n + ": no string field '" + textField + "'");
+                if (!j.hasNonNull(labelField)) throw PeftException.inFile(file, "line " + n + ": no field '" + labelField + "'");
+                labels.add(j.get(labelField).asText());
+                rows.add(j);
+            }
+        } catch (IOException e) {
+            throw PeftException.inFile(file, "cannot read: " + e.getMessage());
+        }
+        if (rows.isEmpty()) throw PeftException.inFile(file, "no examples");
+        return rows;
+    }
+
+    private List<Example.Classification> examples(List<JsonNode> rows, Tokenizer tok, List<String> labels) {
+        List<Example.Classification> out = new ArrayList<>();
+        for (JsonNode j : rows) {
+            var enc = tok.encode(j.get(textField).asText(), null, maxLength);
+            out.add(new Example.Classification(enc.ids(), enc.typeIds(), labels.indexOf(j.get(labelField).asText())));
+        }
+        return out;
+    }
+}
