@@ -38,14 +38,19 @@ public final class Report {
         Collection<RunResult> results = new Runner(new OptionsBuilder()
                 .include(BertForwardBenchmark.class.getSimpleName())
                 .include(SgemmBenchmark.class.getSimpleName())
+                .include(TrainStepBenchmark.class.getSimpleName())
+                .jvmArgsAppend("-Dpeft4j.bench.dir=" + Path.of("benchmarks/target").toAbsolutePath())
                 .build()).run();
         double bertMs = 0, gemmMs = 0;
         List<Double> bertRaw = new ArrayList<>(), gemmRaw = new ArrayList<>();
+        Map<String, Double> stepMs = new java.util.LinkedHashMap<>();
         for (RunResult r : results) {
             List<Double> raw = new ArrayList<>();
             r.getBenchmarkResults().forEach(br -> br.getIterationResults().forEach(ir -> raw.add(ir.getPrimaryResult().getScore())));
             double med = median(raw);
-            if (r.getParams().getBenchmark().contains("BertForward")) {
+            if (r.getParams().getBenchmark().contains("TrainStep")) {
+                stepMs.put(r.getParams().getParam("method"), med);
+            } else if (r.getParams().getBenchmark().contains("BertForward")) {
                 bertMs = med;
                 bertRaw = raw;
             } else {
@@ -76,10 +81,43 @@ public final class Report {
                 .append(row("matrix products (GEMM, batched attention matmuls)", matmul, total))
                 .append(row("elementwise (bias, GELU, LayerNorm, softmax, head permutes)", elem, total))
                 .append(row("everything else (lookups, masks, reshapes, op dispatch)", total - matmul - elem, total))
-                .append(row("total", total, total));
+                .append(row("total", total, total))
+                .append(stepTable(stepMs, bertMs));
         Files.createDirectories(out.toAbsolutePath().getParent());
         Files.writeString(out, md.toString(), StandardCharsets.UTF_8);
         System.out.println(md);
+    }
+
+    /** Training-step times and peak memory per method, with the issue's goals checked. */
+    private static String stepTable(Map<String, Double> stepMs, double forwardMs) throws Exception {
+        if (stepMs.isEmpty()) return "";
+        ModelConfig cfg = ModelConfig.load(ModelHub.resolve("bert-base-uncased").resolve("config.json"));
+        double fullMs = stepMs.getOrDefault("full", Double.NaN);
+        long fullRss = rss("full");
+        StringBuilder md = new StringBuilder("\n## Training step, BERT-base + classification head, batch 8 x 128\n\n")
+                .append("Forward, cross-entropy, backward and AdamW on the trainable tensors (`TrainStepBenchmark`: JMH, 2 warm-up + 5 measured ")
+                .append("single-shot iterations, one fork per method). Peak memory is the fork's peak resident set (`VmHWM`: JVM, weights, ")
+                .append("activations, gradients, optimizer state). Prompt methods get 108 real tokens + 20 virtual = 128 positions. ")
+                .append("Goals (issue 3): every PEFT step <= 0.7x full fine-tuning's and <= 2.2x the forward alone; peak memory <= 0.5x full fine-tuning's.\n\n")
+                .append("| method | trainable params | step (median) | / full step | / forward | peak RSS | / full RSS |\n|---|---|---|---|---|---|---|\n");
+        for (var e : stepMs.entrySet()) {
+            String m = e.getKey();
+            io.peft4j.core.peft.PeftModel pm = io.peft4j.core.peft.PeftModel.of(Models.describe(cfg));
+            var pc = TrainStepBenchmark.config(m);
+            if (pc == null) pm.unfreezeBase();
+            else pm.add("default", pc);
+            long trainable = pm.parameterCount().trainable() + 2L * 768 + 2;   // + the head
+            long r = rss(m);
+            md.append(String.format(Locale.ROOT, "| %s | %,d | %.2f s | %.2f | %.2f | %.2f GB | %.2f |%n", m, trainable, e.getValue() / 1e3,
+                    e.getValue() / fullMs, e.getValue() / forwardMs, r / 1048576.0, (double) r / fullRss));
+        }
+        md.append("\nPyTorch 2.7.1 CPU reference on this machine class (not this run): LoRA (r=8, q and v) step about 2.1 s, full step about 3.1 s.\n");
+        return md.toString();
+    }
+
+    private static long rss(String method) throws Exception {
+        Path p = Path.of("benchmarks/target", "peak-rss-" + method + ".txt");
+        return Files.exists(p) ? Long.parseLong(Files.readString(p).trim()) : -1;
     }
 
     private static Map<Profiler.Kind, Long> profile() {

@@ -56,7 +56,7 @@ public record Ia3Config(List<String> targetModules, List<String> feedforwardModu
     public ObjectNode toJson(BaseInfo base) {
         ObjectNode n = Json.MAPPER.createObjectNode();
         n.put("peft_type", "IA3");
-        n.put("task_type", taskType != null ? taskType : base.modelType().equals("gpt2") ? "CAUSAL_LM" : "SEQ_CLS");
+        n.put("task_type", base.taskType(taskType));
         n.put("base_model_name_or_path", base.nameOrPath());
         targetsFor(base.modelType()).forEach(n.putArray("target_modules")::add);
         feedforwardFor(base.modelType()).forEach(n.putArray("feedforward_modules")::add);

@@ -82,7 +82,7 @@ public record LoraConfig(int r, double alpha, double dropout, List<String> targe
     public ObjectNode toJson(BaseInfo base) {
         ObjectNode n = Json.MAPPER.createObjectNode();
         n.put("peft_type", "LORA");
-        n.put("task_type", taskType != null ? taskType : base.modelType().equals("gpt2") ? "CAUSAL_LM" : "SEQ_CLS");
+        n.put("task_type", base.taskType(taskType));
         n.put("base_model_name_or_path", base.nameOrPath());
         n.put("r", r);
         if (alpha == Math.rint(alpha)) n.put("lora_alpha", (long) alpha);

@@ -83,11 +83,7 @@ public final class ClassificationHead implements Head {
         ObjectNode n = Json.MAPPER.createObjectNode();
         n.put("head_type", regression ? "regression" : "classification");
         n.put("pooling", pooling.name().toLowerCase());
-        n.put("hidden_size", weight.size(1));
-        n.put("num_labels", labels.size());
-        n.put("dropout", dropout);
-        ObjectNode id2label = n.putObject("id2label");
-        for (int i = 0; i < labels.size(); i++) id2label.put(Integer.toString(i), labels.get(i));
+        Head.putLabels(n, weight.size(1), labels, dropout);
         return n;
     }
 
@@ -99,12 +95,8 @@ public final class ClassificationHead implements Head {
         } catch (IllegalArgumentException e) {
             throw PeftException.inFile(file, "pooling '" + json.path("pooling").asText() + "' is not one of cls, mean, last");
         }
-        long hidden = json.path("hidden_size").asLong(-1);
-        if (hidden <= 0) throw PeftException.inFile(file, "field 'hidden_size' is missing or not positive");
-        int n = json.path("num_labels").asInt(-1);
-        if (n <= 0) throw PeftException.inFile(file, "field 'num_labels' is missing or not positive");
-        List<String> labels = new java.util.ArrayList<>();
-        for (int i = 0; i < n; i++) labels.add(json.path("id2label").path(Integer.toString(i)).asText("LABEL_" + i));
+        long hidden = Head.hiddenSize(json, file);
+        List<String> labels = Head.labels(json, file);
         return new ClassificationHead(pooling, labels, regression, hidden, json.path("dropout").asDouble(0.1), type, 0);
     }
 }

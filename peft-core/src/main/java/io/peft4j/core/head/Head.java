@@ -10,6 +10,7 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -34,6 +35,31 @@ public interface Head {
             case "token_classification" -> TokenClassificationHead.fromJson(json, file, type);
             default -> throw PeftException.inFile(file, "head_type '" + kind + "' is not one of classification, regression, token_classification");
         };
+    }
+
+    /** Writes {@code hidden_size}, {@code num_labels}, {@code dropout} and {@code id2label} into a head config. */
+    static void putLabels(ObjectNode n, long hidden, List<String> labels, double dropout) {
+        n.put("hidden_size", hidden);
+        n.put("num_labels", labels.size());
+        n.put("dropout", dropout);
+        ObjectNode id2label = n.putObject("id2label");
+        for (int i = 0; i < labels.size(); i++) id2label.put(Integer.toString(i), labels.get(i));
+    }
+
+    /** The hidden size a head config records; errors name the file. */
+    static long hiddenSize(JsonNode json, Path file) {
+        long hidden = json.path("hidden_size").asLong(-1);
+        if (hidden <= 0) throw PeftException.inFile(file, "field 'hidden_size' is missing or not positive");
+        return hidden;
+    }
+
+    /** The label names a head config records ({@code LABEL_i} where {@code id2label} has none). */
+    static List<String> labels(JsonNode json, Path file) {
+        int n = json.path("num_labels").asInt(-1);
+        if (n <= 0) throw PeftException.inFile(file, "field 'num_labels' is missing or not positive");
+        List<String> labels = new java.util.ArrayList<>();
+        for (int i = 0; i < n; i++) labels.add(json.path("id2label").path(Integer.toString(i)).asText("LABEL_" + i));
+        return labels;
     }
 
     /** Copies saved tensors in, checking names and shapes. */

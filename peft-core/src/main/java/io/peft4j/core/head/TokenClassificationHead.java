@@ -2,7 +2,6 @@ package io.peft4j.core.head;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.peft4j.core.PeftException;
 import io.peft4j.core.hooks.ForwardContext;
 import io.peft4j.core.io.Json;
 import io.peft4j.core.model.ModelOutput;
@@ -58,21 +57,13 @@ public final class TokenClassificationHead implements Head {
     public ObjectNode toJson() {
         ObjectNode n = Json.MAPPER.createObjectNode();
         n.put("head_type", "token_classification");
-        n.put("hidden_size", weight.size(1));
-        n.put("num_labels", labels.size());
-        n.put("dropout", dropout);
-        ObjectNode id2label = n.putObject("id2label");
-        for (int i = 0; i < labels.size(); i++) id2label.put(Integer.toString(i), labels.get(i));
+        Head.putLabels(n, weight.size(1), labels, dropout);
         return n;
     }
 
     static TokenClassificationHead fromJson(JsonNode json, Path file, DataType type) {
-        long hidden = json.path("hidden_size").asLong(-1);
-        if (hidden <= 0) throw PeftException.inFile(file, "field 'hidden_size' is missing or not positive");
-        int n = json.path("num_labels").asInt(-1);
-        if (n <= 0) throw PeftException.inFile(file, "field 'num_labels' is missing or not positive");
-        List<String> labels = new java.util.ArrayList<>();
-        for (int i = 0; i < n; i++) labels.add(json.path("id2label").path(Integer.toString(i)).asText("LABEL_" + i));
+        long hidden = Head.hiddenSize(json, file);
+        List<String> labels = Head.labels(json, file);
         return new TokenClassificationHead(labels, hidden, json.path("dropout").asDouble(0.1), type, 0);
     }
 }

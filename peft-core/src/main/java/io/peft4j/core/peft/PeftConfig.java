@@ -16,5 +16,9 @@ public interface PeftConfig {
 
     /** What an adapter file records about the base model it was made for. */
     record BaseInfo(String modelType, String nameOrPath, int layers, long hidden, int heads, long vocabSize) {
+        /** {@code configured}, or the task HF PEFT would record for this architecture (decoders CAUSAL_LM, encoders SEQ_CLS). */
+        public String taskType(String configured) {
+            return configured != null ? configured : modelType.equals("gpt2") ? "CAUSAL_LM" : "SEQ_CLS";
+        }
     }
 }

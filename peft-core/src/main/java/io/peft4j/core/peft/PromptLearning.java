@@ -17,7 +17,7 @@ public final class PromptLearning {
     public static ObjectNode json(String peftType, String taskType, int numVirtualTokens, PeftConfig.BaseInfo base) {
         ObjectNode n = io.peft4j.core.io.Json.MAPPER.createObjectNode();
         n.put("peft_type", peftType);
-        n.put("task_type", taskType != null ? taskType : base.modelType().equals("gpt2") ? "CAUSAL_LM" : "SEQ_CLS");
+        n.put("task_type", base.taskType(taskType));
         n.put("base_model_name_or_path", base.nameOrPath());
         n.put("num_virtual_tokens", numVirtualTokens);
         n.put("token_dim", base.hidden());

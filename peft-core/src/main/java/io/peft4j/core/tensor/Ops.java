@@ -146,8 +146,12 @@ public final class Ops {
 
     static INDArray mm(INDArray a, INDArray b, boolean ta, boolean tb) {
         if (a.rank() == 2 && b.rank() == 2) {
+            // a row-major result, allocated where the caller's workspace is: Nd4j.gemm(a, b, ta, tb) would
+            // return a fresh column-major array that every following reshape copies again
             Profiler.Timer t = Profiler.start(Profiler.Kind.MATMUL);
-            INDArray out = Nd4j.gemm(contiguous(a), contiguous(b), ta, tb);
+            long m = ta ? a.size(1) : a.size(0), n = tb ? b.size(0) : b.size(1);
+            INDArray out = Nd4j.createUninitialized(a.dataType(), new long[]{m, n}, 'c');
+            Nd4j.gemm(contiguous(a), contiguous(b), out, ta, tb, 1.0, 0.0);
             t.stop();
             return out;
         }

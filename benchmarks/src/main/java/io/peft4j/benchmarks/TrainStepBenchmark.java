@@ -1,0 +1,123 @@
+package io.peft4j.benchmarks;
+
+import io.peft4j.adapter.bottleneck.BottleneckConfig;
+import io.peft4j.adapter.ia3.Ia3Config;
+import io.peft4j.adapter.lora.LoraConfig;
+import io.peft4j.core.head.ClassificationHead;
+import io.peft4j.core.head.Pooling;
+import io.peft4j.core.hooks.ForwardContext;
+import io.peft4j.core.hub.ModelHub;
+import io.peft4j.core.model.Batch;
+import io.peft4j.core.model.Models;
+import io.peft4j.core.peft.PeftConfig;
+import io.peft4j.core.peft.PeftModel;
+import io.peft4j.core.tensor.Ops;
+import io.peft4j.core.tensor.Tensor;
+import io.peft4j.core.tensor.Workspaces;
+import io.peft4j.core.train.AdamW;
+import io.peft4j.prefix.PrefixTuningConfig;
+import io.peft4j.prompt.ptuning.PTuningConfig;
+import io.peft4j.prompt.tuning.PromptTuningConfig;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One training step of BERT-base with a classification head, batch 8 x 128: forward, cross-entropy,
+ * backward, AdamW on the trainable tensors. One fork per method, so each fork's peak resident memory
+ * ({@code VmHWM}) is that method's; it is written to {@code target/peak-rss-<method>.txt}.
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.SingleShotTime)
+@OutputTimeUnit(TimeUnit.MILLISECONDS)
+@Warmup(iterations = 2)
+@Measurement(iterations = 5)
+@Fork(value = 1, jvmArgs = {"-Xmx4g"})
+public class TrainStepBenchmark {
+    /** The methods compared; the PyTorch reference used LoRA r=8 on query and value. */
+    public static final List<String> METHODS = List.of("full", "lora", "ia3", "prompt", "ptuning", "prefix", "houlsby", "pfeiffer", "parallel");
+
+    @Param({"full", "lora", "ia3", "prompt", "ptuning", "prefix", "houlsby", "pfeiffer", "parallel"})
+    public String method;
+
+    PeftModel model;
+    Batch batch;
+    int[] labels;
+    Map<String, Tensor> params;
+    AdamW opt;
+    long step;
+
+    static PeftConfig config(String method) {
+        return switch (method) {
+            case "lora" -> LoraConfig.defaults().withR(8).withAlpha(16).withTargetModules("query", "value");
+            case "ia3" -> Ia3Config.defaults();
+            case "prompt" -> PromptTuningConfig.random(20);
+            case "ptuning" -> PTuningConfig.mlp(20, 768);
+            case "prefix" -> PrefixTuningConfig.of(20);
+            case "houlsby" -> BottleneckConfig.of(BottleneckConfig.Architecture.HOUSLBY);
+            case "pfeiffer" -> BottleneckConfig.of(BottleneckConfig.Architecture.PFEIFFER);
+            case "parallel" -> BottleneckConfig.of(BottleneckConfig.Architecture.PARALLEL);
+            default -> null;
+        };
+    }
+
+    @Setup
+    public void setup() {
+        model = PeftModel.of(Models.load(ModelHub.resolve("bert-base-uncased"), DataType.FLOAT));
+        PeftConfig c = config(method);
+        if (c == null) model.unfreezeBase();
+        else model.add("default", c, 1);
+        model.setHead(ClassificationHead.classification(Pooling.CLS, List.of("a", "b"), 768, DataType.FLOAT, 1));
+        // prompt methods add 20 positions: give every method 128 positions in all, as a fixed-length batch would
+        int virtual = method.equals("prompt") || method.equals("ptuning") ? 20 : 0;
+        Batch full = BertForwardBenchmark.randomBatch(model.base().config().vocabSize());
+        int[][] ids = new int[full.size()][];
+        for (int r = 0; r < ids.length; r++) ids[r] = java.util.Arrays.copyOf(full.ids()[r], BertForwardBenchmark.TOKENS - virtual);
+        batch = Batch.of(ids);
+        labels = new int[batch.size()];
+        for (int i = 0; i < labels.length; i++) labels[i] = i % 2;
+        params = model.trainableParameters();
+        opt = new AdamW(0.9, 0.999, 1e-8, 0.01);
+    }
+
+    @Benchmark
+    public double step() {
+        ForwardContext ctx = new ForwardContext(batch.size(), null, true, step++);
+        double loss = Workspaces.run(() -> {
+            Tensor l = Ops.crossEntropy(model.headLogits(model.forward(batch, ctx), ctx), labels, -100);
+            l.backward();
+            return new INDArray[]{l.value()};
+        })[0].getDouble(0);
+        opt.step(params, 1e-5);
+        params.values().forEach(Tensor::zeroGrad);
+        return loss;
+    }
+
+    @TearDown(Level.Trial)
+    public void recordPeakMemory() throws Exception {
+        String status = Files.readString(Path.of("/proc/self/status"));
+        String hwm = status.lines().filter(l -> l.startsWith("VmHWM:")).findFirst().orElse("VmHWM: 0 kB");
+        long kb = Long.parseLong(hwm.replaceAll("\\D", ""));
+        Path out = Path.of(System.getProperty("peft4j.bench.dir", "benchmarks/target"), "peak-rss-" + method + ".txt");
+        Files.createDirectories(out.getParent());
+        Files.writeString(out, Long.toString(kb));
+    }
+}
