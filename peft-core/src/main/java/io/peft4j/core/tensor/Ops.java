@@ -69,6 +69,10 @@ public final class Ops {
                 default -> a.mul(b);
             };
         }
+        // the common case (bias, IA3 scale, LayerNorm affine): a vector over the last dimension, applied
+        // row by row without materialising the broadcast
+        if (isTrailingVector(b, a)) return rowOp(a, b, op);
+        if (op != '-' && isTrailingVector(a, b)) return rowOp(b, a, op);
         long[] shape = broadcastShape(a.shape(), b.shape());
         INDArray x = expand(a, shape), y = expand(b, shape);
         return switch (op) {
@@ -76,6 +80,24 @@ public final class Ops {
             case '-' -> x.sub(y);
             default -> x.mul(y);
         };
+    }
+
+    /** Whether {@code v} is {@code [n]} or {@code [1, ..., 1, n]} with n the last dimension of {@code x}, rank not above x's. */
+    private static boolean isTrailingVector(INDArray v, INDArray x) {
+        if (v.rank() > x.rank() || x.rank() < 2) return false;
+        long n = x.size(x.rank() - 1);
+        return v.length() == n && v.size(v.rank() - 1) == n && x.length() > n;
+    }
+
+    private static INDArray rowOp(INDArray x, INDArray v, char op) {
+        long n = x.size(x.rank() - 1);
+        INDArray x2 = contiguous(x).reshape('c', x.length() / n, n), v1 = contiguous(v).reshape(new long[]{n});
+        INDArray r = switch (op) {
+            case '+' -> x2.addRowVector(v1);
+            case '-' -> x2.subRowVector(v1);
+            default -> x2.mulRowVector(v1);
+        };
+        return r.reshape('c', x.shape());
     }
 
     private static INDArray expand(INDArray a, long[] shape) {
@@ -338,9 +360,11 @@ public final class Ops {
         Nd4j.exec((CustomOp) new SoftMax(xv, y, -1));
         t.stop();
         return Tensor.result(y, g -> {
-            INDArray gy = g.mul(y);
-            INDArray s = gy.sum(true, g.rank() - 1);
-            x.accumulate(gy.subi(y.mul(s.broadcast(y.shape()))));
+            long n = y.size(y.rank() - 1);
+            INDArray y2 = y.reshape('c', y.length() / n, n);
+            INDArray gy = contiguous(g).reshape('c', y.length() / n, n).mul(y2);
+            INDArray s = gy.sum(1);                                    // Σ_j g_j y_j per row
+            x.accumulate(gy.subi(y2.mulColumnVector(s.reshape(s.length(), 1))).reshape('c', y.shape()));
         }, x);
     }
 

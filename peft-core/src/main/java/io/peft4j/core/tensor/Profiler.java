@@ -14,6 +14,7 @@ public final class Profiler {
     private static volatile boolean enabled;
     private static final ThreadLocal<Map<Kind, long[]>> TOTALS = ThreadLocal.withInitial(() -> new EnumMap<>(Kind.class));
     private static final Timer NOOP = new Timer(null, 0);
+    private static final ThreadLocal<Map<String, long[]>> BACKWARD = ThreadLocal.withInitial(java.util.TreeMap::new);
 
     private Profiler() {
     }
@@ -24,6 +25,29 @@ public final class Profiler {
 
     public static void reset() {
         TOTALS.get().clear();
+        BACKWARD.get().clear();
+    }
+
+    static boolean enabled() {
+        return enabled;
+    }
+
+    /** The {@link Ops} method that is creating a result (for the backward profile); null when off. */
+    static String opName() {
+        if (!enabled) return null;
+        return StackWalker.getInstance().walk(s -> s.map(StackWalker.StackFrame::getMethodName)
+                .filter(n -> !n.equals("result") && !n.equals("opName") && !n.equals("<init>")).findFirst().orElse("?"));
+    }
+
+    static void backward(String op, long nanos) {
+        BACKWARD.get().computeIfAbsent(op == null ? "?" : op, k -> new long[1])[0] += nanos;
+    }
+
+    /** Nanoseconds of backward passes per op on this thread since the last {@link #reset()}. */
+    public static Map<String, Long> backwardTotals() {
+        Map<String, Long> out = new java.util.TreeMap<>();
+        BACKWARD.get().forEach((k, v) -> out.put(k, v[0]));
+        return out;
     }
 
     /** Nanoseconds spent per kind on this thread since the last {@link #reset()}. */

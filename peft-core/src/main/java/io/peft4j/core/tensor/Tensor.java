@@ -32,6 +32,7 @@ public final class Tensor {
     private final boolean leaf;
     private final List<Tensor> parents;
     private final Backward backward;
+    private final String op;     // the creating op, recorded only while profiling
     private INDArray grad;
 
     private Tensor(INDArray value, boolean requiresGrad, boolean leaf, List<Tensor> parents, Backward backward) {
@@ -40,6 +41,7 @@ public final class Tensor {
         this.leaf = leaf;
         this.parents = parents;
         this.backward = backward;
+        this.op = backward == null ? null : Profiler.opName();
     }
 
     /** A value that never gets a gradient (inputs, masks, frozen weights). */
@@ -143,7 +145,13 @@ public final class Tensor {
             if (t.leaf || t.grad == null) continue;
             INDArray g = t.grad;
             t.grad = null; // intermediate gradients are not kept
-            t.backward.apply(g);
+            if (Profiler.enabled()) {
+                long t0 = System.nanoTime();
+                t.backward.apply(g);
+                Profiler.backward(t.op, System.nanoTime() - t0);
+            } else {
+                t.backward.apply(g);
+            }
         }
     }
 
