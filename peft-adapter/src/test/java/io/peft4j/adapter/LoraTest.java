@@ -210,6 +210,30 @@ class LoraTest {
         base.parameters().forEach((k, v) -> assertThat(v.value().equals(before.get(k))).as(k).isTrue());
     }
 
+    @Test
+    void bertAdaptersUseHfTaskModelKeysAndBareModelKeysLoadToo(@TempDir Path tmp) throws Exception {
+        PeftModel m = PeftModel.of(Models.load(Fixtures.dir("bert-tiny"), DataType.FLOAT), "bert-tiny");
+        Adapter a = m.add("default", LoraConfig.defaults().withR(2), 1);
+        for (Tensor t : a.parameters().values()) t.value().assign(GradCheck.param(t.shape().length, t.shape()).value().castTo(DataType.FLOAT));
+        Batch batch = Batch.of(new int[]{2, 11, 12, 3});
+        INDArray before = m.forward(batch, ForwardContext.inference(1)).hidden().value().dup();
+        m.save(tmp.resolve("a"));
+        Map<String, INDArray> saved = SafeTensors.readAll(tmp.resolve("a/adapter_model.safetensors"), DataType.FLOAT);
+        assertThat(saved).containsKeys("base_model.model.bert.encoder.layer.0.attention.self.query.lora_A.weight",
+                "base_model.model.bert.encoder.layer.1.attention.self.value.lora_B.weight");
+        assertThat(saved.get("base_model.model.bert.encoder.layer.0.attention.self.query.lora_A.weight").shape()).containsExactly(2, 32);
+        assertThat(Json.read(tmp.resolve("a/adapter_config.json")).get("fan_in_fan_out").asBoolean()).isFalse();
+        // the keys a bare BertModel (no "bert." prefix) gets from HF PEFT
+        Map<String, INDArray> bare = new java.util.LinkedHashMap<>();
+        saved.forEach((k, v) -> bare.put(k.replace("base_model.model.bert.", "base_model.model."), v));
+        Path bareDir = Files.createDirectories(tmp.resolve("bare"));
+        Files.copy(tmp.resolve("a/adapter_config.json"), bareDir.resolve("adapter_config.json"));
+        SafeTensors.write(bareDir.resolve("adapter_model.safetensors"), bare, Map.of("format", "pt"));
+        PeftModel back = PeftModel.of(Models.load(Fixtures.dir("bert-tiny"), DataType.FLOAT));
+        back.load(bareDir, "default");
+        assertThat(back.forward(batch, ForwardContext.inference(1)).hidden().value().equals(before)).isTrue();
+    }
+
     static Path copyFixture(String name, Path to) throws Exception {
         Files.createDirectories(to);
         try (var files = Files.list(Fixtures.dir(name))) {

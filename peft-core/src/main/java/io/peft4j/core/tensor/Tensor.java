@@ -34,6 +34,7 @@ public final class Tensor {
     private final Backward backward;
     private final String op;     // the creating op, recorded only while profiling
     private INDArray grad;
+    private INDArray gradBuffer;   // a leaf's gradient array, reused from pass to pass
 
     private Tensor(INDArray value, boolean requiresGrad, boolean leaf, List<Tensor> parents, Backward backward) {
         this.value = value;
@@ -81,7 +82,10 @@ public final class Tensor {
     public void setTrainable(boolean trainable) {
         if (!leaf) throw new IllegalStateException("only leaves (weights, parameters) can be made trainable");
         requiresGrad = trainable;
-        if (!trainable) grad = null;
+        if (!trainable) {
+            grad = null;
+            gradBuffer = null;
+        }
     }
 
     /** The accumulated gradient of a trainable leaf, or null before any backward pass. */
@@ -89,6 +93,7 @@ public final class Tensor {
         return grad;
     }
 
+    /** Forgets the gradient; a leaf keeps its array to fill again on the next backward pass. */
     public void zeroGrad() {
         grad = null;
     }
@@ -118,9 +123,12 @@ public final class Tensor {
         }
         if (leaf) {
             if (grad == null) {
-                try (var ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
-                    grad = g.dup('c');
+                if (gradBuffer == null || gradBuffer.dataType() != g.dataType()) {
+                    try (var ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+                        gradBuffer = Nd4j.createUninitialized(g.dataType(), value.shape(), 'c');
+                    }
                 }
+                grad = gradBuffer.assign(g);
             } else {
                 grad.addi(g);
             }

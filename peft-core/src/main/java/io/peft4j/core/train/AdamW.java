@@ -15,7 +15,7 @@ import java.util.Map;
  */
 public final class AdamW {
     private final double beta1, beta2, eps, weightDecay;
-    private final Map<String, INDArray> m = new LinkedHashMap<>(), v = new LinkedHashMap<>();
+    private final Map<String, INDArray> m = new LinkedHashMap<>(), v = new LinkedHashMap<>(), scratch = new LinkedHashMap<>();
     private long step;
 
     public AdamW(double beta1, double beta2, double eps, double weightDecay) {
@@ -25,22 +25,35 @@ public final class AdamW {
         this.weightDecay = weightDecay;
     }
 
-    /** One update of every parameter that has a gradient, at learning rate {@code lr}. */
+    /**
+     * One update of every parameter that has a gradient, at learning rate {@code lr}. Works in place on
+     * the moments and one scratch array per parameter (BLAS axpy, in-place transforms), so a step
+     * allocates nothing: fresh arrays the size of the model on every step cost more than the update.
+     */
     public void step(Map<String, Tensor> params, double lr) {
         step++;
         double c1 = 1 - Math.pow(beta1, step), c2 = 1 - Math.pow(beta2, step);
-        for (var e : params.entrySet()) {
-            Tensor p = e.getValue();
-            INDArray g = p.grad();
-            if (g == null) continue;
-            INDArray w = p.value();
-            INDArray mi = m.computeIfAbsent(e.getKey(), k -> Nd4j.zeros(w.dataType(), w.shape()));
-            INDArray vi = v.computeIfAbsent(e.getKey(), k -> Nd4j.zeros(w.dataType(), w.shape()));
-            if (weightDecay > 0 && w.rank() >= 2) w.muli(1 - lr * weightDecay);
-            mi.muli(beta1).addi(g.mul(1 - beta1));
-            vi.muli(beta2).addi(g.mul(g).muli(1 - beta2));
-            INDArray denom = Transforms.sqrt(vi.div(c2), false).addi(eps);
-            w.subi(mi.div(denom).muli(lr / c1));
+        var blas = Nd4j.getBlasWrapper().level1();
+        try (var ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+            for (var e : params.entrySet()) {
+                Tensor p = e.getValue();
+                INDArray g = p.grad();
+                if (g == null) continue;
+                INDArray w = p.value();
+                INDArray mi = m.computeIfAbsent(e.getKey(), k -> Nd4j.zeros(w.dataType(), w.shape()));
+                INDArray vi = v.computeIfAbsent(e.getKey(), k -> Nd4j.zeros(w.dataType(), w.shape()));
+                INDArray tmp = scratch.computeIfAbsent(e.getKey(), k -> Nd4j.createUninitialized(w.dataType(), w.shape(), 'c'));
+                INDArray gc = g.ordering() == 'c' && !g.isView() ? g : g.dup('c');
+                if (weightDecay > 0 && w.rank() >= 2) w.muli(1 - lr * weightDecay);
+                mi.muli(beta1);
+                blas.axpy(mi.length(), 1 - beta1, gc, mi);                  // m = β1 m + (1-β1) g
+                tmp.assign(gc).muli(gc);
+                vi.muli(beta2);
+                blas.axpy(vi.length(), 1 - beta2, tmp, vi);                 // v = β2 v + (1-β2) g²
+                tmp.assign(vi).muli(1 / c2);
+                Transforms.sqrt(tmp, false).addi(eps).rdivi(mi);           // tmp = m / (√(v/c2) + ε)
+                blas.axpy(w.length(), -lr / c1, tmp, w);                    // w -= lr/c1 · tmp
+            }
         }
     }
 
