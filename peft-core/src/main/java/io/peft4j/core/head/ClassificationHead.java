@@ -12,7 +12,6 @@ import io.peft4j.core.tensor.Tensor;
 import org.nd4j.linalg.api.buffer.DataType;
 
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -72,10 +71,7 @@ public final class ClassificationHead implements Head {
 
     @Override
     public Map<String, Tensor> parameters() {
-        Map<String, Tensor> m = new LinkedHashMap<>();
-        m.put("classifier.weight", weight);
-        m.put("classifier.bias", bias);
-        return m;
+        return Head.classifier(weight, bias);
     }
 
     @Override

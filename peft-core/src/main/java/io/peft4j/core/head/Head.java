@@ -37,6 +37,14 @@ public interface Head {
         };
     }
 
+    /** The classifier tensors both heads have, under PyTorch's names. */
+    static Map<String, Tensor> classifier(Tensor weight, Tensor bias) {
+        Map<String, Tensor> m = new java.util.LinkedHashMap<>();
+        m.put("classifier.weight", weight);
+        m.put("classifier.bias", bias);
+        return m;
+    }
+
     /** Writes {@code hidden_size}, {@code num_labels}, {@code dropout} and {@code id2label} into a head config. */
     static void putLabels(ObjectNode n, long hidden, List<String> labels, double dropout) {
         n.put("hidden_size", hidden);

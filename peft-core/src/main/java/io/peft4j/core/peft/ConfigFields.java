@@ -87,4 +87,12 @@ public final class ConfigFields {
         }
         return out;
     }
+
+    /** An enum constant by its exact name; the error lists the allowed names. */
+    public <E extends Enum<E>> E enumValue(String field, Class<E> type, E dflt) {
+        String name = text(field, dflt == null ? null : dflt.name());
+        if (name == null) throw fault(field, "is missing");
+        for (E e : type.getEnumConstants()) if (e.name().equals(name)) return e;
+        throw fault(field, "is '" + name + "', not one of " + java.util.Arrays.toString(type.getEnumConstants()));
+    }
 }

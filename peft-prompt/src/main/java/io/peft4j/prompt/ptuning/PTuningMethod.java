@@ -1,7 +1,6 @@
 package io.peft4j.prompt.ptuning;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.peft4j.core.PeftException;
 import io.peft4j.core.hooks.EmbeddingHook;
 import io.peft4j.core.hooks.SiteKind;
 import io.peft4j.core.model.TransformerModel;
@@ -38,13 +37,7 @@ public final class PTuningMethod implements PeftMethod {
     @Override
     public PeftConfig readConfig(JsonNode json, Path file) {
         ConfigFields f = new ConfigFields(json, file);
-        String enc = f.text("encoder_reparameterization_type", "MLP");
-        PTuningConfig.Encoder e;
-        try {
-            e = PTuningConfig.Encoder.valueOf(enc);
-        } catch (IllegalArgumentException ex) {
-            throw PeftException.inFile(file, "field 'encoder_reparameterization_type' is '" + enc + "', not MLP or LSTM");
-        }
+        PTuningConfig.Encoder e = f.enumValue("encoder_reparameterization_type", PTuningConfig.Encoder.class, PTuningConfig.Encoder.MLP);
         Integer hidden = json.hasNonNull("encoder_hidden_size") ? f.positiveInt("encoder_hidden_size", null) : null;
         return new PTuningConfig(f.positiveInt("num_virtual_tokens", null), e, hidden == null ? 1 : hidden, f.positiveInt("encoder_num_layers", 2),
                 f.number("encoder_dropout", 0, 0, 0.999), f.text("task_type", null), PromptLearning.RecordedBase.read(f));

@@ -1,7 +1,6 @@
 package io.peft4j.prompt.tuning;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.peft4j.core.PeftException;
 import io.peft4j.core.hooks.EmbeddingHook;
 import io.peft4j.core.hub.ModelHub;
 import io.peft4j.core.model.TransformerModel;
@@ -35,13 +34,7 @@ public final class PromptTuningMethod implements PeftMethod {
     @Override
     public PeftConfig readConfig(JsonNode json, Path file) {
         ConfigFields f = new ConfigFields(json, file);
-        String init = f.text("prompt_tuning_init", "RANDOM");
-        PromptTuningConfig.Init i;
-        try {
-            i = PromptTuningConfig.Init.valueOf(init);
-        } catch (IllegalArgumentException e) {
-            throw PeftException.inFile(file, "field 'prompt_tuning_init' is '" + init + "', not RANDOM, SAMPLE_VOCAB or TEXT");
-        }
+        PromptTuningConfig.Init i = f.enumValue("prompt_tuning_init", PromptTuningConfig.Init.class, PromptTuningConfig.Init.RANDOM);
         return new PromptTuningConfig(f.positiveInt("num_virtual_tokens", null), i, f.text("prompt_tuning_init_text", null),
                 f.text("tokenizer_name_or_path", null), f.text("task_type", null), PromptLearning.RecordedBase.read(f));
     }
