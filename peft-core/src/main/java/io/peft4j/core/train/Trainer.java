@@ -72,10 +72,15 @@ public final class Trainer<E> {
         List<Double> losses = new ArrayList<>();
         long t0 = System.nanoTime(), startStep = st.step;
         TrainingResult.StopReason reason = TrainingResult.StopReason.COMPLETED;
+        int[] order = null;
+        int orderEpoch = -1;
         while (st.step < total) {
             int epoch = (int) (st.step / stepsPerEpoch);
             long k = st.step % stepsPerEpoch;
-            int[] order = order(train.size(), epoch);
+            if (epoch != orderEpoch) {
+                order = order(train.size(), epoch);
+                orderEpoch = epoch;
+            }
             params.values().forEach(Tensor::zeroGrad);
             int first = (int) (k * perStep), last = Math.min(train.size(), first + perStep);
             int micros = (last - first + cfg.batchSize() - 1) / cfg.batchSize();
