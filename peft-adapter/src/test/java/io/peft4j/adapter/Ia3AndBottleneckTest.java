@@ -123,4 +123,19 @@ class Ia3AndBottleneckTest {
         assertThat(m.trainableParameters()).hasSize(params.size());
         GradCheck.check(() -> GradCheck.project(m.forward(BATCH, ForwardContext.inference(2)).hidden(), 3), params, 4, 1e-5);
     }
+
+    @Test
+    void rowTagsApplyIa3AndBottleneckAdaptersToTheirRowsOnly() {
+        for (var cfg : List.<io.peft4j.core.peft.PeftConfig>of(Ia3Config.defaults(), BottleneckConfig.of(Architecture.HOUSLBY).withReductionFactor(4))) {
+            PeftModel m = PeftModel.of(Models.load(Fixtures.dir("bert-tiny"), DataType.DOUBLE));
+            INDArray base = hidden(m);
+            Adapter a = m.add("task", cfg, 3);
+            for (Tensor t : a.parameters().values()) t.value().addi(GradCheck.param(6, t.shape()).value().muli(0.3));
+            INDArray adapted = hidden(m);
+            INDArray mixed = m.forward(BATCH, new ForwardContext(2, List.of("__base__", "task"), false, 0)).hidden().value();
+            assertThat(mixed.slice(0).equalsWithEps(base.slice(0), 1e-12)).as(cfg.peftType()).isTrue();
+            assertThat(mixed.slice(1).equalsWithEps(adapted.slice(1), 1e-12)).as(cfg.peftType()).isTrue();
+            assertThat(adapted.slice(1).equalsWithEps(base.slice(1), 1e-6)).as(cfg.peftType()).isFalse();
+        }
+    }
 }
