@@ -40,7 +40,7 @@ public class BertForwardBenchmark {
         batch = randomBatch(model.config().vocabSize());
     }
 
-    public static Batch randomBatch(int vocab) {
+    static Batch randomBatch(int vocab) {
         Random r = new Random(42);
         int[][] ids = new int[BATCH][TOKENS];
         for (int[] row : ids) for (int i = 0; i < TOKENS; i++) row[i] = 1000 + r.nextInt(vocab - 1000);

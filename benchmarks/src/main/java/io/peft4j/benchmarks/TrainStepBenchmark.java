@@ -98,11 +98,6 @@ public class TrainStepBenchmark {
         opt = new AdamW(0.9, 0.999, 1e-8, 0.01);
     }
 
-    /** The model under test (for profiling harnesses). */
-    public PeftModel model() {
-        return model;
-    }
-
     @Benchmark
     public double step() {
         ForwardContext ctx = new ForwardContext(batch.size(), null, true, step++);

@@ -40,8 +40,7 @@ final class Ia3Layer implements LinearHook {
         if (sel.all()) return Ops.mul(t, vec);
         // per row: 1 + m (l - 1), with m the row's 0/1 weight
         Tensor m = sel.mask(t.rank(), t.dataType());
-        Tensor shifted = Ops.add(Ops.mul(m, Ops.sub(vec, Tensor.constant(org.nd4j.linalg.factory.Nd4j.ones(t.dataType(), 1)))),
-                Tensor.constant(org.nd4j.linalg.factory.Nd4j.ones(t.dataType(), 1)));
-        return Ops.mul(t, shifted);
+        Tensor one = Tensor.constant(org.nd4j.linalg.factory.Nd4j.ones(t.dataType(), 1));
+        return Ops.mul(t, Ops.add(Ops.mul(m, Ops.sub(vec, one)), one));
     }
 }

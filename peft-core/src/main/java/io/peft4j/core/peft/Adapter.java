@@ -101,17 +101,6 @@ public abstract class Adapter {
         moduleKeys.clear();
     }
 
-    /**
-     * Fails when an adapter file recorded a base-model property ({@code num_layers}, {@code token_dim},
-     * {@code num_attention_heads}) that differs from this base.
-     */
-    protected static void checkBase(String field, Number recorded, long actual, String what) {
-        if (recorded != null && recorded.longValue() != actual) {
-            throw new IllegalArgumentException("field '" + field + "' is " + recorded + " but this base model has " + actual + " " + what
-                    + ": the adapter was made for another base");
-        }
-    }
-
     /** A seed for this adapter's parameter {@code index}, mixing in the adapter's name. */
     protected long seed(long seed, int index) {
         return seed * 0x9E3779B97F4A7C15L + name.hashCode() * 31L + index;

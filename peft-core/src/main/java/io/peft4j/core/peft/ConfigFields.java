@@ -39,6 +39,11 @@ public final class ConfigFields {
         return n.asInt();
     }
 
+    /** A positive integer, or null when the field is absent. */
+    public Integer optionalPositiveInt(String field) {
+        return absent(field) ? null : positiveInt(field, null);
+    }
+
     public double number(String field, double dflt, double min, double max) {
         if (absent(field)) return dflt;
         JsonNode n = json.get(field);

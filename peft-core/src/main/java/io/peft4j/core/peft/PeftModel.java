@@ -3,9 +3,7 @@ package io.peft4j.core.peft;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.peft4j.core.PeftException;
-import io.peft4j.core.head.ClassificationHead;
 import io.peft4j.core.head.Head;
-import io.peft4j.core.head.TokenClassificationHead;
 import io.peft4j.core.hooks.ForwardContext;
 import io.peft4j.core.io.AtomicFiles;
 import io.peft4j.core.io.Json;
@@ -210,6 +208,7 @@ public final class PeftModel {
      * head saved beside it if there is one. Errors name the file and what differs from this base.
      */
     public Adapter load(Path dir, String name) {
+        if (adapters.containsKey(name)) throw new IllegalArgumentException("an adapter named '" + name + "' is already installed");
         Path cfgFile = dir.resolve(CONFIG_FILE);
         if (!Files.isRegularFile(cfgFile)) throw PeftException.inFile(dir, "not an adapter directory (no " + CONFIG_FILE + ")");
         JsonNode json = Json.read(cfgFile);
@@ -243,10 +242,6 @@ public final class PeftModel {
             a.remove();
             throw e;
         }
-        if (adapters.containsKey(name)) {
-            a.remove();
-            throw new IllegalArgumentException("an adapter named '" + name + "' is already installed");
-        }
         adapters.put(name, a);
         if (Files.isRegularFile(dir.resolve(HEAD_CONFIG_FILE))) head = readHead(dir);
         return a;
@@ -255,8 +250,7 @@ public final class PeftModel {
     private Head readHead(Path dir) {
         Path f = dir.resolve(HEAD_CONFIG_FILE);
         Head h = Head.read(Json.read(f), f, base.dataType());
-        long hidden = h instanceof ClassificationHead || h instanceof TokenClassificationHead
-                ? h.parameters().get("classifier.weight").size(1) : base.config().hidden();
+        long hidden = h.parameters().get("classifier.weight").size(1);
         if (hidden != base.config().hidden()) {
             throw PeftException.inFile(f, "head was made for hidden size " + hidden + ", this base has " + base.config().hidden());
         }

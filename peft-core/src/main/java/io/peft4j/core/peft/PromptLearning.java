@@ -33,10 +33,9 @@ public final class PromptLearning {
         public static final RecordedBase NONE = new RecordedBase(null, null, null, null);
 
         public static RecordedBase read(ConfigFields f) {
-            return new RecordedBase(f.json().hasNonNull("token_dim") ? (long) f.positiveInt("token_dim", null) : null,
-                    f.json().hasNonNull("num_attention_heads") ? f.positiveInt("num_attention_heads", null) : null,
-                    f.json().hasNonNull("num_layers") ? f.positiveInt("num_layers", null) : null,
-                    f.json().hasNonNull("num_transformer_submodules") ? f.positiveInt("num_transformer_submodules", null) : null);
+            Integer tokenDim = f.optionalPositiveInt("token_dim");
+            return new RecordedBase(tokenDim == null ? null : tokenDim.longValue(), f.optionalPositiveInt("num_attention_heads"),
+                    f.optionalPositiveInt("num_layers"), f.optionalPositiveInt("num_transformer_submodules"));
         }
 
         /** Fails, naming the field, when this base differs from the recorded one. */

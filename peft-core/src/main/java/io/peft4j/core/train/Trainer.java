@@ -127,7 +127,7 @@ public final class Trainer<E> {
                     st.best = m;
                     st.bestStep = st.step;
                     st.badEvals = 0;
-                    if (cfg.checkpointDir() != null) writeParams(cfg.checkpointDir().resolve(BEST), params, st);
+                    if (cfg.checkpointDir() != null) checkpoint(cfg.checkpointDir().resolve(BEST), params, null, st);
                 } else {
                     st.badEvals++;
                 }
@@ -177,21 +177,13 @@ public final class Trainer<E> {
         int badEvals;
     }
 
-    private void writeParams(Path dir, Map<String, Tensor> params, State st) {
-        AtomicFiles.writeDirectory(dir, tmp -> {
-            Map<String, INDArray> p = new LinkedHashMap<>();
-            params.forEach((k, v) -> p.put(k, v.value()));
-            SafeTensors.write(tmp.resolve(PARAMS), p, Map.of("step", Long.toString(st.step)));
-            Json.write(tmp.resolve(STATE), stateJson(st));
-        });
-    }
-
+    /** Writes the trainable tensors, the optimizer state (unless {@code opt} is null: {@code best/}) and the trainer state. */
     private void checkpoint(Path dir, Map<String, Tensor> params, AdamW opt, State st) {
         AtomicFiles.writeDirectory(dir, tmp -> {
             Map<String, INDArray> p = new LinkedHashMap<>();
             params.forEach((k, v) -> p.put(k, v.value()));
             SafeTensors.write(tmp.resolve(PARAMS), p, Map.of("step", Long.toString(st.step)));
-            SafeTensors.write(tmp.resolve(OPTIMIZER), opt.state(), Map.of("step", Long.toString(opt.stepCount())));
+            if (opt != null) SafeTensors.write(tmp.resolve(OPTIMIZER), opt.state(), Map.of("step", Long.toString(opt.stepCount())));
             Json.write(tmp.resolve(STATE), stateJson(st));
         });
     }

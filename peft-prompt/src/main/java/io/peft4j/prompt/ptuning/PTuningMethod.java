@@ -38,7 +38,7 @@ public final class PTuningMethod implements PeftMethod {
     public PeftConfig readConfig(JsonNode json, Path file) {
         ConfigFields f = new ConfigFields(json, file);
         PTuningConfig.Encoder e = f.enumValue("encoder_reparameterization_type", PTuningConfig.Encoder.class, PTuningConfig.Encoder.MLP);
-        Integer hidden = json.hasNonNull("encoder_hidden_size") ? f.positiveInt("encoder_hidden_size", null) : null;
+        Integer hidden = f.optionalPositiveInt("encoder_hidden_size");
         return new PTuningConfig(f.positiveInt("num_virtual_tokens", null), e, hidden == null ? 1 : hidden, f.positiveInt("encoder_num_layers", 2),
                 f.number("encoder_dropout", 0, 0, 0.999), f.text("task_type", null), PromptLearning.RecordedBase.read(f));
     }
