@@ -12,6 +12,7 @@ import io.peft4j.core.model.Blocks.Norm;
 import io.peft4j.core.model.Weights.Candidate;
 import io.peft4j.core.tensor.Ops;
 import io.peft4j.core.tensor.Tensor;
+import io.peft4j.core.tensor.Workspaces;
 import org.nd4j.linalg.api.buffer.DataType;
 
 import java.util.ArrayList;
@@ -209,21 +210,28 @@ public final class Bert implements TransformerModel {
         int[][] mask = Blocks.prependOnes(batch.attentionMask(), b, t, virtual);
         int[][] keyMask = Blocks.prependOnes(mask, b, total, prefix);
         for (int i = 0; i < layers.size(); i++) {
-            Layer l = layers.get(i);
-            Tensor q = Blocks.splitHeads(l.query().apply(x, hooks, ctx), cfg.heads());
-            Tensor k = Blocks.splitHeads(l.key().apply(x, hooks, ctx), cfg.heads());
-            Tensor v = Blocks.splitHeads(l.value().apply(x, hooks, ctx), cfg.heads());
-            Tensor[] kv = Blocks.withPrefix(k, v, l.prefixSite(), i, hooks, ctx);
-            Tensor a = Blocks.attention(q, kv[0], kv[1], keyMask, false);
-            Tensor h = l.attnOut().apply(Blocks.mergeHeads(a), hooks, ctx);
-            h = Blocks.sublayer(l.attnSite(), x, h, l.attnNorm(), hooks, ctx);
-            x = l.attnNorm().apply(Ops.add(x, h));
-            Tensor ff = l.output().apply(Ops.gelu(l.intermediate().apply(x, hooks, ctx), gelu), hooks, ctx);
-            ff = Blocks.sublayer(l.ffnSite(), x, ff, l.outNorm(), hooks, ctx);
-            x = l.outNorm().apply(Ops.add(x, ff));
+            int layer = i;
+            Tensor in = x;
+            x = Workspaces.block(() -> layer(layer, in, keyMask, ctx));
         }
         x = Blocks.finalHidden(FINAL, x, hooks, ctx);
         return new ModelOutput(x, virtual, mask);
+    }
+
+    /** One encoder layer over {@code x [B, T, D]}. */
+    private Tensor layer(int i, Tensor x, int[][] keyMask, ForwardContext ctx) {
+        Layer l = layers.get(i);
+        Tensor q = Blocks.splitHeads(l.query().apply(x, hooks, ctx), cfg.heads());
+        Tensor k = Blocks.splitHeads(l.key().apply(x, hooks, ctx), cfg.heads());
+        Tensor v = Blocks.splitHeads(l.value().apply(x, hooks, ctx), cfg.heads());
+        Tensor[] kv = Blocks.withPrefix(k, v, l.prefixSite(), i, hooks, ctx);
+        Tensor a = Blocks.attention(q, kv[0], kv[1], keyMask, false);
+        Tensor h = l.attnOut().apply(Blocks.mergeHeads(a), hooks, ctx);
+        h = Blocks.sublayer(l.attnSite(), x, h, l.attnNorm(), hooks, ctx);
+        x = l.attnNorm().apply(Ops.add(x, h));
+        Tensor ff = l.output().apply(Ops.gelu(l.intermediate().apply(x, hooks, ctx), gelu), hooks, ctx);
+        ff = Blocks.sublayer(l.ffnSite(), x, ff, l.outNorm(), hooks, ctx);
+        return l.outNorm().apply(Ops.add(x, ff));
     }
 
     /** The pooler: {@code tanh(W_p · hidden[:, 0] + b)}, shape {@code [B, D]}. */

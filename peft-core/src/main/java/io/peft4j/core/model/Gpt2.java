@@ -12,6 +12,7 @@ import io.peft4j.core.model.Blocks.Norm;
 import io.peft4j.core.model.Weights.Candidate;
 import io.peft4j.core.tensor.Ops;
 import io.peft4j.core.tensor.Tensor;
+import io.peft4j.core.tensor.Workspaces;
 import org.nd4j.linalg.api.buffer.DataType;
 
 import java.util.ArrayList;
@@ -168,32 +169,40 @@ public final class Gpt2 implements TransformerModel {
         int[][] mask = Blocks.prependOnes(batch.attentionMask(), b, t, virtual);
         int[][] keyMask = first ? Blocks.prependOnes(mask, b, total, prefix) : concatMask(cache.keyMask(), mask);
         if (cache != null) cache.storeMask(keyMask);
-        UnaryOperator<Tensor> identity = UnaryOperator.identity();
         for (int i = 0; i < blocks.size(); i++) {
-            Block blk = blocks.get(i);
-            Tensor qkv = blk.cAttn().apply(blk.ln1().apply(x), hooks, ctx);
-            Tensor q = Blocks.splitHeads(Ops.narrow(qkv, 2, 0, d), cfg.heads());
-            Tensor k = Blocks.splitHeads(Ops.narrow(qkv, 2, d, d), cfg.heads());
-            Tensor v = Blocks.splitHeads(Ops.narrow(qkv, 2, 2 * d, d), cfg.heads());
-            if (first) {
-                Tensor[] kv = Blocks.withPrefix(k, v, blk.prefixSite(), i, hooks, ctx);
-                k = kv[0];
-                v = kv[1];
-            } else {
-                k = Ops.concat(2, Tensor.constant(cache.keys(i)), k);
-                v = Ops.concat(2, Tensor.constant(cache.values(i)), v);
-            }
-            if (cache != null) cache.store(i, k.value(), v.value());
-            Tensor a = Blocks.attention(q, k, v, keyMask, true);
-            Tensor o = blk.attnProj().apply(Blocks.mergeHeads(a), hooks, ctx);
-            o = Blocks.sublayer(blk.attnSite(), x, o, identity, hooks, ctx);
-            x = Ops.add(x, o);
-            Tensor m = blk.mlpProj().apply(Ops.gelu(blk.fc().apply(blk.ln2().apply(x), hooks, ctx), gelu), hooks, ctx);
-            m = Blocks.sublayer(blk.ffnSite(), x, m, identity, hooks, ctx);
-            x = Ops.add(x, m);
+            int layer = i;
+            Tensor in = x;
+            x = Workspaces.block(() -> block(layer, in, keyMask, first, cache, ctx));
         }
         x = Blocks.finalHidden(FINAL, lnF.apply(x), hooks, ctx);
         return new ModelOutput(x, virtual, mask);
+    }
+
+    /** One decoder block over {@code x [B, T, D]}; stores its keys and values in {@code cache} when given. */
+    private Tensor block(int i, Tensor x, int[][] keyMask, boolean first, KvCache cache, ForwardContext ctx) {
+        long d = cfg.hidden();
+        UnaryOperator<Tensor> identity = UnaryOperator.identity();
+        Block blk = blocks.get(i);
+        Tensor qkv = blk.cAttn().apply(blk.ln1().apply(x), hooks, ctx);
+        Tensor q = Blocks.splitHeads(Ops.narrow(qkv, 2, 0, d), cfg.heads());
+        Tensor k = Blocks.splitHeads(Ops.narrow(qkv, 2, d, d), cfg.heads());
+        Tensor v = Blocks.splitHeads(Ops.narrow(qkv, 2, 2 * d, d), cfg.heads());
+        if (first) {
+            Tensor[] kv = Blocks.withPrefix(k, v, blk.prefixSite(), i, hooks, ctx);
+            k = kv[0];
+            v = kv[1];
+        } else {
+            k = Ops.concat(2, Tensor.constant(cache.keys(i)), k);
+            v = Ops.concat(2, Tensor.constant(cache.values(i)), v);
+        }
+        if (cache != null) cache.store(i, k.value(), v.value());
+        Tensor a = Blocks.attention(q, k, v, keyMask, true);
+        Tensor o = blk.attnProj().apply(Blocks.mergeHeads(a), hooks, ctx);
+        o = Blocks.sublayer(blk.attnSite(), x, o, identity, hooks, ctx);
+        x = Ops.add(x, o);
+        Tensor m = blk.mlpProj().apply(Ops.gelu(blk.fc().apply(blk.ln2().apply(x), hooks, ctx), gelu), hooks, ctx);
+        m = Blocks.sublayer(blk.ffnSite(), x, m, identity, hooks, ctx);
+        return Ops.add(x, m);
     }
 
     private static int[][] concatMask(int[][] a, int[][] b) {

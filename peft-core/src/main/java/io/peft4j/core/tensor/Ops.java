@@ -50,9 +50,10 @@ public final class Ops {
     public static Tensor mul(Tensor a, Tensor b) {
         INDArray av = a.value(), bv = b.value();
         INDArray v = broadcastOp(av, bv, '*');
+        INDArray keptB = a.requiresGrad() ? Tensor.save(bv) : null, keptA = b.requiresGrad() ? Tensor.save(av) : null;
         return Tensor.result(v, g -> {
-            if (a.requiresGrad()) a.accumulate(reduceTo(broadcastOp(g, bv, '*'), a.shape()));
-            if (b.requiresGrad()) b.accumulate(reduceTo(broadcastOp(g, av, '*'), b.shape()));
+            if (a.requiresGrad()) a.accumulate(reduceTo(broadcastOp(g, keptB, '*'), a.shape()));
+            if (b.requiresGrad()) b.accumulate(reduceTo(broadcastOp(g, keptA, '*'), b.shape()));
         }, a, b);
     }
 
@@ -156,12 +157,13 @@ public final class Ops {
     public static Tensor matmul(Tensor a, Tensor b, boolean transA, boolean transB) {
         INDArray av = a.value(), bv = b.value();
         INDArray v = mm(av, bv, transA, transB);
+        INDArray keptB = a.requiresGrad() ? Tensor.save(bv) : null, keptA = b.requiresGrad() ? Tensor.save(av) : null;
         return Tensor.result(v, g -> {
             if (a.requiresGrad()) {
-                a.accumulate(transA ? mm(bv, g, transB, true) : mm(g, bv, false, !transB));
+                a.accumulate(transA ? mm(keptB, g, transB, true) : mm(g, keptB, false, !transB));
             }
             if (b.requiresGrad()) {
-                b.accumulate(transB ? mm(g, av, true, transA) : mm(av, g, !transA, false));
+                b.accumulate(transB ? mm(g, keptA, true, transA) : mm(keptA, g, !transA, false));
             }
         }, a, b);
     }
@@ -206,8 +208,8 @@ public final class Ops {
         }
         long[] ys = xs.clone();
         ys[ys.length - 1] = out;
-        INDArray wv = w.value();
-        INDArray keptX = w.requiresGrad() ? x2 : null;
+        INDArray wv = x.requiresGrad() ? Tensor.save(w.value()) : null;
+        INDArray keptX = w.requiresGrad() ? Tensor.save(x2) : null;
         return Tensor.result(y.reshape('c', ys), g -> {
             INDArray g2 = g.reshape('c', g.length() / out, out);
             if (x.requiresGrad()) x.accumulate(mm(g2, wv, false, true).reshape('c', xs));
@@ -286,41 +288,54 @@ public final class Ops {
             y = aux.add(1.0).muli(xv).muli(0.5);
         }
         t.stop();
-        return Tensor.result(y, g -> {
-            INDArray d;
-            if (kind == Gelu.ERF) {
-                INDArray pdf = Transforms.exp(xv.mul(xv).muli(-0.5), false).muli(INV_SQRT_2PI).muli(xv);
-                d = aux.add(1.0).muli(0.5).addi(pdf);
-            } else {
-                INDArray x2 = xv.mul(xv);
-                INDArray du = x2.muli(3 * 0.044715).addi(1.0).muli(SQRT_2_OVER_PI);
-                INDArray sech2 = aux.mul(aux).rsubi(1.0);
-                d = aux.add(1.0).muli(0.5).addi(sech2.muli(du).muli(xv).muli(0.5));
-            }
-            x.accumulate(d.muli(g));
-        }, x);
+        if (!x.requiresGrad()) return Tensor.result(y, null, x);
+        // the derivative is kept instead of the input and the erf/tanh term: half the memory, same work
+        INDArray derivative = Tensor.save(geluDerivative(kind, xv, aux));
+        return Tensor.result(y, g -> x.accumulate(g.mul(derivative)), x);
+    }
+
+    /** d gelu / dx from the input and the saved erf (or tanh) term. */
+    private static INDArray geluDerivative(Gelu kind, INDArray xv, INDArray aux) {
+        if (kind == Gelu.ERF) {
+            INDArray pdf = Transforms.exp(xv.mul(xv).muli(-0.5), false).muli(INV_SQRT_2PI).muli(xv);
+            return aux.add(1.0).muli(0.5).addi(pdf);
+        }
+        INDArray x2 = xv.mul(xv);
+        INDArray du = x2.muli(3 * 0.044715).addi(1.0).muli(SQRT_2_OVER_PI);
+        INDArray sech2 = aux.mul(aux).rsubi(1.0);
+        return aux.add(1.0).muli(0.5).addi(sech2.muli(du).muli(xv).muli(0.5));
     }
 
     public static Tensor tanh(Tensor x) {
         INDArray y = Transforms.tanh(x.value(), true);
-        return Tensor.result(y, g -> x.accumulate(y.mul(y).rsubi(1.0).muli(g)), x);
+        if (!x.requiresGrad()) return Tensor.result(y, null, x);
+        INDArray yk = Tensor.save(y);
+        return Tensor.result(y, g -> x.accumulate(yk.mul(yk).rsubi(1.0).muli(g)), x);
     }
 
     public static Tensor sigmoid(Tensor x) {
         INDArray y = Transforms.sigmoid(x.value(), true);
-        return Tensor.result(y, g -> x.accumulate(y.rsub(1.0).muli(y).muli(g)), x);
+        if (!x.requiresGrad()) return Tensor.result(y, null, x);
+        INDArray yk = Tensor.save(y);
+        return Tensor.result(y, g -> x.accumulate(yk.rsub(1.0).muli(yk).muli(g)), x);
     }
 
     public static Tensor relu(Tensor x) {
         INDArray mask = x.value().gt(0).castTo(x.dataType());
-        return Tensor.result(x.value().mul(mask), g -> x.accumulate(g.mul(mask)), x);
+        INDArray y = x.value().mul(mask);
+        if (!x.requiresGrad()) return Tensor.result(y, null, x);
+        INDArray maskk = Tensor.save(mask);
+        return Tensor.result(y, g -> x.accumulate(g.mul(maskk)), x);
     }
 
     /** SiLU / swish: {@code x·σ(x)}. */
     public static Tensor silu(Tensor x) {
         INDArray s = Transforms.sigmoid(x.value(), true);
         INDArray xv = x.value();
-        return Tensor.result(xv.mul(s), g -> x.accumulate(s.rsub(1.0).muli(xv).addi(1.0).muli(s).muli(g)), x);
+        INDArray y = xv.mul(s);
+        if (!x.requiresGrad()) return Tensor.result(y, null, x);
+        INDArray sk = Tensor.save(s), xk = Tensor.save(xv);
+        return Tensor.result(y, g -> x.accumulate(sk.rsub(1.0).muli(xk).addi(1.0).muli(sk).muli(g)), x);
     }
 
     // ---------------------------------------------------------------- normalisation, softmax
@@ -337,19 +352,24 @@ public final class Ops {
         INDArray xhat = xc.muliColumnVector(rstd);
         INDArray y = xhat.mulRowVector(gamma.value()).addiRowVector(beta.value());
         t.stop();
-        INDArray gv = gamma.value();
-        return Tensor.result(y.reshape('c', xs), g -> {
-            INDArray g2 = g.reshape('c', g.length() / d, d);
-            if (x.requiresGrad()) {
-                INDArray dxhat = g2.mulRowVector(gv);
-                INDArray m1 = dxhat.mean(1).reshape(dxhat.size(0), 1);
-                INDArray m2 = dxhat.mul(xhat).mean(1).reshape(dxhat.size(0), 1);
-                INDArray dx = dxhat.subiColumnVector(m1).subi(xhat.mulColumnVector(m2)).muliColumnVector(rstd);
-                x.accumulate(dx.reshape('c', xs));
-            }
-            if (gamma.requiresGrad()) gamma.accumulate(g2.mul(xhat).sum(0));
-            if (beta.requiresGrad()) beta.accumulate(g2.sum(0));
-        }, x, gamma, beta);
+        if (!x.requiresGrad() && !gamma.requiresGrad() && !beta.requiresGrad()) return Tensor.result(y.reshape('c', xs), null, x);
+        INDArray gv = x.requiresGrad() ? Tensor.save(gamma.value()) : null;
+        INDArray xhatk = Tensor.save(xhat), rstdk = x.requiresGrad() ? Tensor.save(rstd) : null;
+        return Tensor.result(y.reshape('c', xs), g -> layerNormBackward(g, d, xs, x, gamma, beta, gv, xhatk, rstdk), x, gamma, beta);
+    }
+
+    private static void layerNormBackward(INDArray g, long d, long[] xs, Tensor x, Tensor gamma, Tensor beta,
+                                          INDArray gv, INDArray xhat, INDArray rstd) {
+        INDArray g2 = g.reshape('c', g.length() / d, d);
+        if (x.requiresGrad()) {
+            INDArray dxhat = g2.mulRowVector(gv);
+            INDArray m1 = dxhat.mean(1).reshape(dxhat.size(0), 1);
+            INDArray m2 = dxhat.mul(xhat).mean(1).reshape(dxhat.size(0), 1);
+            INDArray dx = dxhat.subiColumnVector(m1).subi(xhat.mulColumnVector(m2)).muliColumnVector(rstd);
+            x.accumulate(dx.reshape('c', xs));
+        }
+        if (gamma.requiresGrad()) gamma.accumulate(g2.mul(xhat).sum(0));
+        if (beta.requiresGrad()) beta.accumulate(g2.sum(0));
     }
 
     /** Softmax over the last dimension. */
@@ -359,13 +379,18 @@ public final class Ops {
         INDArray y = xv.ulike();
         Nd4j.exec((CustomOp) new SoftMax(xv, y, -1));
         t.stop();
-        return Tensor.result(y, g -> {
-            long n = y.size(y.rank() - 1);
-            INDArray y2 = y.reshape('c', y.length() / n, n);
-            INDArray gy = contiguous(g).reshape('c', y.length() / n, n).mul(y2);
-            INDArray s = gy.sum(1);                                    // Σ_j g_j y_j per row
-            x.accumulate(gy.subi(y2.mulColumnVector(s.reshape(s.length(), 1))).reshape('c', y.shape()));
-        }, x);
+        if (!x.requiresGrad()) return Tensor.result(y, null, x);
+        INDArray yk = Tensor.save(y);
+        return Tensor.result(y, g -> x.accumulate(softmaxBackward(yk, g)), x);
+    }
+
+    /** {@code y ⊙ (g - Σ_j g_j y_j)} row by row. */
+    private static INDArray softmaxBackward(INDArray y, INDArray g) {
+        long n = y.size(y.rank() - 1);
+        INDArray y2 = y.reshape('c', y.length() / n, n);
+        INDArray gy = contiguous(g).reshape('c', y.length() / n, n).mul(y2);
+        INDArray s = gy.sum(1);                                    // Σ_j g_j y_j per row
+        return gy.subi(y2.mulColumnVector(s.reshape(s.length(), 1))).reshape('c', y.shape());
     }
 
     // ---------------------------------------------------------------- lookups and losses
@@ -427,8 +452,10 @@ public final class Ops {
         }
         final int c = Math.max(count, 1);
         INDArray value = Nd4j.scalar(z.dataType(), loss / c);
+        if (!logits.requiresGrad()) return Tensor.result(value, null, logits);
+        INDArray pk = Tensor.save(p);
         return Tensor.result(value, g -> {
-            INDArray d = p.dup();
+            INDArray d = pk.dup();
             if (eps > 0) d.subi(eps / vocab);
             for (int i = 0; i < n; i++) {
                 if (targets[i] == ignoreIndex) d.getRow(i).assign(0);
@@ -443,7 +470,9 @@ public final class Ops {
         INDArray diff = pred.value().sub(target.castTo(pred.dataType()));
         long n = diff.length();
         INDArray value = Nd4j.scalar(pred.dataType(), diff.mul(diff).sumNumber().doubleValue() / n);
-        return Tensor.result(value, g -> pred.accumulate(diff.mul(2.0 * g.getDouble(0) / n)), pred);
+        if (!pred.requiresGrad()) return Tensor.result(value, null, pred);
+        INDArray diffk = Tensor.save(diff);
+        return Tensor.result(value, g -> pred.accumulate(diffk.mul(2.0 * g.getDouble(0) / n)), pred);
     }
 
     /** Sum over dimension {@code dim}, which is removed from the shape. */
@@ -472,6 +501,9 @@ public final class Ops {
         float[] m = new float[(int) n];
         for (int i = 0; i < m.length; i++) m[i] = rng.nextDouble() < p ? 0f : keep;
         INDArray mask = Nd4j.create(m, x.shape(), 'c').castTo(x.dataType());
-        return Tensor.result(x.value().mul(mask), g -> x.accumulate(g.mul(mask)), x);
+        INDArray y = x.value().mul(mask);
+        if (!x.requiresGrad()) return Tensor.result(y, null, x);
+        INDArray maskk = Tensor.save(mask);
+        return Tensor.result(y, g -> x.accumulate(g.mul(maskk)), x);
     }
 }

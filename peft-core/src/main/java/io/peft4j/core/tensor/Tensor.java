@@ -1,6 +1,7 @@
 package io.peft4j.core.tensor;
 
 import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
@@ -27,14 +28,48 @@ public final class Tensor {
         void apply(INDArray gradOut);
     }
 
-    private final INDArray value;
+    private INDArray value;        // moved once, when the block that made it ends (Workspaces.block)
+    private boolean released;      // its block's scratch memory was reused: the value is gone
     private boolean requiresGrad;
     private final boolean leaf;
     private final List<Tensor> parents;
     private final Backward backward;
     private final String op;     // the creating op, recorded only while profiling
     private INDArray grad;
+    private INDArray gradOwner;    // non-leaves: the ordinary-memory array grad lives in (grad may be a view), else null
     private INDArray gradBuffer;   // a leaf's gradient array, reused from pass to pass
+    private final int block;       // the model block that made this tensor (Workspaces.block), or -1
+
+    /**
+     * The state of one backward pass. Each block's backward runs in scratch memory that the next block's
+     * reuses; a gradient still pending when its block's region ends is moved to ordinary memory, and freed
+     * as soon as its node has used it.
+     */
+    private static final class Pass {
+        INDArray incoming, incomingOwner;   // the gradient the running node consumes
+        boolean taken;                      // a parent took the incoming gradient over
+        final List<Tensor> pending = new ArrayList<>();
+        final List<INDArray> toClose = new ArrayList<>();
+
+        void evacuate() {
+            for (Tensor t : pending) {
+                if (t.grad != null && Workspaces.inBackwardScratch(t.grad)) {
+                    try (var ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+                        t.grad = t.grad.dup('c');
+                    }
+                    t.gradOwner = t.grad;
+                }
+            }
+            pending.clear();
+        }
+
+        void closeReleased() {
+            for (INDArray a : toClose) a.close();
+            toClose.clear();
+        }
+    }
+
+    private static final ThreadLocal<Pass> PASS = new ThreadLocal<>();
 
     private Tensor(INDArray value, boolean requiresGrad, boolean leaf, List<Tensor> parents, Backward backward) {
         this.value = value;
@@ -43,6 +78,7 @@ public final class Tensor {
         this.parents = parents;
         this.backward = backward;
         this.op = backward == null ? null : Profiler.opName();
+        this.block = Workspaces.created(this);
     }
 
     /** A value that never gets a gradient (inputs, masks, frozen weights). */
@@ -67,8 +103,37 @@ public final class Tensor {
         return new Tensor(value, false, true, List.of(), null);
     }
 
+    /**
+     * The value. A tensor made inside a {@link Workspaces#block block} and not returned from it has no value
+     * after the block ends (its memory is reused): reading it then is an error.
+     */
     public INDArray value() {
+        if (released) {
+            throw new IllegalStateException("tensor " + Arrays.toString(value.shape()) + " was made inside a model block and used"
+                    + " after the block ended; return it from the block or keep it with Tensor.save");
+        }
         return value;
+    }
+
+    /** The value wherever it is, released or not; for the block bookkeeping only. */
+    INDArray rawValue() {
+        return value;
+    }
+
+    void relocate(INDArray moved) {
+        value = moved;
+    }
+
+    void release() {
+        released = true;
+    }
+
+    /**
+     * The array a backward closure keeps: an array in the current block's scratch memory is copied out (once)
+     * so that it outlives the block; any other array is returned as it is.
+     */
+    static INDArray save(INDArray a) {
+        return Workspaces.keep(a);
     }
 
     public boolean requiresGrad() {
@@ -133,7 +198,26 @@ public final class Tensor {
                 grad.addi(g);
             }
         } else {
-            grad = grad == null ? g : grad.add(g);
+            // non-leaf gradients are never modified in place: they may alias each other
+            Pass p = PASS.get();
+            if (grad == null) {
+                if (p != null && p.incomingOwner != null && !g.isAttached() && g.data().address() == p.incoming.data().address()) {
+                    if (!p.taken) {       // the consumer's own gradient in ordinary memory, passed on: one owner
+                        p.taken = true;
+                        grad = g;
+                        gradOwner = p.incomingOwner;
+                        return;
+                    }
+                    g = g.dup('c');       // a second parent gets its own copy, in scratch memory
+                }
+                grad = g;
+            } else {
+                INDArray sum = grad.add(g);
+                if (gradOwner != null && p != null) p.toClose.add(gradOwner);
+                gradOwner = null;
+                grad = sum;
+            }
+            if (p != null && Workspaces.inBackwardScratch(grad)) p.pending.add(this);
         }
     }
 
@@ -148,18 +232,40 @@ public final class Tensor {
         if (!requiresGrad) throw new IllegalStateException("this tensor does not depend on any trainable parameter");
         List<Tensor> order = topologicalOrder();
         accumulate(seed);
-        for (int i = order.size() - 1; i >= 0; i--) {
-            Tensor t = order.get(i);
-            if (t.leaf || t.grad == null) continue;
-            INDArray g = t.grad;
-            t.grad = null; // intermediate gradients are not kept
-            if (Profiler.enabled()) {
-                long t0 = System.nanoTime();
-                t.backward.apply(g);
-                Profiler.backward(t.op, System.nanoTime() - t0);
-            } else {
-                t.backward.apply(g);
+        Pass p = new Pass();
+        PASS.set(p);
+        MemoryWorkspace scratch = null;
+        int region = 0;
+        try {
+            for (int i = order.size() - 1; i >= 0; i--) {
+                Tensor t = order.get(i);
+                if (t.leaf || t.grad == null) continue;
+                if (scratch == null || t.block != region) {    // a new block: its backward reuses the scratch
+                    if (scratch != null) {
+                        p.evacuate();
+                        scratch.close();
+                    }
+                    scratch = Workspaces.backwardScratch();
+                    region = t.block;
+                }
+                p.incoming = t.grad;
+                p.incomingOwner = t.gradOwner;
+                p.taken = false;
+                t.grad = null;          // intermediate gradients are not kept
+                t.gradOwner = null;
+                if (Profiler.enabled()) {
+                    long t0 = System.nanoTime();
+                    t.backward.apply(p.incoming);
+                    Profiler.backward(t.op, System.nanoTime() - t0);
+                } else {
+                    t.backward.apply(p.incoming);
+                }
+                if (p.incomingOwner != null && !p.taken) p.toClose.add(p.incomingOwner);
+                p.closeReleased();
             }
+        } finally {
+            if (scratch != null) scratch.close();
+            PASS.remove();
         }
     }
 

@@ -10,6 +10,8 @@ import io.peft4j.core.hooks.SublayerHook;
 import io.peft4j.core.tensor.GradCheck;
 import io.peft4j.core.tensor.Ops;
 import io.peft4j.core.tensor.Tensor;
+import io.peft4j.core.tensor.Workspaces;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -22,6 +24,7 @@ import java.util.Map;
 import java.util.function.Supplier;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * Backward through the frozen tiny models, in float64, against central finite differences: one trainable
@@ -33,8 +36,69 @@ class ModelGradientTest {
     @ParameterizedTest
     @ValueSource(strings = {"gpt2-tiny", "bert-tiny"})
     void gradientsAtEverySiteKindMatchFiniteDifferences(String fixture) {
+        Hooked h = hooked(fixture);
+        Map<String, INDArray> before = snapshot(h.model());
+        GradCheck.check(h.loss(), h.params(), 12, 1e-5);
+
+        for (Tensor w : h.model().parameters().values()) assertThat(w.grad()).isNull();
+        Map<String, INDArray> after = snapshot(h.model());
+        before.forEach((k, v) -> assertThat(after.get(k)).as(k).isEqualTo(v));
+    }
+
+    /**
+     * Inside a pass workspace (where training runs) saved activations, block outputs and gradients live in
+     * other memory than outside one; the gradients must not change by a bit.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"gpt2-tiny", "bert-tiny"})
+    void gradientsInsideAPassWorkspaceEqualThoseOutside(String fixture) {
+        Hooked h = hooked(fixture);
+        h.loss().get().backward();
+        List<INDArray> outside = new ArrayList<>();
+        for (Tensor p : h.params()) {
+            outside.add(p.grad().dup());
+            p.zeroGrad();
+        }
+        for (int pass = 0; pass < 2; pass++) {     // the second pass reuses the memory the first one sized
+            Workspaces.run(() -> {
+                h.loss().get().backward();
+                return new INDArray[0];
+            });
+            for (int i = 0; i < outside.size(); i++) {
+                assertThat(h.params().get(i).grad()).as("parameter " + i).isEqualTo(outside.get(i));
+                h.params().get(i).zeroGrad();
+            }
+        }
+    }
+
+    /** A tensor made inside one layer's block and read in a later layer is an error, not stale memory. */
+    @Test
+    void aTensorKeptAcrossBlocksIsRefused() {
+        TransformerModel m = Models.load(Fixtures.dir("bert-tiny"), DataType.DOUBLE);
+        Tensor[] cached = new Tensor[1];
+        m.hooks().add("encoder.layer.0.attention.self.value", new LinearHook() {
+            public Tensor output(Tensor x, Tensor y, ForwardContext ctx) {
+                cached[0] = Ops.scale(y, 2.0);
+                return y;
+            }
+        });
+        m.hooks().add("encoder.layer.1.attention.self.value", new LinearHook() {
+            public Tensor output(Tensor x, Tensor y, ForwardContext ctx) {
+                return Ops.add(y, cached[0]);
+            }
+        });
+        Batch batch = Batch.of(new int[][]{{3, 17, 5}});
+        assertThatThrownBy(() -> Workspaces.run(() -> new INDArray[]{m.forward(batch, ForwardContext.inference(1)).hidden().value()}))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("after the block ended");
+    }
+
+    private record Hooked(TransformerModel model, List<Tensor> params, Supplier<Tensor> loss) {
+    }
+
+    /** A tiny model with one trainable tensor at every kind of hook site, and a scalar loss over its logits. */
+    private static Hooked hooked(String fixture) {
         TransformerModel m = Models.load(Fixtures.dir(fixture), DataType.DOUBLE);
-        Map<String, INDArray> before = snapshot(m);
         boolean gpt2 = m instanceof Gpt2;
         long d = m.config().hidden();
         int heads = m.config().heads();
@@ -87,11 +151,7 @@ class ModelGradientTest {
             ModelOutput out = m.forward(batch, new ForwardContext(2, null, true, 0));
             return GradCheck.project(m.lmLogits(out.hidden()), 99);
         };
-        GradCheck.check(loss, params, 12, 1e-5);
-
-        for (Tensor w : m.parameters().values()) assertThat(w.grad()).isNull();
-        Map<String, INDArray> after = snapshot(m);
-        before.forEach((k, v) -> assertThat(after.get(k)).as(k).isEqualTo(v));
+        return new Hooked(m, params, loss);
     }
 
     private static Tensor[] repeat(Tensor t, int n) {
