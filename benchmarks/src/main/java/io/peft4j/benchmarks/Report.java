@@ -95,13 +95,16 @@ public final class Report {
         if (stepMs.isEmpty()) return "";
         ModelConfig cfg = ModelConfig.load(ModelHub.resolve("bert-base-uncased").resolve("config.json"));
         double fullMs = stepMs.getOrDefault("full", Double.NaN);
-        long fullRss = rss("full");
+        long fullRss = rss("full"), fullArrays = arrays("full");
         StringBuilder md = new StringBuilder("\n## Training step, BERT-base + classification head, batch 8 x 128\n\n")
                 .append("Forward, cross-entropy, backward and AdamW on the trainable tensors (`TrainStepBenchmark`: JMH, 2 warm-up + 5 measured ")
-                .append("single-shot iterations, one fork per method). Peak memory is the fork's peak resident set (`VmHWM`: JVM, weights, ")
-                .append("activations, gradients, optimizer state). Prompt methods get 108 real tokens + 20 virtual = 128 positions. ")
+                .append("single-shot iterations, one fork per method, JVM heap `-Xms64m -Xmx1g`: arrays live off the Java heap). ")
+                .append("Two peaks: **arrays**, the native arrays the step holds at its peak, counted as PyTorch's `max_memory_allocated` counts tensors ")
+                .append("(weights, trainable parameters, their gradients, AdamW state, and ND4J's pass/block/backward workspaces at their learned size; ")
+                .append("`TrainStepBenchmark.arrayBytes`); and **RSS**, the fork's peak resident set (`VmHWM`), which adds the JVM, native libraries ")
+                .append("and the C allocator's retained memory (about 1 GB common to every method). Prompt methods get 108 real tokens + 20 virtual = 128 positions. ")
                 .append("Goals (issue 3): every PEFT step <= 0.7x full fine-tuning's and <= 2.2x the forward alone; peak memory <= 0.5x full fine-tuning's.\n\n")
-                .append("| method | trainable params | step (median) | / full step | / forward | peak RSS | / full RSS |\n|---|---|---|---|---|---|---|\n");
+                .append("| method | trainable params | step (median) | / full step | / forward | peak arrays | / full | peak RSS | / full |\n|---|---|---|---|---|---|---|---|---|\n");
         for (var e : stepMs.entrySet()) {
             String m = e.getKey();
             io.peft4j.core.peft.PeftModel pm = io.peft4j.core.peft.PeftModel.of(Models.describe(cfg));
@@ -109,12 +112,17 @@ public final class Report {
             if (pc == null) pm.unfreezeBase();
             else pm.add("default", pc);
             long trainable = pm.parameterCount().trainable() + 2L * 768 + 2;   // + the head
-            long r = rss(m);
-            md.append(String.format(Locale.ROOT, "| %s | %,d | %.2f s | %.2f | %.2f | %.2f GB | %.2f |%n", m, trainable, e.getValue() / 1e3,
-                    e.getValue() / fullMs, e.getValue() / forwardMs, r / 1048576.0, (double) r / fullRss));
+            long r = rss(m), arr = arrays(m);
+            md.append(String.format(Locale.ROOT, "| %s | %,d | %.2f s | %.2f | %.2f | %.2f GB | %.2f | %.2f GB | %.2f |%n", m, trainable, e.getValue() / 1e3,
+                    e.getValue() / fullMs, e.getValue() / forwardMs, arr / 1073741824.0, (double) arr / fullArrays, r / 1048576.0, (double) r / fullRss));
         }
         md.append("\nPyTorch 2.7.1 CPU reference on this machine class (not this run): LoRA (r=8, q and v) step about 2.1 s, full step about 3.1 s.\n");
         return md.toString();
+    }
+
+    private static long arrays(String method) throws Exception {
+        Path p = Path.of("benchmarks/target", "peak-arrays-" + method + ".txt");
+        return Files.exists(p) ? Long.parseLong(Files.readString(p).trim()) : -1;
     }
 
     private static long rss(String method) throws Exception {

@@ -19,6 +19,8 @@ import io.peft4j.prefix.PrefixTuningConfig;
 import io.peft4j.prompt.ptuning.PTuningConfig;
 import io.peft4j.prompt.tuning.PromptTuningConfig;
 import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.memory.AllocationsTracker;
+import org.nd4j.linalg.api.memory.enums.AllocationKind;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -50,7 +52,7 @@ import java.util.concurrent.TimeUnit;
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
 @Warmup(iterations = 2)
 @Measurement(iterations = 5)
-@Fork(value = 1, jvmArgs = {"-Xmx4g"})
+@Fork(value = 1, jvmArgs = {"-Xms64m", "-Xmx1g"})   // arrays live off the Java heap; the heap holds the graph only
 public class TrainStepBenchmark {
     /** The methods compared; the PyTorch reference used LoRA r=8 on query and value. */
     public static final List<String> METHODS = List.of("full", "lora", "ia3", "prompt", "ptuning", "prefix", "houlsby", "pfeiffer", "parallel");
@@ -111,13 +113,41 @@ public class TrainStepBenchmark {
         return loss;
     }
 
+    /**
+     * Writes the fork's peak resident set ({@code VmHWM}, kB) to {@code peak-rss-<method>.txt} and its array
+     * memory (bytes) to {@code peak-arrays-<method>.txt}.
+     */
     @TearDown(Level.Trial)
     public void recordPeakMemory() throws Exception {
         String status = Files.readString(Path.of("/proc/self/status"));
         String hwm = status.lines().filter(l -> l.startsWith("VmHWM:")).findFirst().orElse("VmHWM: 0 kB");
         long kb = Long.parseLong(hwm.replaceAll("\\D", ""));
-        Path out = Path.of(System.getProperty("peft4j.bench.dir", "benchmarks/target"), "peak-rss-" + method + ".txt");
-        Files.createDirectories(out.getParent());
-        Files.writeString(out, Long.toString(kb));
+        Path dir = Path.of(System.getProperty("peft4j.bench.dir", "benchmarks/target"));
+        Files.createDirectories(dir);
+        Files.writeString(dir.resolve("peak-rss-" + method + ".txt"), Long.toString(kb));
+        Files.writeString(dir.resolve("peak-arrays-" + method + ".txt"), Long.toString(arrayBytes()));
+    }
+
+    /**
+     * The native arrays a training step holds at its peak, as PyTorch's {@code max_memory_allocated} counts
+     * tensors: weights, trainable parameters, one gradient per trainable parameter, the optimizer's state,
+     * and the pass, block and backward workspaces at their learned size (they never shrink, so their size
+     * is their peak). Arrays outside the workspaces that live only between two blocks of the backward pass
+     * (a few MB) are not counted.
+     */
+    public long arrayBytes() {
+        java.util.Set<INDArray> seen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        long bytes = 0;
+        for (Tensor t : model.base().parameters().values()) if (seen.add(t.value())) bytes += size(t.value());
+        for (Tensor t : params.values()) {
+            if (seen.add(t.value())) bytes += size(t.value());
+            bytes += size(t.value());                                   // its gradient
+        }
+        bytes += opt.memoryBytes();
+        return bytes + AllocationsTracker.getInstance().bytesOnDevice(AllocationKind.WORKSPACE, 0);
+    }
+
+    private static long size(INDArray a) {
+        return a.length() * a.dataType().width();
     }
 }

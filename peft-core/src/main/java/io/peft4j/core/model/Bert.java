@@ -210,17 +210,18 @@ public final class Bert implements TransformerModel {
         int[][] mask = Blocks.prependOnes(batch.attentionMask(), b, t, virtual);
         int[][] keyMask = Blocks.prependOnes(mask, b, total, prefix);
         for (int i = 0; i < layers.size(); i++) {
+            Layer l = layers.get(i);
             int layer = i;
             Tensor in = x;
-            x = Workspaces.block(() -> layer(layer, in, keyMask, ctx));
+            Tensor mid = Workspaces.block(() -> attention(l, layer, in, keyMask, ctx));
+            x = Workspaces.block(() -> feedForward(l, mid, ctx));
         }
         x = Blocks.finalHidden(FINAL, x, hooks, ctx);
         return new ModelOutput(x, virtual, mask);
     }
 
-    /** One encoder layer over {@code x [B, T, D]}. */
-    private Tensor layer(int i, Tensor x, int[][] keyMask, ForwardContext ctx) {
-        Layer l = layers.get(i);
+    /** The attention sublayer: {@code LN1(x + O·attn(Q x, K x, V x))}. */
+    private Tensor attention(Layer l, int i, Tensor x, int[][] keyMask, ForwardContext ctx) {
         Tensor q = Blocks.splitHeads(l.query().apply(x, hooks, ctx), cfg.heads());
         Tensor k = Blocks.splitHeads(l.key().apply(x, hooks, ctx), cfg.heads());
         Tensor v = Blocks.splitHeads(l.value().apply(x, hooks, ctx), cfg.heads());
@@ -228,7 +229,11 @@ public final class Bert implements TransformerModel {
         Tensor a = Blocks.attention(q, kv[0], kv[1], keyMask, false);
         Tensor h = l.attnOut().apply(Blocks.mergeHeads(a), hooks, ctx);
         h = Blocks.sublayer(l.attnSite(), x, h, l.attnNorm(), hooks, ctx);
-        x = l.attnNorm().apply(Ops.add(x, h));
+        return l.attnNorm().apply(Ops.add(x, h));
+    }
+
+    /** The feed-forward sublayer: {@code LN2(x + W2 gelu(W1 x))}. */
+    private Tensor feedForward(Layer l, Tensor x, ForwardContext ctx) {
         Tensor ff = l.output().apply(Ops.gelu(l.intermediate().apply(x, hooks, ctx), gelu), hooks, ctx);
         ff = Blocks.sublayer(l.ffnSite(), x, ff, l.outNorm(), hooks, ctx);
         return l.outNorm().apply(Ops.add(x, ff));

@@ -170,19 +170,19 @@ public final class Gpt2 implements TransformerModel {
         int[][] keyMask = first ? Blocks.prependOnes(mask, b, total, prefix) : concatMask(cache.keyMask(), mask);
         if (cache != null) cache.storeMask(keyMask);
         for (int i = 0; i < blocks.size(); i++) {
+            Block blk = blocks.get(i);
             int layer = i;
             Tensor in = x;
-            x = Workspaces.block(() -> block(layer, in, keyMask, first, cache, ctx));
+            Tensor mid = Workspaces.block(() -> attention(blk, layer, in, keyMask, first, cache, ctx));
+            x = Workspaces.block(() -> mlp(blk, mid, ctx));
         }
         x = Blocks.finalHidden(FINAL, lnF.apply(x), hooks, ctx);
         return new ModelOutput(x, virtual, mask);
     }
 
-    /** One decoder block over {@code x [B, T, D]}; stores its keys and values in {@code cache} when given. */
-    private Tensor block(int i, Tensor x, int[][] keyMask, boolean first, KvCache cache, ForwardContext ctx) {
+    /** The attention sublayer {@code x + c_proj(attn(ln_1 x))}; stores its keys and values in {@code cache} when given. */
+    private Tensor attention(Block blk, int i, Tensor x, int[][] keyMask, boolean first, KvCache cache, ForwardContext ctx) {
         long d = cfg.hidden();
-        UnaryOperator<Tensor> identity = UnaryOperator.identity();
-        Block blk = blocks.get(i);
         Tensor qkv = blk.cAttn().apply(blk.ln1().apply(x), hooks, ctx);
         Tensor q = Blocks.splitHeads(Ops.narrow(qkv, 2, 0, d), cfg.heads());
         Tensor k = Blocks.splitHeads(Ops.narrow(qkv, 2, d, d), cfg.heads());
@@ -198,10 +198,14 @@ public final class Gpt2 implements TransformerModel {
         if (cache != null) cache.store(i, k.value(), v.value());
         Tensor a = Blocks.attention(q, k, v, keyMask, true);
         Tensor o = blk.attnProj().apply(Blocks.mergeHeads(a), hooks, ctx);
-        o = Blocks.sublayer(blk.attnSite(), x, o, identity, hooks, ctx);
-        x = Ops.add(x, o);
+        o = Blocks.sublayer(blk.attnSite(), x, o, UnaryOperator.identity(), hooks, ctx);
+        return Ops.add(x, o);
+    }
+
+    /** The MLP sublayer {@code x + c_proj(gelu(c_fc(ln_2 x)))}. */
+    private Tensor mlp(Block blk, Tensor x, ForwardContext ctx) {
         Tensor m = blk.mlpProj().apply(Ops.gelu(blk.fc().apply(blk.ln2().apply(x), hooks, ctx), gelu), hooks, ctx);
-        m = Blocks.sublayer(blk.ffnSite(), x, m, identity, hooks, ctx);
+        m = Blocks.sublayer(blk.ffnSite(), x, m, UnaryOperator.identity(), hooks, ctx);
         return Ops.add(x, m);
     }
 

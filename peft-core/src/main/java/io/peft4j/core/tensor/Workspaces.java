@@ -23,7 +23,7 @@ import java.util.function.Supplier;
  * <ul>
  *   <li>the <b>pass</b> ({@link #run}): what the backward pass needs (saved activations) and each block's
  *       output; freed when the pass ends;</li>
- *   <li>a <b>block</b> ({@link #block}): every other array made while one transformer layer runs; the next
+ *   <li>a <b>block</b> ({@link #block}): every other array made while one sublayer (attention or feed-forward) runs; the next
  *       layer reuses the same memory, so a forward pass holds one layer's temporaries, not all of them;</li>
  *   <li>the <b>backward scratch</b>: the temporaries of one node's backward; the next node reuses it.
  *       Gradients flowing between nodes are copied out and freed as soon as they are consumed.</li>
@@ -83,7 +83,7 @@ public final class Workspaces {
     }
 
     /**
-     * Runs one block of a model (a transformer layer) with its temporaries in scratch memory that the next
+     * Runs one block of a model (a transformer sublayer) with its temporaries in scratch memory that the next
      * block reuses. The returned tensor's value and every array a backward closure saved
      * ({@link Tensor#save}) are moved to the pass (or, outside any pass, to ordinary memory); every other
      * tensor made inside is released and may not be read afterwards. A block inside a block is part of it.

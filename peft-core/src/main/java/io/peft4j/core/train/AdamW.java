@@ -2,7 +2,9 @@ package io.peft4j.core.train;
 
 import io.peft4j.core.tensor.Tensor;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.nd4j.linalg.ops.transforms.Transforms;
 
 import java.util.LinkedHashMap;
@@ -15,7 +17,8 @@ import java.util.Map;
  */
 public final class AdamW {
     private final double beta1, beta2, eps, weightDecay;
-    private final Map<String, INDArray> m = new LinkedHashMap<>(), v = new LinkedHashMap<>(), scratch = new LinkedHashMap<>();
+    private final Map<String, INDArray> m = new LinkedHashMap<>(), v = new LinkedHashMap<>();
+    private INDArray scratch;   // shared by all parameters: one array of the largest one's size
     private long step;
 
     public AdamW(double beta1, double beta2, double eps, double weightDecay) {
@@ -27,14 +30,19 @@ public final class AdamW {
 
     /**
      * One update of every parameter that has a gradient, at learning rate {@code lr}. Works in place on
-     * the moments and one scratch array per parameter (BLAS axpy, in-place transforms), so a step
-     * allocates nothing: fresh arrays the size of the model on every step cost more than the update.
+     * the moments and one scratch array shared by all parameters (BLAS axpy, in-place transforms), so a
+     * step allocates nothing: fresh arrays the size of the model on every step cost more than the update.
      */
     public void step(Map<String, Tensor> params, double lr) {
         step++;
         double c1 = 1 - Math.pow(beta1, step), c2 = 1 - Math.pow(beta2, step);
         var blas = Nd4j.getBlasWrapper().level1();
         try (var ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+            long largest = params.values().stream().mapToLong(p -> p.value().length()).max().orElse(0);
+            DataType type = params.isEmpty() ? null : params.values().iterator().next().dataType();
+            if (scratch == null || scratch.length() < largest || scratch.dataType() != type) {
+                scratch = largest == 0 ? null : Nd4j.createUninitialized(type, new long[]{largest}, 'c');
+            }
             for (var e : params.entrySet()) {
                 Tensor p = e.getValue();
                 INDArray g = p.grad();
@@ -42,7 +50,7 @@ public final class AdamW {
                 INDArray w = p.value();
                 INDArray mi = m.computeIfAbsent(e.getKey(), k -> Nd4j.zeros(w.dataType(), w.shape()));
                 INDArray vi = v.computeIfAbsent(e.getKey(), k -> Nd4j.zeros(w.dataType(), w.shape()));
-                INDArray tmp = scratch.computeIfAbsent(e.getKey(), k -> Nd4j.createUninitialized(w.dataType(), w.shape(), 'c'));
+                INDArray tmp = scratch(w);
                 INDArray gc = g.ordering() == 'c' && !g.isView() ? g : g.dup('c');
                 if (weightDecay > 0 && w.rank() >= 2) w.muli(1 - lr * weightDecay);
                 mi.muli(beta1);
@@ -55,6 +63,20 @@ public final class AdamW {
                 blas.axpy(w.length(), -lr / c1, tmp, w);                    // w -= lr/c1 · tmp
             }
         }
+    }
+
+    /** The shared scratch array viewed in {@code w}'s shape. */
+    private INDArray scratch(INDArray w) {
+        INDArray s = scratch.dataType() == w.dataType() ? scratch : scratch.castTo(w.dataType());
+        return s.get(NDArrayIndex.interval(0, w.length())).reshape('c', w.shape());
+    }
+
+    /** Bytes of the optimizer's arrays: both moments of every parameter and the shared scratch array. */
+    public long memoryBytes() {
+        long n = scratch == null ? 0 : scratch.length() * scratch.dataType().width();
+        for (INDArray a : m.values()) n += a.length() * a.dataType().width();
+        for (INDArray a : v.values()) n += a.length() * a.dataType().width();
+        return n;
     }
 
     public long stepCount() {
