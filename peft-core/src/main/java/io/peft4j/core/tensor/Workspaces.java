@@ -23,10 +23,12 @@ import java.util.function.Supplier;
  * <ul>
  *   <li>the <b>pass</b> ({@link #run}): what the backward pass needs (saved activations) and each block's
  *       output; freed when the pass ends;</li>
- *   <li>a <b>block</b> ({@link #block}): every other array made while one sublayer (attention or feed-forward) runs; the next
- *       layer reuses the same memory, so a forward pass holds one layer's temporaries, not all of them;</li>
- *   <li>the <b>backward scratch</b>: the temporaries of one node's backward; the next node reuses it.
- *       Gradients flowing between nodes are copied out and freed as soon as they are consumed.</li>
+ *   <li>a <b>block</b> ({@link #block}): every other array made while one sublayer (attention or
+ *       feed-forward) runs; the next block reuses the same memory, so a forward pass holds one sublayer's
+ *       temporaries, not all of them;</li>
+ *   <li>the <b>backward scratch</b>: the temporaries and gradients of one block's backward; the next block's
+ *       backward reuses it. A gradient that crosses blocks is moved to ordinary memory and freed as soon as
+ *       it is consumed.</li>
  * </ul>
  * Gradients of parameters are always kept outside.
  */
