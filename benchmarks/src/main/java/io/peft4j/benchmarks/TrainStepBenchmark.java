@@ -98,6 +98,7 @@ public class TrainStepBenchmark {
         for (int i = 0; i < labels.length; i++) labels[i] = i % 2;
         params = model.trainableParameters();
         opt = new AdamW(0.9, 0.999, 1e-8, 0.01);
+        opt.reserve(params);
     }
 
     @Benchmark

@@ -153,6 +153,20 @@ public final class Tensor {
         }
     }
 
+    /**
+     * Allocates this trainable leaf's gradient array now, outside any workspace, instead of during the first
+     * backward pass (where it would land among that pass's short-lived arrays and keep the C allocator from
+     * returning their memory).
+     */
+    public void reserveGrad() {
+        if (!leaf || !requiresGrad) return;
+        if (gradBuffer == null || gradBuffer.dataType() != value.dataType()) {
+            try (var ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+                gradBuffer = Nd4j.createUninitialized(value.dataType(), value.shape(), 'c');
+            }
+        }
+    }
+
     /** The accumulated gradient of a trainable leaf, or null before any backward pass. */
     public INDArray grad() {
         return grad;

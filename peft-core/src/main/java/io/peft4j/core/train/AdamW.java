@@ -29,6 +29,30 @@ public final class AdamW {
     }
 
     /**
+     * Allocates the moments, the scratch array and every parameter's gradient array before training starts,
+     * so that none of the long-lived arrays is allocated in the middle of the first pass.
+     */
+    public void reserve(Map<String, Tensor> params) {
+        try (var ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+            reserveScratch(params);
+            for (var e : params.entrySet()) {
+                INDArray w = e.getValue().value();
+                m.computeIfAbsent(e.getKey(), k -> Nd4j.zeros(w.dataType(), w.shape()));
+                v.computeIfAbsent(e.getKey(), k -> Nd4j.zeros(w.dataType(), w.shape()));
+                e.getValue().reserveGrad();
+            }
+        }
+    }
+
+    private void reserveScratch(Map<String, Tensor> params) {
+        long largest = params.values().stream().mapToLong(p -> p.value().length()).max().orElse(0);
+        DataType type = params.isEmpty() ? null : params.values().iterator().next().dataType();
+        if (scratch == null || scratch.length() < largest || scratch.dataType() != type) {
+            scratch = largest == 0 ? null : Nd4j.createUninitialized(type, new long[]{largest}, 'c');
+        }
+    }
+
+    /**
      * One update of every parameter that has a gradient, at learning rate {@code lr}. Works in place on
      * the moments and one scratch array shared by all parameters (BLAS axpy, in-place transforms), so a
      * step allocates nothing: fresh arrays the size of the model on every step cost more than the update.
@@ -38,11 +62,7 @@ public final class AdamW {
         double c1 = 1 - Math.pow(beta1, step), c2 = 1 - Math.pow(beta2, step);
         var blas = Nd4j.getBlasWrapper().level1();
         try (var ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
-            long largest = params.values().stream().mapToLong(p -> p.value().length()).max().orElse(0);
-            DataType type = params.isEmpty() ? null : params.values().iterator().next().dataType();
-            if (scratch == null || scratch.length() < largest || scratch.dataType() != type) {
-                scratch = largest == 0 ? null : Nd4j.createUninitialized(type, new long[]{largest}, 'c');
-            }
+            reserveScratch(params);
             for (var e : params.entrySet()) {
                 Tensor p = e.getValue();
                 INDArray g = p.grad();

@@ -69,6 +69,7 @@ public final class Trainer<E> {
             st = restore(cfg.checkpointDir().resolve(LAST), params, opt, total);
             LOG.info("resumed at step {} of {} from {}", st.step, total, cfg.checkpointDir().resolve(LAST));
         }
+        opt.reserve(params);
         List<Double> losses = new ArrayList<>();
         long t0 = System.nanoTime(), startStep = st.step;
         TrainingResult.StopReason reason = TrainingResult.StopReason.COMPLETED;
