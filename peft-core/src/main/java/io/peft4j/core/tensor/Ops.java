@@ -345,23 +345,38 @@ public final class Ops {
         Profiler.Timer t = Profiler.start(Profiler.Kind.ELEMENTWISE);
         long[] xs = x.shape();
         long d = xs[xs.length - 1];
-        INDArray x2 = x.value().reshape('c', x.value().length() / d, d);
-        INDArray xc = x2.subColumnVector(x2.mean(1));
-        INDArray var = xc.mul(xc).mean(1);
-        INDArray rstd = Transforms.pow(var.addi(eps), -0.5, false).reshape(var.length(), 1);
-        INDArray xhat = xc.muliColumnVector(rstd);
-        INDArray y = xhat.mulRowVector(gamma.value()).addiRowVector(beta.value());
+        boolean grad = x.requiresGrad() || gamma.requiresGrad() || beta.requiresGrad();
+        INDArray x2 = contiguous(x.value()).reshape('c', x.value().length() / d, d);
+        INDArray gam = contiguous(gamma.value()), bet = contiguous(beta.value());
+        INDArray y, xhat, rstd;
+        if (LayerNormKernel.applies(x2, gam, bet)) {
+            long rows = x2.size(0);
+            y = Nd4j.createUninitialized(x2.dataType(), new long[]{rows, d}, 'c');
+            xhat = grad ? Nd4j.createUninitialized(x2.dataType(), new long[]{rows, d}, 'c') : null;
+            rstd = grad ? Nd4j.createUninitialized(x2.dataType(), new long[]{rows, 1}, 'c') : null;
+            LayerNormKernel.forward(x2, gam, bet, eps, y, xhat, rstd);
+        } else {
+            INDArray xc = x2.subColumnVector(x2.mean(1));
+            INDArray var = xc.mul(xc).mean(1);
+            rstd = Transforms.pow(var.addi(eps), -0.5, false).reshape(var.length(), 1);
+            xhat = xc.muliColumnVector(rstd);
+            y = xhat.mulRowVector(gam).addiRowVector(bet);
+        }
         t.stop();
-        if (!x.requiresGrad() && !gamma.requiresGrad() && !beta.requiresGrad()) return Tensor.result(y.reshape('c', xs), null, x);
-        INDArray gv = x.requiresGrad() ? Tensor.save(gamma.value()) : null;
+        if (!grad) return Tensor.result(y.reshape('c', xs), null, x);
+        INDArray gv = x.requiresGrad() ? Tensor.save(gam) : null;
         INDArray xhatk = Tensor.save(xhat), rstdk = x.requiresGrad() ? Tensor.save(rstd) : null;
         return Tensor.result(y.reshape('c', xs), g -> layerNormBackward(g, d, xs, x, gamma, beta, gv, xhatk, rstdk), x, gamma, beta);
     }
 
     private static void layerNormBackward(INDArray g, long d, long[] xs, Tensor x, Tensor gamma, Tensor beta,
                                           INDArray gv, INDArray xhat, INDArray rstd) {
-        INDArray g2 = g.reshape('c', g.length() / d, d);
-        if (x.requiresGrad()) {
+        INDArray g2 = contiguous(g).reshape('c', g.length() / d, d);
+        if (x.requiresGrad() && LayerNormKernel.applies(g2, gv, xhat, rstd)) {
+            INDArray dx = Nd4j.createUninitialized(g2.dataType(), g2.shape(), 'c');
+            LayerNormKernel.backward(g2, gv, xhat, rstd, dx);
+            x.accumulate(dx.reshape('c', xs));
+        } else if (x.requiresGrad()) {
             INDArray dxhat = g2.mulRowVector(gv);
             INDArray m1 = dxhat.mean(1).reshape(dxhat.size(0), 1);
             INDArray m2 = dxhat.mul(xhat).mean(1).reshape(dxhat.size(0), 1);
