@@ -54,18 +54,28 @@ final class LayerNormKernel {
         });
     }
 
-    /** {@code dx = (1/σ)(g·γ - mean(g·γ) - x̂·mean(g·γ·x̂))} per row. */
-    static void backward(INDArray g, INDArray gamma, INDArray xhat, INDArray rstd, INDArray dx) {
+    /**
+     * {@code dx = (1/σ)(g·γ - mean(g·γ) - x̂·mean(g·γ·x̂))} per row, with x̂ read from {@code xhat}, or, when it
+     * is null, recovered from the output as {@code (y - β)/γ}.
+     */
+    static void backward(INDArray g, INDArray gamma, INDArray beta, INDArray xhat, INDArray y, INDArray rstd, INDArray dx) {
         int rows = (int) g.size(0), d = (int) g.size(1);
-        FloatBuffer gb = buf(g), wb = buf(gamma), hb = buf(xhat), rb = buf(rstd), db = buf(dx);
-        int go = off(g), wo = off(gamma), ho = off(xhat), ro = off(rstd), dO = off(dx);
+        FloatBuffer gb = buf(g), wb = buf(gamma), rb = buf(rstd), db = buf(dx);
+        FloatBuffer src = xhat != null ? buf(xhat) : buf(y);
+        int go = off(g), wo = off(gamma), so = off(xhat != null ? xhat : y), ro = off(rstd), dO = off(dx);
+        double[] shift = new double[d], scale = new double[d];      // x̂ = (src - shift)·scale
+        FloatBuffer bb = buf(beta);
+        for (int j = 0; j < d; j++) {
+            shift[j] = xhat != null ? 0 : bb.get(off(beta) + j);
+            scale[j] = xhat != null ? 1 : 1.0 / wb.get(wo + j);
+        }
         forEachRow(rows, r -> {
-            int gr = go + r * d, hr = ho + r * d;
+            int gr = go + r * d, sr = so + r * d;
             double m1 = 0, m2 = 0;
             for (int j = 0; j < d; j++) {
                 double dh = (double) gb.get(gr + j) * wb.get(wo + j);
                 m1 += dh;
-                m2 += dh * hb.get(hr + j);
+                m2 += dh * (src.get(sr + j) - shift[j]) * scale[j];
             }
             m1 /= d;
             m2 /= d;
@@ -73,7 +83,7 @@ final class LayerNormKernel {
             int dr = dO + r * d;
             for (int j = 0; j < d; j++) {
                 double dh = (double) gb.get(gr + j) * wb.get(wo + j);
-                db.put(dr + j, (float) (rs * (dh - m1 - hb.get(hr + j) * m2)));
+                db.put(dr + j, (float) (rs * (dh - m1 - (src.get(sr + j) - shift[j]) * scale[j] * m2)));
             }
         });
     }

@@ -273,37 +273,44 @@ public final class Ops {
     /** GELU variants: {@code ERF} (BERT's exact form) and {@code TANH} (GPT-2's {@code gelu_new}). */
     public enum Gelu { ERF, TANH }
 
+    /**
+     * GELU. When a gradient is needed the derivative is computed now, straight into memory that outlives the
+     * block, and kept instead of the input and the erf/tanh term (half the memory, no copy); the output is
+     * computed in place over the erf/tanh term.
+     */
     public static Tensor gelu(Tensor x, Gelu kind) {
         Profiler.Timer t = Profiler.start(Profiler.Kind.ELEMENTWISE);
-        INDArray xv = x.value();
-        INDArray y;
+        INDArray xv = contiguous(x.value());
+        boolean grad = x.requiresGrad();
+        var blas = Nd4j.getBlasWrapper().level1();
+        INDArray d = grad ? Tensor.newSaved(xv.dataType(), xv.shape()) : null;
         INDArray aux;
         if (kind == Gelu.ERF) {
-            aux = Nd4j.exec(new Erf(xv.mul(SQRT_HALF)));           // erf(x/√2)
-            y = aux.add(1.0).muli(xv).muli(0.5);
+            aux = xv.mul(SQRT_HALF);
+            Nd4j.exec(new Erf(aux, aux));                                       // erf(x/√2)
+            if (grad) {
+                d.assign(xv).muli(xv).muli(-0.5);
+                Transforms.exp(d, false).muli(INV_SQRT_2PI).muli(xv);           // x·φ(x)
+                aux.addi(1.0);
+                blas.axpy(d.length(), 0.5, aux, d);                             // + Φ(x) = (1 + erf)/2
+            } else {
+                aux.addi(1.0);
+            }
         } else {
-            INDArray x2 = xv.mul(xv);
-            INDArray u = x2.mul(0.044715).addi(1.0).muli(xv).muli(SQRT_2_OVER_PI);
-            aux = Transforms.tanh(u, false);                         // tanh(√(2/π)(x + 0.044715x³))
-            y = aux.add(1.0).muli(xv).muli(0.5);
+            aux = xv.mul(xv).muli(0.044715).addi(1.0).muli(xv).muli(SQRT_2_OVER_PI);
+            Transforms.tanh(aux, false);                                        // tanh(√(2/π)(x + 0.044715x³))
+            if (grad) {
+                d.assign(xv).muli(xv).muli(3 * 0.044715).addi(1.0).muli(SQRT_2_OVER_PI).muli(xv).muli(0.5);
+                d.muli(aux.mul(aux).rsubi(1.0));                                // ½x·sech²(u)·du/dx
+            }
+            aux.addi(1.0);
+            if (grad) blas.axpy(d.length(), 0.5, aux, d);                       // + (1 + tanh)/2
         }
+        INDArray y = aux.muli(xv).muli(0.5);
         t.stop();
-        if (!x.requiresGrad()) return Tensor.result(y, null, x);
-        // the derivative is kept instead of the input and the erf/tanh term: half the memory, same work
-        INDArray derivative = Tensor.save(geluDerivative(kind, xv, aux));
+        if (!grad) return Tensor.result(y, null, x);
+        INDArray derivative = Tensor.save(d);
         return Tensor.result(y, g -> x.accumulate(g.mul(derivative)), x);
-    }
-
-    /** d gelu / dx from the input and the saved erf (or tanh) term. */
-    private static INDArray geluDerivative(Gelu kind, INDArray xv, INDArray aux) {
-        if (kind == Gelu.ERF) {
-            INDArray pdf = Transforms.exp(xv.mul(xv).muli(-0.5), false).muli(INV_SQRT_2PI).muli(xv);
-            return aux.add(1.0).muli(0.5).addi(pdf);
-        }
-        INDArray x2 = xv.mul(xv);
-        INDArray du = x2.muli(3 * 0.044715).addi(1.0).muli(SQRT_2_OVER_PI);
-        INDArray sech2 = aux.mul(aux).rsubi(1.0);
-        return aux.add(1.0).muli(0.5).addi(sech2.muli(du).muli(xv).muli(0.5));
     }
 
     public static Tensor tanh(Tensor x) {
@@ -340,7 +347,11 @@ public final class Ops {
 
     // ---------------------------------------------------------------- normalisation, softmax
 
-    /** Layer normalisation over the last dimension with a learned scale and shift. */
+    /**
+     * Layer normalisation over the last dimension with a learned scale and shift. For the backward pass it
+     * keeps 1/σ and, when no γ is near zero, its own output y, from which x̂ = (y - β)/γ is recovered (y is
+     * usually kept anyway, as the block's output); otherwise x̂ itself.
+     */
     public static Tensor layerNorm(Tensor x, Tensor gamma, Tensor beta, double eps) {
         Profiler.Timer t = Profiler.start(Profiler.Kind.ELEMENTWISE);
         long[] xs = x.shape();
@@ -348,11 +359,12 @@ public final class Ops {
         boolean grad = x.requiresGrad() || gamma.requiresGrad() || beta.requiresGrad();
         INDArray x2 = contiguous(x.value()).reshape('c', x.value().length() / d, d);
         INDArray gam = contiguous(gamma.value()), bet = contiguous(beta.value());
+        boolean fromOutput = grad && Transforms.abs(gam, true).minNumber().doubleValue() > 1e-2;
         INDArray y, xhat, rstd;
         if (LayerNormKernel.applies(x2, gam, bet)) {
             long rows = x2.size(0);
-            y = Nd4j.createUninitialized(x2.dataType(), new long[]{rows, d}, 'c');
-            xhat = grad ? Nd4j.createUninitialized(x2.dataType(), new long[]{rows, d}, 'c') : null;
+            y = fromOutput ? Tensor.newSaved(x2.dataType(), rows, d) : Nd4j.createUninitialized(x2.dataType(), new long[]{rows, d}, 'c');
+            xhat = grad && !fromOutput ? Nd4j.createUninitialized(x2.dataType(), new long[]{rows, d}, 'c') : null;
             rstd = grad ? Nd4j.createUninitialized(x2.dataType(), new long[]{rows, 1}, 'c') : null;
             LayerNormKernel.forward(x2, gam, bet, eps, y, xhat, rstd);
         } else {
@@ -361,22 +373,28 @@ public final class Ops {
             rstd = Transforms.pow(var.addi(eps), -0.5, false).reshape(var.length(), 1);
             xhat = xc.muliColumnVector(rstd);
             y = xhat.mulRowVector(gam).addiRowVector(bet);
+            if (fromOutput) xhat = null;
         }
         t.stop();
         if (!grad) return Tensor.result(y.reshape('c', xs), null, x);
-        INDArray gv = x.requiresGrad() ? Tensor.save(gam) : null;
-        INDArray xhatk = Tensor.save(xhat), rstdk = x.requiresGrad() ? Tensor.save(rstd) : null;
-        return Tensor.result(y.reshape('c', xs), g -> layerNormBackward(g, d, xs, x, gamma, beta, gv, xhatk, rstdk), x, gamma, beta);
+        INDArray gv = Tensor.save(gam), bv = fromOutput ? Tensor.save(bet) : null;
+        INDArray xhatk = fromOutput ? null : Tensor.save(xhat), yk = fromOutput ? Tensor.save(y) : null;
+        INDArray rstdk = x.requiresGrad() ? Tensor.save(rstd) : null;
+        return Tensor.result(y.reshape('c', xs), g -> layerNormBackward(g, d, xs, x, gamma, beta, gv, bv, xhatk, yk, rstdk), x, gamma, beta);
     }
 
     private static void layerNormBackward(INDArray g, long d, long[] xs, Tensor x, Tensor gamma, Tensor beta,
-                                          INDArray gv, INDArray xhat, INDArray rstd) {
+                                          INDArray gv, INDArray bv, INDArray xhat, INDArray y, INDArray rstd) {
         INDArray g2 = contiguous(g).reshape('c', g.length() / d, d);
-        if (x.requiresGrad() && LayerNormKernel.applies(g2, gv, xhat, rstd)) {
+        boolean kernel = x.requiresGrad() && LayerNormKernel.applies(g2, gv, xhat != null ? xhat : y, rstd)
+                && (bv == null || LayerNormKernel.applies(bv));
+        if (x.requiresGrad() && kernel) {
             INDArray dx = Nd4j.createUninitialized(g2.dataType(), g2.shape(), 'c');
-            LayerNormKernel.backward(g2, gv, xhat, rstd, dx);
+            LayerNormKernel.backward(g2, gv, bv != null ? bv : gv, xhat, y, rstd, dx);
             x.accumulate(dx.reshape('c', xs));
-        } else if (x.requiresGrad()) {
+        }
+        if (xhat == null && (!kernel || gamma.requiresGrad())) xhat = y.subRowVector(bv).diviRowVector(gv);
+        if (x.requiresGrad() && !kernel) {
             INDArray dxhat = g2.mulRowVector(gv);
             INDArray m1 = dxhat.mean(1).reshape(dxhat.size(0), 1);
             INDArray m2 = dxhat.mul(xhat).mean(1).reshape(dxhat.size(0), 1);
@@ -391,7 +409,7 @@ public final class Ops {
     public static Tensor softmax(Tensor x) {
         Profiler.Timer t = Profiler.start(Profiler.Kind.ELEMENTWISE);
         INDArray xv = contiguous(x.value());
-        INDArray y = xv.ulike();
+        INDArray y = x.requiresGrad() ? Tensor.newSaved(xv.dataType(), xv.shape()) : xv.ulike();   // kept: no copy
         Nd4j.exec((CustomOp) new SoftMax(xv, y, -1));
         t.stop();
         if (!x.requiresGrad()) return Tensor.result(y, null, x);

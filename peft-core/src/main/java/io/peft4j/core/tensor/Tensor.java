@@ -136,6 +136,11 @@ public final class Tensor {
         return Workspaces.keep(a);
     }
 
+    /** A new array for an op to fill with something its backward keeps: allocated where kept arrays live, so never copied. */
+    static INDArray newSaved(DataType type, long... shape) {
+        return Workspaces.allocateKept(type, shape);
+    }
+
     public boolean requiresGrad() {
         return requiresGrad;
     }

@@ -1,5 +1,6 @@
 package io.peft4j.core.tensor;
 
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.memory.conf.WorkspaceConfiguration;
 import org.nd4j.linalg.api.memory.enums.AllocationPolicy;
@@ -38,8 +39,7 @@ public final class Workspaces {
     private static final WorkspaceConfiguration CONFIG = WorkspaceConfiguration.builder()
             .initialSize(0)
             .policyLearning(LearningPolicy.FIRST_LOOP)
-            .policyAllocation(AllocationPolicy.OVERALLOCATE)
-            .overallocationLimit(0.1)
+            .policyAllocation(AllocationPolicy.STRICT)     // the learned size exactly: a larger pass reallocates
             .policySpill(SpillPolicy.REALLOCATE)
             .policyReset(ResetPolicy.BLOCK_LEFT)
             .build();
@@ -62,11 +62,19 @@ public final class Workspaces {
         final Map<Key, INDArray> saved = new HashMap<>();
     }
 
-    /** One array's identity as memory: views of the same bytes with the same layout are saved once. */
-    private record Key(long address, long offset, String shape, String stride) {
+    /**
+     * One array's identity as memory: views of the same bytes with the same layout are saved once; dense
+     * row-major views of the same bytes in any shape share one copy.
+     */
+    private record Key(long address, long offset, String layout) {
         static Key of(INDArray a) {
-            return new Key(a.data().address(), a.offset(), Arrays.toString(a.shape()), Arrays.toString(a.stride()));
+            String layout = dense(a) ? "dense " + a.length() : Arrays.toString(a.shape()) + Arrays.toString(a.stride());
+            return new Key(a.data().address(), a.offset(), layout);
         }
+    }
+
+    private static boolean dense(INDArray a) {
+        return a.ordering() == 'c' && a.elementWiseStride() == 1;
     }
 
     private static final ThreadLocal<Block> CURRENT = new ThreadLocal<>();
@@ -125,12 +133,26 @@ public final class Workspaces {
     static INDArray keep(INDArray a) {
         Block b = CURRENT.get();
         if (b == null || a == null || !inBlock(a)) return a;
-        return b.saved.computeIfAbsent(Key.of(a), k -> {
+        INDArray copy = b.saved.computeIfAbsent(Key.of(a), k -> {
             if (Nd4j.getWorkspaceManager().checkIfWorkspaceExistsAndActive(PASS)) return a.leverageTo(PASS);
             try (var ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
                 return a.dup(a.ordering());
             }
         });
+        return Arrays.equals(copy.shape(), a.shape()) ? copy : copy.reshape('c', a.shape());
+    }
+
+    /** A new array where {@link #keep} would copy one to: the pass, or ordinary memory outside any pass. */
+    static INDArray allocateKept(DataType type, long[] shape) {
+        if (CURRENT.get() == null) return Nd4j.createUninitialized(type, shape, 'c');
+        if (Nd4j.getWorkspaceManager().checkIfWorkspaceExistsAndActive(PASS)) {
+            try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().getWorkspaceForCurrentThread(PASS).notifyScopeBorrowed()) {
+                return Nd4j.createUninitialized(type, shape, 'c');
+            }
+        }
+        try (var ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+            return Nd4j.createUninitialized(type, shape, 'c');
+        }
     }
 
     private static boolean inBlock(INDArray a) {

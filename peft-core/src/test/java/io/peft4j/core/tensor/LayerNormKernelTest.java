@@ -1,6 +1,7 @@
 package io.peft4j.core.tensor;
 
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -16,8 +17,13 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 class LayerNormKernelTest {
 
-    @Test
-    void floatKernelMatchesTheFloat64Definition() {
+    /**
+     * With every |γ| clear of zero the op keeps its output and recovers x̂ = (y - β)/γ in backward; with a zero
+     * γ it keeps x̂ itself. Both paths, in both precisions.
+     */
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void floatKernelMatchesTheFloat64Definition(boolean zeroGamma) {
         int rows = 128, d = 96;
         Nd4j.getRandom().setSeed(11);
         INDArray big = Nd4j.rand(DataType.DOUBLE, rows + 5, d).subi(0.5);
@@ -25,6 +31,7 @@ class LayerNormKernelTest {
         big = big.castTo(DataType.FLOAT).castTo(DataType.DOUBLE);    // both runs see the same inputs
         INDArray gamma = floats(Nd4j.rand(DataType.DOUBLE, d).addi(0.5)), beta = floats(Nd4j.rand(DataType.DOUBLE, d).subi(0.5));
         INDArray seed = floats(Nd4j.rand(DataType.DOUBLE, rows, d).subi(0.5));
+        if (zeroGamma) gamma.putScalar(5, 0.0);
 
         Tensor[] ref = run(big.get(NDArrayIndex.interval(3, 3 + rows), NDArrayIndex.all()), gamma, beta, seed);
         INDArray bigF = big.castTo(DataType.FLOAT);

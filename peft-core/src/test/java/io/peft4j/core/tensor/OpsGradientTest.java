@@ -87,6 +87,18 @@ class OpsGradientTest {
         check(() -> project(Ops.layerNorm(x, g, b, 1e-5), 4), List.of(x, g, b), 60, TOL);
     }
 
+    /** Both of layer norm's backward paths: x̂ recovered from the output (γ clear of zero), and x̂ kept (a zero γ). */
+    @ParameterizedTest
+    @CsvSource({"false", "true"})
+    void layerNormKeepingOutputOrNormalisedInput(boolean zeroGamma) {
+        Tensor x = param(1, 4, 8), b = param(3, 8);
+        Nd4j.getRandom().setSeed(5);
+        INDArray gv = Nd4j.rand(DataType.DOUBLE, 8).addi(0.5);
+        if (zeroGamma) gv.putScalar(2, 0.0);
+        Tensor g = Tensor.parameter(gv);
+        check(() -> project(Ops.layerNorm(x, g, b, 1e-5), 4), List.of(x, g, b), 60, TOL);
+    }
+
     @Test
     void embeddingAndCrossEntropy() {
         Tensor w = param(1, 6, 4);
