@@ -51,7 +51,7 @@ import java.util.concurrent.TimeUnit;
 @BenchmarkMode(Mode.SingleShotTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
 @Warmup(iterations = 2)
-@Measurement(iterations = 5)
+@Measurement(iterations = 7)
 @Fork(value = 1, jvmArgs = {"-Xms64m", "-Xmx1g"})   // arrays live off the Java heap; the heap holds the graph only
 public class TrainStepBenchmark {
     /** The methods compared; the PyTorch reference used LoRA r=8 on query and value. */
@@ -66,6 +66,8 @@ public class TrainStepBenchmark {
     Map<String, Tensor> params;
     AdamW opt;
     long step;
+    Batch forwardBatch;
+    final List<Long> forwardNanos = new java.util.ArrayList<>();
 
     static PeftConfig config(String method) {
         return switch (method) {
@@ -91,6 +93,7 @@ public class TrainStepBenchmark {
         // prompt methods add 20 positions: give every method 128 positions in all, as a fixed-length batch would
         int virtual = method.equals("prompt") || method.equals("ptuning") ? 20 : 0;
         Batch full = BertForwardBenchmark.randomBatch(model.base().config().vocabSize());
+        forwardBatch = full;
         int[][] ids = new int[full.size()][];
         for (int r = 0; r < ids.length; r++) ids[r] = java.util.Arrays.copyOf(full.ids()[r], BertForwardBenchmark.TOKENS - virtual);
         batch = Batch.of(ids);
@@ -99,6 +102,19 @@ public class TrainStepBenchmark {
         params = model.trainableParameters();
         opt = new AdamW(0.9, 0.999, 1e-8, 0.01);
         opt.reserve(params);
+    }
+
+    /**
+     * Before each iteration (outside the measured time), one forward of the frozen base alone on the full
+     * 8 x 128 batch, in this fork: the step's "times the forward" ratio compares two times taken under the
+     * same conditions. Row tags that name no adapter switch every method off for this pass.
+     */
+    @Setup(Level.Iteration)
+    public void timeForward() {
+        ForwardContext none = new ForwardContext(forwardBatch.size(), java.util.Collections.nCopies(forwardBatch.size(), "-"), false, 0);
+        long t0 = System.nanoTime();
+        Workspaces.run(() -> new INDArray[]{model.base().forward(forwardBatch, none).hidden().value()});
+        forwardNanos.add(System.nanoTime() - t0);
     }
 
     @Benchmark
@@ -115,8 +131,9 @@ public class TrainStepBenchmark {
     }
 
     /**
-     * Writes the fork's peak resident set ({@code VmHWM}, kB) to {@code peak-rss-<method>.txt} and its array
-     * memory (bytes) to {@code peak-arrays-<method>.txt}.
+     * Writes the fork's peak resident set ({@code VmHWM}, kB) to {@code peak-rss-<method>.txt}, its array
+     * memory (bytes) to {@code peak-arrays-<method>.txt} and the median of the measured iterations' forward
+     * times (ns) to {@code forward-<method>.txt}.
      */
     @TearDown(Level.Trial)
     public void recordPeakMemory() throws Exception {
@@ -127,6 +144,9 @@ public class TrainStepBenchmark {
         Files.createDirectories(dir);
         Files.writeString(dir.resolve("peak-rss-" + method + ".txt"), Long.toString(kb));
         Files.writeString(dir.resolve("peak-arrays-" + method + ".txt"), Long.toString(arrayBytes()));
+        List<Long> measured = new java.util.ArrayList<>(forwardNanos.subList(Math.min(2, forwardNanos.size()), forwardNanos.size()));
+        measured.sort(Long::compare);
+        if (!measured.isEmpty()) Files.writeString(dir.resolve("forward-" + method + ".txt"), Long.toString(measured.get(measured.size() / 2)));
     }
 
     /**
