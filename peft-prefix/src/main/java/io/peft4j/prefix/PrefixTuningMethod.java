@@ -88,7 +88,7 @@ public final class PrefixTuningMethod implements PeftMethod {
         /** Columns {@code [start, start + d)} of the table: computed from the reparameterization or read from the flat table. */
         private Tensor columns(long start) {
             if (table != null) return Ops.narrow(table, 1, start, d);
-            Tensor hidden = Ops.tanh(Ops.add(Ops.matmul(emb, w1, false, true), b1));
+            Tensor hidden = Ops.tanh(Ops.linearT(emb, w1, b1));
             return Ops.add(Ops.matmul(hidden, Ops.narrow(w2, 0, start, d), false, true), Ops.narrow(b2, 0, start, d));
         }
 

@@ -52,7 +52,7 @@ final class BottleneckLayer implements SublayerHook {
     private Tensor adapter(Tensor u, ForwardContext ctx) {
         long d = u.size(u.rank() - 1);
         Tensor u2 = Ops.reshape(u, u.value().length() / d, d);
-        Tensor z = Ops.add(Ops.matmul(u2, down, false, true), downBias);
+        Tensor z = Ops.linearT(u2, down, downBias);
         z = switch (nonLinearity) {
             case "relu" -> Ops.relu(z);
             case "swish", "silu" -> Ops.silu(z);
@@ -60,7 +60,7 @@ final class BottleneckLayer implements SublayerHook {
             default -> Ops.tanh(z);
         };
         if (ctx.training()) z = Ops.dropout(z, dropout, ctx.seed() * 1_000_003L + siteSeed);
-        Tensor out = Ops.add(Ops.matmul(z, up, false, true), upBias);
+        Tensor out = Ops.linearT(z, up, upBias);
         return Ops.reshape(out, u.shape());
     }
 }

@@ -194,13 +194,25 @@ public final class Ops {
      * b {@code [out]} or null. When W is frozen, backward computes dX = dY·Wᵀ only and does not keep x.
      */
     public static Tensor linear(Tensor x, Tensor w, Tensor b) {
+        return linear(x, w, b, false);
+    }
+
+    /**
+     * A linear layer whose weight is in PyTorch's {@code [out, in]} orientation (adapter and prompt-encoder
+     * weights as their files store them): {@code y = x·Wᵀ + b}, one GEMM and an in-place bias add.
+     */
+    public static Tensor linearT(Tensor x, Tensor w, Tensor b) {
+        return linear(x, w, b, true);
+    }
+
+    private static Tensor linear(Tensor x, Tensor w, Tensor b, boolean outIn) {
         long[] xs = x.shape();
-        long in = w.size(0), out = w.size(1);
+        long in = w.size(outIn ? 1 : 0), out = w.size(outIn ? 0 : 1);
         if (xs[xs.length - 1] != in) {
             throw new IllegalArgumentException("linear: input " + Arrays.toString(xs) + " vs weight " + Arrays.toString(w.shape()));
         }
-        INDArray x2 = x.value().reshape('c', x.value().length() / in, in);
-        INDArray y = mm(x2, w.value(), false, false);
+        INDArray x2 = contiguous(x.value()).reshape('c', x.value().length() / in, in);
+        INDArray y = mm(x2, w.value(), false, outIn);
         if (b != null) {
             Profiler.Timer t = Profiler.start(Profiler.Kind.ELEMENTWISE);
             y.addiRowVector(b.value());
@@ -211,9 +223,9 @@ public final class Ops {
         INDArray wv = x.requiresGrad() ? Tensor.save(w.value()) : null;
         INDArray keptX = w.requiresGrad() ? Tensor.save(x2) : null;
         return Tensor.result(y.reshape('c', ys), g -> {
-            INDArray g2 = g.reshape('c', g.length() / out, out);
-            if (x.requiresGrad()) x.accumulate(mm(g2, wv, false, true).reshape('c', xs));
-            if (w.requiresGrad()) w.accumulate(mm(keptX, g2, true, false));
+            INDArray g2 = contiguous(g).reshape('c', g.length() / out, out);
+            if (x.requiresGrad()) x.accumulate(mm(g2, wv, false, !outIn).reshape('c', xs));
+            if (w.requiresGrad()) w.accumulate(outIn ? mm(g2, keptX, true, false) : mm(keptX, g2, true, false));
             if (b != null && b.requiresGrad()) b.accumulate(g2.sum(0));
         }, x, w, b);
     }

@@ -43,6 +43,15 @@ class OpsGradientTest {
         assertThat(frozen.grad()).isNull();
     }
 
+    /** The [out, in] weight orientation: gradients, and the same values as a matmul with the transpose plus a bias. */
+    @Test
+    void linearWithTorchOrientedWeight() {
+        Tensor x = param(1, 2, 3, 4), w = param(2, 5, 4), b = param(3, 5);
+        check(() -> project(Ops.linearT(x, w, b), 4), List.of(x, w, b), 60, TOL);
+        INDArray expected = Ops.add(Ops.matmul(Ops.reshape(x, 6, 4), w, false, true), b).value();
+        assertThat(Ops.linearT(x, w, b).value().reshape(6, 5)).isEqualTo(expected);
+    }
+
     @Test
     void shapeOps() {
         Tensor x = param(1, 2, 3, 4), y = param(2, 2, 2, 4);

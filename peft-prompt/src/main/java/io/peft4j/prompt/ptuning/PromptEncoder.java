@@ -64,7 +64,7 @@ final class PromptEncoder {
     }
 
     private Tensor lin(String key, Tensor x) {
-        return Ops.add(Ops.matmul(x, params.get(key + ".weight"), false, true), params.get(key + ".bias"));
+        return Ops.linearT(x, params.get(key + ".weight"), params.get(key + ".bias"));
     }
 
     /** The prompt {@code [n, d]}. */
