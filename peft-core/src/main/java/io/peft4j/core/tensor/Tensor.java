@@ -109,8 +109,9 @@ public final class Tensor {
      */
     public INDArray value() {
         if (released) {
-            throw new IllegalStateException("tensor " + Arrays.toString(value.shape()) + " was made inside a model block and used"
-                    + " after the block ended; return it from the block or keep it with Tensor.save");
+            throw new IllegalStateException("tensor " + Arrays.toString(value.shape()) + " was made inside a model block (one"
+                    + " sublayer) and used after the block ended, when its memory is reused; compute values shared across"
+                    + " layers at the embeddings hook site, or recompute them in each layer (docs/hook-sites.md, Memory)");
         }
         return value;
     }
