@@ -6,6 +6,8 @@ import io.peft4j.core.model.ModelOutput;
 import io.peft4j.core.peft.PeftModel;
 import io.peft4j.core.tensor.Ops;
 import io.peft4j.core.tensor.Tensor;
+import io.peft4j.core.tensor.Workspaces;
+import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 import java.util.ArrayList;
@@ -136,7 +138,9 @@ public final class Objectives {
         for (int s = 0; s < examples.size(); s += batchSize) {
             List<Example.Classification> part = examples.subList(s, Math.min(examples.size(), s + batchSize));
             ForwardContext ctx = ForwardContext.inference(part.size());
-            var logits = model.headLogits(model.forward(collate(part, Example.Classification::tokenTypes), ctx), ctx).value();
+            // in a pass workspace: outside one every activation would be garbage that only the Java GC frees
+            var logits = Workspaces.run(() -> new INDArray[]{
+                    model.headLogits(model.forward(collate(part, Example.Classification::tokenTypes), ctx), ctx).value()})[0];
             var arg = logits.argMax(1);
             for (int i = 0; i < part.size(); i++) out[s + i] = arg.getInt(i);
         }
