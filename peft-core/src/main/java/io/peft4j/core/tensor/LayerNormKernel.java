@@ -56,18 +56,23 @@ final class LayerNormKernel {
 
     /**
      * {@code dx = (1/σ)(g·γ - mean(g·γ) - x̂·mean(g·γ·x̂))} per row, with x̂ read from {@code xhat}, or, when it
-     * is null, recovered from the output as {@code (y - β)/γ}.
+     * is null, recovered from the output as {@code (y - β)/γ} ({@code beta} is then required).
      */
     static void backward(INDArray g, INDArray gamma, INDArray beta, INDArray xhat, INDArray y, INDArray rstd, INDArray dx) {
         int rows = (int) g.size(0), d = (int) g.size(1);
-        FloatBuffer gb = buf(g), wb = buf(gamma), rb = buf(rstd), db = buf(dx);
-        FloatBuffer src = xhat != null ? buf(xhat) : buf(y);
-        int go = off(g), wo = off(gamma), so = off(xhat != null ? xhat : y), ro = off(rstd), dO = off(dx);
+        INDArray source = xhat != null ? xhat : y;
+        FloatBuffer gb = buf(g), wb = buf(gamma), rb = buf(rstd), db = buf(dx), src = buf(source);
+        int go = off(g), wo = off(gamma), so = off(source), ro = off(rstd), dO = off(dx);
         double[] shift = new double[d], scale = new double[d];      // x̂ = (src - shift)·scale
-        FloatBuffer bb = buf(beta);
-        for (int j = 0; j < d; j++) {
-            shift[j] = xhat != null ? 0 : bb.get(off(beta) + j);
-            scale[j] = xhat != null ? 1 : 1.0 / wb.get(wo + j);
+        if (xhat != null) {
+            java.util.Arrays.fill(scale, 1);
+        } else {
+            FloatBuffer bb = buf(beta);
+            int bo = off(beta);
+            for (int j = 0; j < d; j++) {
+                shift[j] = bb.get(bo + j);
+                scale[j] = 1.0 / wb.get(wo + j);
+            }
         }
         forEachRow(rows, r -> {
             int gr = go + r * d, sr = so + r * d;

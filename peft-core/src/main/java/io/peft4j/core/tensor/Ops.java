@@ -400,9 +400,9 @@ public final class Ops {
         INDArray g2 = contiguous(g).reshape('c', g.length() / d, d);
         boolean kernel = x.requiresGrad() && LayerNormKernel.applies(g2, gv, xhat != null ? xhat : y, rstd)
                 && (bv == null || LayerNormKernel.applies(bv));
-        if (x.requiresGrad() && kernel) {
+        if (kernel) {
             INDArray dx = Nd4j.createUninitialized(g2.dataType(), g2.shape(), 'c');
-            LayerNormKernel.backward(g2, gv, bv != null ? bv : gv, xhat, y, rstd, dx);
+            LayerNormKernel.backward(g2, gv, bv, xhat, y, rstd, dx);
             x.accumulate(dx.reshape('c', xs));
         }
         if (xhat == null && (!kernel || gamma.requiresGrad())) xhat = y.subRowVector(bv).diviRowVector(gv);

@@ -126,19 +126,14 @@ public final class Workspaces {
     }
 
     static boolean inBackwardScratch(INDArray a) {
-        return a.isAttached() && BACKWARD.equals(a.data().getParentWorkspace().getId());
+        return attachedTo(a, BACKWARD);
     }
 
     /** {@code a}, or for an array in the current block's scratch memory, its copy outside (made once). */
     static INDArray keep(INDArray a) {
         Block b = CURRENT.get();
         if (b == null || a == null || !inBlock(a)) return a;
-        INDArray copy = b.saved.computeIfAbsent(Key.of(a), k -> {
-            if (Nd4j.getWorkspaceManager().checkIfWorkspaceExistsAndActive(PASS)) return a.leverageTo(PASS);
-            try (var ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
-                return a.dup(a.ordering());
-            }
-        });
+        INDArray copy = b.saved.computeIfAbsent(Key.of(a), k -> allocateKept(a.dataType(), a.shape()).assign(a));
         return Arrays.equals(copy.shape(), a.shape()) ? copy : copy.reshape('c', a.shape());
     }
 
@@ -156,6 +151,10 @@ public final class Workspaces {
     }
 
     private static boolean inBlock(INDArray a) {
-        return a != null && a.isAttached() && BLOCK.equals(a.data().getParentWorkspace().getId());
+        return a != null && attachedTo(a, BLOCK);
+    }
+
+    private static boolean attachedTo(INDArray a, String workspace) {
+        return a.isAttached() && workspace.equals(a.data().getParentWorkspace().getId());
     }
 }

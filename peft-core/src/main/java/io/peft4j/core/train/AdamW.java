@@ -36,9 +36,8 @@ public final class AdamW {
         try (var ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
             reserveScratch(params);
             for (var e : params.entrySet()) {
-                INDArray w = e.getValue().value();
-                m.computeIfAbsent(e.getKey(), k -> Nd4j.zeros(w.dataType(), w.shape()));
-                v.computeIfAbsent(e.getKey(), k -> Nd4j.zeros(w.dataType(), w.shape()));
+                moment(m, e.getKey(), e.getValue().value());
+                moment(v, e.getKey(), e.getValue().value());
                 e.getValue().reserveGrad();
             }
         }
@@ -68,8 +67,7 @@ public final class AdamW {
                 INDArray g = p.grad();
                 if (g == null) continue;
                 INDArray w = p.value();
-                INDArray mi = m.computeIfAbsent(e.getKey(), k -> Nd4j.zeros(w.dataType(), w.shape()));
-                INDArray vi = v.computeIfAbsent(e.getKey(), k -> Nd4j.zeros(w.dataType(), w.shape()));
+                INDArray mi = moment(m, e.getKey(), w), vi = moment(v, e.getKey(), w);
                 INDArray tmp = scratch(w);
                 INDArray gc = g.ordering() == 'c' && !g.isView() ? g : g.dup('c');
                 if (weightDecay > 0 && w.rank() >= 2) w.muli(1 - lr * weightDecay);
@@ -83,6 +81,11 @@ public final class AdamW {
                 blas.axpy(w.length(), -lr / c1, tmp, w);                    // w -= lr/c1 · tmp
             }
         }
+    }
+
+    /** The moment of parameter {@code key} in {@code moments}, zeros the first time. */
+    private static INDArray moment(Map<String, INDArray> moments, String key, INDArray w) {
+        return moments.computeIfAbsent(key, k -> Nd4j.zeros(w.dataType(), w.shape()));
     }
 
     /** The shared scratch array viewed in {@code w}'s shape. */
