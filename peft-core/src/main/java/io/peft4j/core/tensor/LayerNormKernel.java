@@ -1,10 +1,11 @@
 package io.peft4j.core.tensor;
 
-import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 import java.nio.FloatBuffer;
-import java.util.stream.IntStream;
+
+import static io.peft4j.core.tensor.FloatKernels.buf;
+import static io.peft4j.core.tensor.FloatKernels.off;
 
 /**
  * Layer normalisation of float rows in one pass over each row, written in Java over the arrays' native
@@ -16,15 +17,6 @@ final class LayerNormKernel {
     private LayerNormKernel() {
     }
 
-    /** Whether the kernel applies: float, row-major, dense, and small enough to index with an int. */
-    static boolean applies(INDArray... arrays) {
-        for (INDArray a : arrays) {
-            if (a.dataType() != DataType.FLOAT || a.ordering() != 'c' || a.elementWiseStride() != 1
-                    || a.offset() + a.length() > Integer.MAX_VALUE) return false;
-        }
-        return true;
-    }
-
     /**
      * {@code y = x̂·γ + β} with {@code x̂ = (x - mean)/σ} per row of {@code x [rows, d]}; also writes x̂ and
      * 1/σ when {@code xhat} and {@code rstd} are not null.
@@ -34,22 +26,24 @@ final class LayerNormKernel {
         FloatBuffer xb = buf(x), gb = buf(gamma), bb = buf(beta), yb = buf(y);
         FloatBuffer hb = xhat == null ? null : buf(xhat), rb = rstd == null ? null : buf(rstd);
         int xo = off(x), go = off(gamma), bo = off(beta), yo = off(y), ho = xhat == null ? 0 : off(xhat), ro = rstd == null ? 0 : off(rstd);
-        forEachRow(rows, r -> {
-            int xr = xo + r * d;
-            double sum = 0;
-            for (int j = 0; j < d; j++) sum += xb.get(xr + j);
-            double mean = sum / d, sq = 0;
-            for (int j = 0; j < d; j++) {
-                double c = xb.get(xr + j) - mean;
-                sq += c * c;
-            }
-            double rs = 1.0 / Math.sqrt(sq / d + eps);
-            if (rb != null) rb.put(ro + r, (float) rs);
-            int yr = yo + r * d, hr = ho + r * d;
-            for (int j = 0; j < d; j++) {
-                float h = (float) ((xb.get(xr + j) - mean) * rs);
-                if (hb != null) hb.put(hr + j, h);
-                yb.put(yr + j, h * gb.get(go + j) + bb.get(bo + j));
+        FloatKernels.split(rows, 64, (from, to) -> {
+            for (int r = from; r < to; r++) {
+                int xr = xo + r * d;
+                double sum = 0;
+                for (int j = 0; j < d; j++) sum += xb.get(xr + j);
+                double mean = sum / d, sq = 0;
+                for (int j = 0; j < d; j++) {
+                    double c = xb.get(xr + j) - mean;
+                    sq += c * c;
+                }
+                double rs = 1.0 / Math.sqrt(sq / d + eps);
+                if (rb != null) rb.put(ro + r, (float) rs);
+                int yr = yo + r * d, hr = ho + r * d;
+                for (int j = 0; j < d; j++) {
+                    float h = (float) ((xb.get(xr + j) - mean) * rs);
+                    if (hb != null) hb.put(hr + j, h);
+                    yb.put(yr + j, h * gb.get(go + j) + bb.get(bo + j));
+                }
             }
         });
     }
@@ -74,43 +68,24 @@ final class LayerNormKernel {
                 scale[j] = 1.0 / wb.get(wo + j);
             }
         }
-        forEachRow(rows, r -> {
-            int gr = go + r * d, sr = so + r * d;
-            double m1 = 0, m2 = 0;
-            for (int j = 0; j < d; j++) {
-                double dh = (double) gb.get(gr + j) * wb.get(wo + j);
-                m1 += dh;
-                m2 += dh * (src.get(sr + j) - shift[j]) * scale[j];
-            }
-            m1 /= d;
-            m2 /= d;
-            double rs = rb.get(ro + r);
-            int dr = dO + r * d;
-            for (int j = 0; j < d; j++) {
-                double dh = (double) gb.get(gr + j) * wb.get(wo + j);
-                db.put(dr + j, (float) (rs * (dh - m1 - (src.get(sr + j) - shift[j]) * scale[j] * m2)));
+        FloatKernels.split(rows, 64, (from, to) -> {
+            for (int r = from; r < to; r++) {
+                int gr = go + r * d, sr = so + r * d;
+                double m1 = 0, m2 = 0;
+                for (int j = 0; j < d; j++) {
+                    double dh = (double) gb.get(gr + j) * wb.get(wo + j);
+                    m1 += dh;
+                    m2 += dh * (src.get(sr + j) - shift[j]) * scale[j];
+                }
+                m1 /= d;
+                m2 /= d;
+                double rs = rb.get(ro + r);
+                int dr = dO + r * d;
+                for (int j = 0; j < d; j++) {
+                    double dh = (double) gb.get(gr + j) * wb.get(wo + j);
+                    db.put(dr + j, (float) (rs * (dh - m1 - (src.get(sr + j) - shift[j]) * scale[j] * m2)));
+                }
             }
         });
-    }
-
-    /** Rows split over the cores (the common fork-join pool and the caller) when there are enough of them. */
-    private static void forEachRow(int rows, java.util.function.IntConsumer body) {
-        int parts = Math.min(Runtime.getRuntime().availableProcessors(), Math.max(1, rows / 64));
-        if (parts <= 1) {
-            for (int r = 0; r < rows; r++) body.accept(r);
-            return;
-        }
-        IntStream.range(0, parts).parallel().forEach(p -> {
-            int from = (int) ((long) rows * p / parts), to = (int) ((long) rows * (p + 1) / parts);
-            for (int r = from; r < to; r++) body.accept(r);
-        });
-    }
-
-    private static FloatBuffer buf(INDArray a) {
-        return a.data().asNioFloat();
-    }
-
-    private static int off(INDArray a) {
-        return (int) a.offset();
     }
 }

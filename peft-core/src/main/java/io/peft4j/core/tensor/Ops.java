@@ -287,7 +287,8 @@ public final class Ops {
 
     /**
      * GELU. When a gradient is needed the derivative is computed now, straight into memory that outlives the
-     * block, and kept instead of the input and the erf/tanh term (half the memory, no copy); the output is
+     * block, and kept instead of the input and the erf/tanh term (half the memory, no copy). Float arrays go
+     * through one table-interpolating pass ({@code GeluKernel}); other types through ND4J ops, the output
      * computed in place over the erf/tanh term.
      */
     public static Tensor gelu(Tensor x, Gelu kind) {
@@ -296,6 +297,12 @@ public final class Ops {
         boolean grad = x.requiresGrad();
         var blas = Nd4j.getBlasWrapper().level1();
         INDArray d = grad ? Tensor.newSaved(xv.dataType(), xv.shape()) : null;
+        if (FloatKernels.applies(xv)) {
+            INDArray y = Nd4j.createUninitialized(xv.dataType(), xv.shape(), 'c');
+            GeluKernel.apply(xv, kind, y, d);
+            t.stop();
+            return geluResult(x, y, d);
+        }
         INDArray aux;
         if (kind == Gelu.ERF) {
             aux = xv.mul(SQRT_HALF);
@@ -320,7 +327,11 @@ public final class Ops {
         }
         INDArray y = aux.muli(xv).muli(0.5);
         t.stop();
-        if (!grad) return Tensor.result(y, null, x);
+        return geluResult(x, y, d);
+    }
+
+    private static Tensor geluResult(Tensor x, INDArray y, INDArray d) {
+        if (d == null) return Tensor.result(y, null, x);
         INDArray derivative = Tensor.save(d);
         return Tensor.result(y, g -> x.accumulate(g.mul(derivative)), x);
     }
@@ -373,7 +384,7 @@ public final class Ops {
         INDArray gam = contiguous(gamma.value()), bet = contiguous(beta.value());
         boolean fromOutput = grad && Transforms.abs(gam, true).minNumber().doubleValue() > 1e-2;
         INDArray y, xhat, rstd;
-        if (LayerNormKernel.applies(x2, gam, bet)) {
+        if (FloatKernels.applies(x2, gam, bet)) {
             long rows = x2.size(0);
             y = fromOutput ? Tensor.newSaved(x2.dataType(), rows, d) : Nd4j.createUninitialized(x2.dataType(), new long[]{rows, d}, 'c');
             xhat = grad && !fromOutput ? Nd4j.createUninitialized(x2.dataType(), new long[]{rows, d}, 'c') : null;
@@ -398,8 +409,8 @@ public final class Ops {
     private static void layerNormBackward(INDArray g, long d, long[] xs, Tensor x, Tensor gamma, Tensor beta,
                                           INDArray gv, INDArray bv, INDArray xhat, INDArray y, INDArray rstd) {
         INDArray g2 = contiguous(g).reshape('c', g.length() / d, d);
-        boolean kernel = x.requiresGrad() && LayerNormKernel.applies(g2, gv, xhat != null ? xhat : y, rstd)
-                && (bv == null || LayerNormKernel.applies(bv));
+        boolean kernel = x.requiresGrad() && FloatKernels.applies(g2, gv, xhat != null ? xhat : y, rstd)
+                && (bv == null || FloatKernels.applies(bv));
         if (kernel) {
             INDArray dx = Nd4j.createUninitialized(g2.dataType(), g2.shape(), 'c');
             LayerNormKernel.backward(g2, gv, bv, xhat, y, rstd, dx);
