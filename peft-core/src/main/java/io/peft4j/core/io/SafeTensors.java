@@ -11,7 +11,6 @@ import org.nd4j.linalg.factory.Nd4j;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -91,7 +90,7 @@ public final class SafeTensors implements Checkpoint {
             long size = ch.size();
             if (size < 8) throw PeftException.inFile(file, "truncated safetensors file: " + size + " bytes, shorter than the 8-byte header length");
             ByteBuffer lenBuf = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
-            readFully(ch, lenBuf, 0);
+            Numbers.readFully(ch, lenBuf, 0);
             long headerLen = lenBuf.getLong(0);
             if (headerLen < 2 || headerLen > size - 8) {
                 throw PeftException.inFile(file, "corrupt safetensors header: header length " + Long.toUnsignedString(headerLen)
@@ -101,7 +100,7 @@ public final class SafeTensors implements Checkpoint {
                 throw PeftException.inFile(file, "corrupt safetensors header: header length " + headerLen + " exceeds the " + MAX_HEADER_BYTES + "-byte limit");
             }
             ByteBuffer hb = ByteBuffer.allocate((int) headerLen);
-            readFully(ch, hb, 8);
+            Numbers.readFully(ch, hb, 8);
             JsonNode header;
             try {
                 header = Json.MAPPER.readTree(new String(hb.array(), StandardCharsets.UTF_8));
@@ -180,13 +179,6 @@ public final class SafeTensors implements Checkpoint {
         return new Entry(name, dtype, shape, begin, end);
     }
 
-    private static void readFully(FileChannel ch, ByteBuffer buf, long pos) throws IOException {
-        while (buf.hasRemaining()) {
-            int n = ch.read(buf, pos + buf.position());
-            if (n < 0) throw new IOException("unexpected end of file");
-        }
-    }
-
     public Path file() {
         return file;
     }
@@ -224,14 +216,11 @@ public final class SafeTensors implements Checkpoint {
     public INDArray load(String name, DataType type) {
         Entry e = entry(name);
         int n = Math.toIntExact((e.end() - e.begin()) / dtypeBytes(e.dtype()));
-        ByteBuffer buf;
         try {
-            MappedByteBuffer m = channel.map(FileChannel.MapMode.READ_ONLY, dataStart + e.begin(), e.end() - e.begin());
-            buf = m.order(ByteOrder.LITTLE_ENDIAN);
+            return Numbers.read(channel, dataStart + e.begin(), e.dtype(), n, e.shape(), type);
         } catch (IOException ex) {
             throw PeftException.inFile(file, "cannot read tensor '" + name + "': " + ex.getMessage());
         }
-        return Numbers.toArray(buf, e.dtype(), n, e.shape(), type);
     }
 
     @Override

@@ -291,8 +291,7 @@ public final class TfBundle implements Checkpoint {
             throw PeftException.inFile(index, "tensor '" + name + "': shape " + Arrays.toString(e.shape()) + " of " + dtype + " does not fit its " + e.size() + " bytes");
         }
         try {
-            ByteBuffer buf = shards[e.shard()].map(FileChannel.MapMode.READ_ONLY, e.offset(), e.size());
-            return Numbers.toArray(buf, dtype, (int) count, e.shape(), type);
+            return Numbers.read(shards[e.shard()], e.offset(), dtype, (int) count, e.shape(), type);
         } catch (IOException ex) {
             throw PeftException.inFile(shardPaths[e.shard()], "cannot read tensor '" + name + "': " + ex.getMessage());
         }

@@ -73,7 +73,11 @@ final class Weights {
                         + " but the config implies " + Arrays.toString(want));
             }
             INDArray v = checkpoint.load(c.name(), type);
-            if (c.transposed() && shape.length == 2) v = v.transpose().dup('c');
+            if (c.transposed() && shape.length == 2) {
+                INDArray asStored = v;
+                v = asStored.transpose().dup('c');
+                if (asStored.closeable()) asStored.close();       // now, not when a GC gets round to it
+            }
             Tensor t = Tensor.constant(v);
             if (params.put(canonical, t) == null) count += v.length();
             return t;
