@@ -42,6 +42,43 @@ final class FloatKernels {
                 .forEach(p -> body.run((int) ((long) n * p / parts), (int) ((long) n * (p + 1) / parts)));
     }
 
+    /**
+     * Column sums {@code out_j = Σ_r g[r, j]·a[r, j]} of float {@code g} and {@code a} seen as {@code [rows, n]}
+     * with n their last dimension, or {@code Σ_r g[r, j]} when {@code a} is null: the gradient of a vector that
+     * scales or shifts every row (IA3's vectors, biases). One pass over both arrays, rows split over the cores,
+     * each part summing 64 rows at a time in float and then in double; ND4J takes a product pass and a strided
+     * reduction for the same.
+     */
+    static INDArray columnDot(INDArray g, INDArray a) {
+        int n = (int) g.size(g.rank() - 1), rows = (int) (g.length() / n);
+        FloatBuffer gb = buf(g), ab = a == null ? null : buf(a);
+        int go = off(g), ao = a == null ? 0 : off(a);
+        double[] total = new double[n];
+        split(rows, 64, (from, to) -> {
+            float[] gr = new float[n], ar = a == null ? null : new float[n], block = new float[n];
+            double[] sum = new double[n];
+            for (int r0 = from; r0 < to; r0 += 64) {
+                java.util.Arrays.fill(block, 0f);
+                for (int r = r0; r < Math.min(to, r0 + 64); r++) {
+                    gb.get(go + r * n, gr, 0, n);
+                    if (ar == null) {
+                        for (int j = 0; j < n; j++) block[j] += gr[j];
+                    } else {
+                        ab.get(ao + r * n, ar, 0, n);
+                        for (int j = 0; j < n; j++) block[j] += gr[j] * ar[j];
+                    }
+                }
+                for (int j = 0; j < n; j++) sum[j] += block[j];
+            }
+            synchronized (total) {
+                for (int j = 0; j < n; j++) total[j] += sum[j];
+            }
+        });
+        float[] out = new float[n];
+        for (int j = 0; j < n; j++) out[j] = (float) total[j];
+        return org.nd4j.linalg.factory.Nd4j.createFromArray(out);
+    }
+
     static FloatBuffer buf(INDArray a) {
         return a.data().asNioFloat();
     }

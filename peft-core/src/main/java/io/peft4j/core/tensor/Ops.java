@@ -53,8 +53,25 @@ public final class Ops {
         INDArray keptB = a.requiresGrad() ? Tensor.save(bv) : null, keptA = b.requiresGrad() ? Tensor.save(av) : null;
         return Tensor.result(v, g -> {
             if (a.requiresGrad()) a.accumulate(reduceTo(broadcastOp(g, keptB, '*'), a.shape()));
-            if (b.requiresGrad()) b.accumulate(reduceTo(broadcastOp(g, keptA, '*'), b.shape()));
+            if (b.requiresGrad()) b.accumulate(productSum(g, keptA, b.shape()));
         }, a, b);
+    }
+
+    /** {@code g ⊙ other} summed down to {@code shape}; one pass for a vector over the last dimension (IA3). */
+    private static INDArray productSum(INDArray g, INDArray other, long[] shape) {
+        if (isTrailingShape(shape, g) && Arrays.equals(g.shape(), other.shape()) && FloatKernels.applies(g, other)) {
+            return FloatKernels.columnDot(g, other).reshape(shape);
+        }
+        return reduceTo(broadcastOp(g, other, '*'), shape);
+    }
+
+    /** Whether {@code shape} is {@code [n]} or {@code [1, ..., 1, n]} with n the last dimension of {@code g}, g of rank 2 or more. */
+    private static boolean isTrailingShape(long[] shape, INDArray g) {
+        if (shape.length == 0 || shape.length > g.rank() || g.rank() < 2) return false;
+        long n = g.size(g.rank() - 1);
+        if (shape[shape.length - 1] != n) return false;
+        for (int i = 0; i < shape.length - 1; i++) if (shape[i] != 1) return false;
+        return true;
     }
 
     /** {@code s * a}. */
@@ -130,6 +147,7 @@ public final class Ops {
     /** Sums a broadcast gradient back down to {@code shape}. */
     static INDArray reduceTo(INDArray g, long[] shape) {
         if (Arrays.equals(g.shape(), shape)) return g;
+        if (isTrailingShape(shape, g) && FloatKernels.applies(g)) return FloatKernels.columnDot(g, null).reshape(shape);
         int extra = g.rank() - shape.length;
         int[] dims = new int[g.rank()];
         int n = 0;
@@ -226,7 +244,7 @@ public final class Ops {
             INDArray g2 = contiguous(g).reshape('c', g.length() / out, out);
             if (x.requiresGrad()) x.accumulate(mm(g2, wv, false, !outIn).reshape('c', xs));
             if (w.requiresGrad()) w.accumulate(outIn ? mm(g2, keptX, true, false) : mm(keptX, g2, true, false));
-            if (b != null && b.requiresGrad()) b.accumulate(g2.sum(0));
+            if (b != null && b.requiresGrad()) b.accumulate(reduceTo(g2, b.shape()));
         }, x, w, b);
     }
 
