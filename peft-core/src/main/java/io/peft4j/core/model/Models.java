@@ -24,9 +24,10 @@ public final class Models {
     /**
      * Warns once when ND4J's threads will spin-wait. ND4J's OpenMP threads keep the cores busy after every
      * elementwise op while the BLAS threads of the next matrix product need them, and OpenBLAS's threads
-     * spin for about 0.1 s after every product while the next elementwise op needs the cores. With
-     * {@code GOMP_SPINCOUNT=0} BERT-base passes ran about 1.5x faster on a 2-core machine, and with
-     * {@code OPENBLAS_THREAD_TIMEOUT=4} as well another 1.1x (forward; 1.03x for a LoRA step). {@code ./peft},
+     * spin for 2^28 cycles (about 0.1 s) after every product while the next elementwise op needs the cores.
+     * With {@code GOMP_SPINCOUNT=0} BERT-base passes ran about 1.5x faster on a 2-core machine, and with
+     * {@code OPENBLAS_THREAD_TIMEOUT=16} as well (2^16 cycles, about 25 us: long enough to bridge the small
+     * products of one batched attention matmul, 2^4 was not) another 1.1x, forward and LoRA step. {@code ./peft},
      * the tests and the benchmarks set both. The variables must be set before the JVM starts.
      */
     static void checkThreadSettings() {
@@ -34,7 +35,7 @@ public final class Models {
         threadsChecked = true;
         java.util.List<String> missing = new java.util.ArrayList<>();
         if (System.getenv("GOMP_SPINCOUNT") == null && System.getenv("OMP_WAIT_POLICY") == null) missing.add("GOMP_SPINCOUNT=0");
-        if (System.getenv("OPENBLAS_THREAD_TIMEOUT") == null) missing.add("OPENBLAS_THREAD_TIMEOUT=4");
+        if (System.getenv("OPENBLAS_THREAD_TIMEOUT") == null) missing.add("OPENBLAS_THREAD_TIMEOUT=16");
         if (!missing.isEmpty()) {
             LOG.warn("ND4J's threads will spin between ops and take the cores from each other: start the JVM with "
                     + String.join(" ", missing) + " in the environment for faster passes (about 1.5x on 2 cores)");
