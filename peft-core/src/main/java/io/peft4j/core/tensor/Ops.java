@@ -198,7 +198,8 @@ public final class Ops {
             return out;
         }
         Profiler.Timer t = Profiler.start(Profiler.Kind.MATMUL);
-        INDArray out = Nd4j.matmul(contiguous(a), contiguous(b), ta, tb, false);
+        INDArray ac = contiguous(a), bc = contiguous(b);
+        INDArray out = BatchedGemm.applies(ac, bc) ? BatchedGemm.multiply(ac, bc, ta, tb) : Nd4j.matmul(ac, bc, ta, tb, false);
         t.stop();
         return out;
     }
