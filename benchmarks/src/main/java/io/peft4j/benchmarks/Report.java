@@ -103,11 +103,12 @@ public final class Report {
                 .append("Two peaks: **arrays**, the native arrays the step holds at its peak, counted as PyTorch's `max_memory_allocated` counts tensors ")
                 .append("(weights, trainable parameters, their gradients, AdamW state, and ND4J's pass/block/backward workspaces at their learned size; ")
                 .append("`TrainStepBenchmark.arrayBytes`); and **RSS**, the fork's peak resident set (`VmHWM`), which adds the JVM, native libraries ")
-                .append("and the C allocator's retained memory (about 1 GB common to every method). Prompt methods get 108 real tokens + 20 virtual = 128 positions. ")
+                .append("and the C allocator's retained memory (the difference is given below the table). Prompt methods get 108 real tokens + 20 virtual = 128 positions. ")
                 .append("Goals (issue 3): every PEFT step <= 0.7x full fine-tuning's and <= 2.2x the forward alone; peak memory <= 0.5x full fine-tuning's.\n\n")
                 .append("Each fork also times a forward of the frozen base alone (8 x 128) before every iteration, outside the measured time: ")
                 .append("\"/ forward\" divides the step by that same-fork median, so both times are taken under the same machine load.\n\n")
                 .append("| method | trainable params | step (median) | / full step | forward, same fork | / forward | peak arrays | / full | peak RSS | / full |\n|---|---|---|---|---|---|---|---|---|---|\n");
+        double overheadMin = Double.MAX_VALUE, overheadMax = 0;
         for (var e : stepMs.entrySet()) {
             String m = e.getKey();
             io.peft4j.core.peft.PeftModel pm = io.peft4j.core.peft.PeftModel.of(Models.describe(cfg));
@@ -117,8 +118,17 @@ public final class Report {
             long trainable = pm.parameterCount().trainable() + 2L * 768 + 2;   // + the head
             long r = rss(m), arr = arrays(m);
             double fwdMs = sameForkForwardMs(m, forwardMs);
+            if (r > 0 && arr > 0) {
+                double overhead = r / 1048576.0 - arr / 1073741824.0;
+                overheadMin = Math.min(overheadMin, overhead);
+                overheadMax = Math.max(overheadMax, overhead);
+            }
             md.append(String.format(Locale.ROOT, "| %s | %,d | %.2f s | %.2f | %.2f s | %.2f | %.2f GB | %.2f | %.2f GB | %.2f |%n", m, trainable, e.getValue() / 1e3,
                     e.getValue() / fullMs, fwdMs / 1e3, e.getValue() / fwdMs, arr / 1073741824.0, (double) arr / fullArrays, r / 1048576.0, (double) r / fullRss));
+        }
+        if (overheadMax > 0) {
+            md.append(String.format(Locale.ROOT, "%nPeak RSS minus peak arrays: %.2f-%.2f GB across the methods (the JVM, native libraries, "
+                    + "OpenBLAS's per-thread buffers and the C allocator's retained memory), which no method controls.%n", overheadMin, overheadMax));
         }
         md.append("\nPyTorch 2.7.1 CPU reference on this machine class (not this run): LoRA (r=8, q and v) step about 2.1 s, full step about 3.1 s.\n");
         return md.toString();
