@@ -4,12 +4,12 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.DoubleBuffer;
 import java.nio.FloatBuffer;
 import java.nio.channels.FileChannel;
-import java.io.IOException;
 
 /** Conversions between stored little-endian numbers (F64/F32/F16/BF16/ints) and ND4J arrays. */
 final class Numbers {
@@ -30,12 +30,12 @@ final class Numbers {
         DataType target = type == DataType.DOUBLE ? DataType.DOUBLE : DataType.FLOAT;
         INDArray a = Nd4j.createUninitialized(target, shape, 'c');
         boolean same = (target == DataType.FLOAT && dtype.equals("F32")) || (target == DataType.DOUBLE && dtype.equals("F64"));
-        if (same && ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN) {
+        int width = SafeTensors.dtypeBytes(dtype);
+        if (same && ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN && (long) n * width <= Integer.MAX_VALUE) {
             ByteBuffer dst = a.data().asNio();
-            dst.clear().limit(n * (target == DataType.DOUBLE ? 8 : 4));
+            dst.clear().limit(n * width);
             readFully(ch, dst, pos);
         } else {
-            int width = SafeTensors.dtypeBytes(dtype);
             ByteBuffer chunk = ByteBuffer.allocate(Math.min(n, CHUNK) * width).order(ByteOrder.LITTLE_ENDIAN);
             FloatBuffer fdst = target == DataType.FLOAT ? a.data().asNioFloat() : null;
             DoubleBuffer ddst = target == DataType.DOUBLE ? a.data().asNioDouble() : null;

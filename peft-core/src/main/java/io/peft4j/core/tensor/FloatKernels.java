@@ -2,8 +2,10 @@ package io.peft4j.core.tensor;
 
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
 
 import java.nio.FloatBuffer;
+import java.util.Arrays;
 import java.util.stream.IntStream;
 
 /**
@@ -58,7 +60,7 @@ final class FloatKernels {
             float[] gr = new float[n], ar = a == null ? null : new float[n], block = new float[n];
             double[] sum = new double[n];
             for (int r0 = from; r0 < to; r0 += 64) {
-                java.util.Arrays.fill(block, 0f);
+                Arrays.fill(block, 0f);
                 for (int r = r0; r < Math.min(to, r0 + 64); r++) {
                     gb.get(go + r * n, gr, 0, n);
                     if (ar == null) {
@@ -76,7 +78,7 @@ final class FloatKernels {
         });
         float[] out = new float[n];
         for (int j = 0; j < n; j++) out[j] = (float) total[j];
-        return org.nd4j.linalg.factory.Nd4j.createFromArray(out);
+        return Nd4j.createFromArray(out);
     }
 
     static FloatBuffer buf(INDArray a) {

@@ -100,11 +100,9 @@ public final class Ops {
         };
     }
 
-    /** Whether {@code v} is {@code [n]} or {@code [1, ..., 1, n]} with n the last dimension of {@code x}, rank not above x's. */
+    /** Whether {@code v} is a {@link #isTrailingShape trailing vector} of the larger {@code x}. */
     private static boolean isTrailingVector(INDArray v, INDArray x) {
-        if (v.rank() > x.rank() || x.rank() < 2) return false;
-        long n = x.size(x.rank() - 1);
-        return v.length() == n && v.size(v.rank() - 1) == n && x.length() > n;
+        return isTrailingShape(v.shape(), x) && x.length() > v.length();
     }
 
     private static INDArray rowOp(INDArray x, INDArray v, char op) {
@@ -314,7 +312,6 @@ public final class Ops {
         Profiler.Timer t = Profiler.start(Profiler.Kind.ELEMENTWISE);
         INDArray xv = contiguous(x.value());
         boolean grad = x.requiresGrad();
-        var blas = Nd4j.getBlasWrapper().level1();
         INDArray d = grad ? Tensor.newSaved(xv.dataType(), xv.shape()) : null;
         if (FloatKernels.applies(xv)) {
             INDArray y = Nd4j.createUninitialized(xv.dataType(), xv.shape(), 'c');
@@ -322,6 +319,7 @@ public final class Ops {
             t.stop();
             return geluResult(x, y, d);
         }
+        var blas = Nd4j.getBlasWrapper().level1();
         INDArray aux;
         if (kind == Gelu.ERF) {
             aux = xv.mul(SQRT_HALF);

@@ -71,6 +71,37 @@ class CheckpointInputTest {
         }
     }
 
+    /**
+     * Tensors read straight into native memory: an F32 tensor after another one (a non-zero file offset), read as
+     * float and as double, and an F16 tensor longer than one conversion chunk (65,536 elements).
+     */
+    @Test
+    void largeTensorsAtOffsetsAreReadWhole() throws Exception {
+        int n = 70_001;
+        ByteBuffer d = ByteBuffer.allocate(12 + 4 * n + 2 * n).order(ByteOrder.LITTLE_ENDIAN);
+        d.putFloat(7f).putFloat(8f).putFloat(9f);
+        for (int i = 0; i < n; i++) d.putFloat(i * 0.5f - 3f);
+        for (int i = 0; i < n; i++) d.putShort((short) (0x3C00 + (i % 1024)));          // 1 + (i mod 1024)/1024
+        String header = "{\"x\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,12]},"
+                + "\"f\":{\"dtype\":\"F32\",\"shape\":[" + n + "],\"data_offsets\":[12," + (12 + 4 * n) + "]},"
+                + "\"h\":{\"dtype\":\"F16\",\"shape\":[" + n + "],\"data_offsets\":[" + (12 + 4 * n) + "," + (12 + 6 * n) + "]}}";
+        Path p = file("big.safetensors", safetensors(header, d.array()));
+        try (SafeTensors st = SafeTensors.open(p)) {
+            float[] f = st.load("f", DataType.FLOAT).toFloatVector();
+            double[] fd = st.load("f", DataType.DOUBLE).toDoubleVector();
+            float[] h = st.load("h", DataType.FLOAT).toFloatVector();
+            assertThat(f).hasSize(n);
+            for (int i = 0; i < n; i += 997) {
+                assertThat(f[i]).isEqualTo(i * 0.5f - 3f);
+                assertThat(fd[i]).isEqualTo(i * 0.5f - 3f);
+                assertThat(h[i]).isEqualTo(1f + (i % 1024) / 1024f);
+            }
+            assertThat(f[n - 1]).isEqualTo((n - 1) * 0.5f - 3f);
+            assertThat(h[n - 1]).isEqualTo(1f + ((n - 1) % 1024) / 1024f);
+            assertThat(st.load("x", DataType.FLOAT).toFloatVector()).containsExactly(7f, 8f, 9f);
+        }
+    }
+
     @Test
     void hostileOrCorruptSafetensorsHeadersAreRejectedByName() throws Exception {
         byte[] data = new byte[16];
