@@ -44,12 +44,14 @@ public final class Report {
         double bertMs = 0, gemmMs = 0;
         List<Double> bertRaw = new ArrayList<>(), gemmRaw = new ArrayList<>();
         Map<String, Double> stepMs = new java.util.LinkedHashMap<>();
+        Map<String, List<Double>> stepRaw = new java.util.LinkedHashMap<>();
         for (RunResult r : results) {
             List<Double> raw = new ArrayList<>();
             r.getBenchmarkResults().forEach(br -> br.getIterationResults().forEach(ir -> raw.add(ir.getPrimaryResult().getScore())));
             double med = median(raw);
             if (r.getParams().getBenchmark().contains("TrainStep")) {
                 stepMs.put(r.getParams().getParam("method"), med);
+                stepRaw.put(r.getParams().getParam("method"), raw);
             } else if (r.getParams().getBenchmark().contains("BertForward")) {
                 bertMs = med;
                 bertRaw = raw;
@@ -86,18 +88,18 @@ public final class Report {
                 .append(row("elementwise (bias, GELU, LayerNorm, softmax, head permutes)", elem, total))
                 .append(row("everything else (lookups, masks, reshapes, op dispatch)", total - matmul - elem, total))
                 .append(row("total", total, total))
-                .append(stepTable(stepMs, bertMs));
+                .append(stepTable(stepMs, stepRaw, bertMs));
         Files.createDirectories(out.toAbsolutePath().getParent());
         Files.writeString(out, md.toString(), StandardCharsets.UTF_8);
         System.out.println(md);
     }
 
     /** Training-step times and peak memory per method, with the issue's goals checked. */
-    private static String stepTable(Map<String, Double> stepMs, double forwardMs) throws Exception {
+    private static String stepTable(Map<String, Double> stepMs, Map<String, List<Double>> stepRaw, double forwardMs) throws Exception {
         if (stepMs.isEmpty()) return "";
         ModelConfig cfg = ModelConfig.load(ModelHub.resolve("bert-base-uncased").resolve("config.json"));
         double fullMs = stepMs.getOrDefault("full", Double.NaN);
-        double fullPerForward = fullMs / sameForkForwardMs("full", forwardMs);
+        double fullPerForward = perForward(stepRaw.get("full"), "full", forwardMs);
         long fullRss = rss("full"), fullArrays = arrays("full");
         StringBuilder md = new StringBuilder("\n## Training step, BERT-base + classification head, batch 8 x 128\n\n")
                 .append("Forward, cross-entropy, backward and AdamW on the trainable tensors (`TrainStepBenchmark`: JMH, 2 warm-up + 7 measured ")
@@ -108,7 +110,8 @@ public final class Report {
                 .append("and the C allocator's retained memory (the difference is given below the table). Prompt methods get 108 real tokens + 20 virtual = 128 positions. ")
                 .append("Goals (issue 3): every PEFT step <= 0.7x full fine-tuning's and <= 2.2x the forward alone; peak memory <= 0.5x full fine-tuning's.\n\n")
                 .append("Each fork also times a forward of the frozen base alone (8 x 128) before every iteration, outside the measured time: ")
-                .append("\"/ forward\" divides the step by that same-fork median, so both times are taken under the same machine load. ")
+                .append("\"/ forward\" is the median, over the iterations, of each step divided by the forward timed just before it, ")
+                .append("so both times of a pair are taken under the same machine load. ")
                 .append("\"/ full\" divides two steps measured in different forks, minutes apart, and moves with the machine's load ")
                 .append("(full fine-tuning's step has measured 4.9 to 7.7 s within an hour here); \"/ full, same load\" divides the two steps' ")
                 .append("\"/ forward\" ratios instead, each fork's forward serving as the yardstick of the load it ran under.\n\n")
@@ -122,14 +125,14 @@ public final class Report {
             else pm.add("default", pc);
             long trainable = pm.parameterCount().trainable() + 2L * 768 + 2;   // + the head
             long r = rss(m), arr = arrays(m);
-            double fwdMs = sameForkForwardMs(m, forwardMs);
+            double fwdMs = sameForkForwardMs(m, forwardMs), perForward = perForward(stepRaw.get(m), m, forwardMs);
             if (r > 0 && arr > 0) {
                 double overhead = r / 1048576.0 - arr / 1073741824.0;
                 overheadMin = Math.min(overheadMin, overhead);
                 overheadMax = Math.max(overheadMax, overhead);
             }
             md.append(String.format(Locale.ROOT, "| %s | %,d | %.2f s | %.2f | %.2f s | %.2f | %.2f | %.2f GB | %.2f | %.2f GB | %.2f |%n", m, trainable, e.getValue() / 1e3,
-                    e.getValue() / fullMs, fwdMs / 1e3, e.getValue() / fwdMs, e.getValue() / fwdMs / fullPerForward,
+                    e.getValue() / fullMs, fwdMs / 1e3, perForward, perForward / fullPerForward,
                     arr / 1073741824.0, (double) arr / fullArrays, r / 1048576.0, (double) r / fullRss));
         }
         if (overheadMax > 0) {
@@ -142,8 +145,28 @@ public final class Report {
 
     /** The median forward time (ms) measured in the method's own fork, or {@code fallback} when absent. */
     private static double sameForkForwardMs(String method, double fallback) throws Exception {
+        List<Double> f = sameForkForwardsMs(method);
+        return f.isEmpty() ? fallback : median(f);
+    }
+
+    /** The forwards (ms) timed before each measured iteration of the method's fork, in order; empty when absent. */
+    private static List<Double> sameForkForwardsMs(String method) throws Exception {
         Path p = Path.of("benchmarks/target", "forward-" + method + ".txt");
-        return Files.exists(p) ? Long.parseLong(Files.readString(p).trim()) / 1e6 : fallback;
+        if (!Files.exists(p)) return List.of();
+        return Files.readString(p).lines().filter(l -> !l.isBlank()).map(l -> Long.parseLong(l.trim()) / 1e6).toList();
+    }
+
+    /**
+     * The median over the iterations of step / the forward timed just before it; with no paired forwards, the
+     * median step over {@code fallbackForwardMs}.
+     */
+    private static double perForward(List<Double> stepsMs, String method, double fallbackForwardMs) throws Exception {
+        List<Double> forwards = sameForkForwardsMs(method);
+        if (stepsMs == null || stepsMs.isEmpty()) return Double.NaN;
+        if (forwards.size() != stepsMs.size()) return median(stepsMs) / sameForkForwardMs(method, fallbackForwardMs);
+        List<Double> ratios = new ArrayList<>();
+        for (int i = 0; i < stepsMs.size(); i++) ratios.add(stepsMs.get(i) / forwards.get(i));
+        return median(ratios);
     }
 
     private static long arrays(String method) throws Exception {

@@ -132,8 +132,8 @@ public class TrainStepBenchmark {
 
     /**
      * Writes the fork's peak resident set ({@code VmHWM}, kB) to {@code peak-rss-<method>.txt}, its array
-     * memory (bytes) to {@code peak-arrays-<method>.txt} and the median of the measured iterations' forward
-     * times (ns) to {@code forward-<method>.txt}.
+     * memory (bytes) to {@code peak-arrays-<method>.txt} and the measured iterations' forward times (ns, in
+     * iteration order, one a line) to {@code forward-<method>.txt}.
      */
     @TearDown(Level.Trial)
     public void recordPeakMemory() throws Exception {
@@ -144,9 +144,9 @@ public class TrainStepBenchmark {
         Files.createDirectories(dir);
         Files.writeString(dir.resolve("peak-rss-" + method + ".txt"), Long.toString(kb));
         Files.writeString(dir.resolve("peak-arrays-" + method + ".txt"), Long.toString(arrayBytes()));
-        List<Long> measured = new java.util.ArrayList<>(forwardNanos.subList(Math.min(2, forwardNanos.size()), forwardNanos.size()));
-        measured.sort(Long::compare);
-        if (!measured.isEmpty()) Files.writeString(dir.resolve("forward-" + method + ".txt"), Long.toString(measured.get(measured.size() / 2)));
+        List<Long> measured = forwardNanos.subList(Math.min(2, forwardNanos.size()), forwardNanos.size());   // after 2 warm-ups
+        Files.writeString(dir.resolve("forward-" + method + ".txt"),
+                String.join("\n", measured.stream().map(String::valueOf).toList()));
     }
 
     /**
