@@ -50,10 +50,13 @@ import java.util.concurrent.TimeUnit;
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.SingleShotTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
-@Warmup(iterations = 2)
+@Warmup(iterations = TrainStepBenchmark.WARMUPS)
 @Measurement(iterations = 7)
 @Fork(value = 1, jvmArgs = {"-Xms64m", "-Xmx1g"})   // arrays live off the Java heap; the heap holds the graph only
 public class TrainStepBenchmark {
+    /** Warm-up iterations; the forward timed before each of them is left out of the paired ratios. */
+    static final int WARMUPS = 2;
+
     /** The methods compared; the PyTorch reference used LoRA r=8 on query and value. */
     public static final List<String> METHODS = List.of("full", "lora", "ia3", "prompt", "ptuning", "prefix", "houlsby", "pfeiffer", "parallel");
 
@@ -144,7 +147,7 @@ public class TrainStepBenchmark {
         Files.createDirectories(dir);
         Files.writeString(dir.resolve("peak-rss-" + method + ".txt"), Long.toString(kb));
         Files.writeString(dir.resolve("peak-arrays-" + method + ".txt"), Long.toString(arrayBytes()));
-        List<Long> measured = forwardNanos.subList(Math.min(2, forwardNanos.size()), forwardNanos.size());   // after 2 warm-ups
+        List<Long> measured = forwardNanos.subList(Math.min(WARMUPS, forwardNanos.size()), forwardNanos.size());
         Files.writeString(dir.resolve("forward-" + method + ".txt"),
                 String.join("\n", measured.stream().map(String::valueOf).toList()));
     }

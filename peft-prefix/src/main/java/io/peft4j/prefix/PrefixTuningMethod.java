@@ -89,7 +89,7 @@ public final class PrefixTuningMethod implements PeftMethod {
         private Tensor columns(long start) {
             if (table != null) return Ops.narrow(table, 1, start, d);
             Tensor hidden = Ops.tanh(Ops.linearT(emb, w1, b1));
-            return Ops.add(Ops.matmul(hidden, Ops.narrow(w2, 0, start, d), false, true), Ops.narrow(b2, 0, start, d));
+            return Ops.linearT(hidden, Ops.narrow(w2, 0, start, d), Ops.narrow(b2, 0, start, d));
         }
 
         @Override

@@ -66,7 +66,7 @@ public final class ClassificationHead implements Head {
     public Tensor apply(ModelOutput out, ForwardContext ctx) {
         Tensor pooled = pooling.pool(out);
         if (ctx.training()) pooled = Ops.dropout(pooled, dropout, ctx.seed() ^ 0x5eedL);
-        return Ops.add(Ops.matmul(pooled, weight, false, true), bias);
+        return Ops.linearT(pooled, weight, bias);
     }
 
     @Override

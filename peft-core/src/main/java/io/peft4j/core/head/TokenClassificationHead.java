@@ -40,7 +40,7 @@ public final class TokenClassificationHead implements Head {
         if (v > 0) h = Ops.narrow(h, 1, v, t - v);
         long real = t - v;
         if (ctx.training()) h = Ops.dropout(h, dropout, ctx.seed() ^ 0x70c3L);
-        Tensor logits = Ops.add(Ops.matmul(Ops.reshape(h, b * real, d), weight, false, true), bias);
+        Tensor logits = Ops.linearT(Ops.reshape(h, b * real, d), weight, bias);
         return Ops.reshape(logits, b, real, labels.size());
     }
 

@@ -81,6 +81,13 @@ final class FloatKernels {
         return Nd4j.createFromArray(out);
     }
 
+    /** The first {@code d} elements of a float array as a Java array. */
+    static float[] floats(INDArray v, int d) {
+        float[] out = new float[d];
+        buf(v).get(off(v), out, 0, d);
+        return out;
+    }
+
     static FloatBuffer buf(INDArray a) {
         return a.data().asNioFloat();
     }

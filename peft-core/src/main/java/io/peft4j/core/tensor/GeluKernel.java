@@ -1,6 +1,5 @@
 package io.peft4j.core.tensor;
 
-import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.impl.transforms.strict.Erf;
 import org.nd4j.linalg.factory.Nd4j;
@@ -38,7 +37,7 @@ final class GeluKernel {
             double[] phi = new double[N + 1];            // Φ(x) for ERF; (1 + tanh u)/2 for TANH
             double[] dphi = new double[N + 1];           // its derivative
             if (kind == Ops.Gelu.ERF) {
-                INDArray e = Nd4j.createFromArray(x).castTo(DataType.DOUBLE).muli(Math.sqrt(0.5));
+                INDArray e = Nd4j.createFromArray(x).muli(Math.sqrt(0.5));
                 Nd4j.exec(new Erf(e, e));
                 double[] erf = e.toDoubleVector();
                 for (int i = 0; i <= N; i++) {

@@ -5,6 +5,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import java.nio.FloatBuffer;
 
 import static io.peft4j.core.tensor.FloatKernels.buf;
+import static io.peft4j.core.tensor.FloatKernels.floats;
 import static io.peft4j.core.tensor.FloatKernels.off;
 
 /**
@@ -52,13 +53,6 @@ final class LayerNormKernel {
                 yb.put(yo + r * d, out, 0, d);
             }
         });
-    }
-
-    /** The {@code d} elements of a float vector as a Java array. */
-    private static float[] floats(INDArray v, int d) {
-        float[] out = new float[d];
-        buf(v).get(off(v), out, 0, d);
-        return out;
     }
 
     /**

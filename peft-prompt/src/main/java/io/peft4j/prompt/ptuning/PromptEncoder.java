@@ -87,7 +87,7 @@ final class PromptEncoder {
         int n = (int) x.size(0);
         long h = cfg.encoderHiddenSize();
         String s = "_l" + layer + dir;
-        Tensor xw = Ops.add(Ops.add(Ops.matmul(x, params.get("lstm_head.weight_ih" + s), false, true), params.get("lstm_head.bias_ih" + s)),
+        Tensor xw = Ops.add(Ops.linearT(x, params.get("lstm_head.weight_ih" + s), params.get("lstm_head.bias_ih" + s)),
                 params.get("lstm_head.bias_hh" + s));
         Tensor whh = params.get("lstm_head.weight_hh" + s);
         boolean reverse = !dir.isEmpty();
