@@ -43,12 +43,14 @@ final class BottleneckLayer implements SublayerHook {
             case PARALLEL -> x;
         };
         Tensor a = adapter(u, ctx);
-        if (scaling != 1.0) a = Ops.scale(a, scaling);
         if (!sel.all()) a = Ops.mul(a, sel.mask(a.rank(), a.dataType()));
         return Ops.add(h, a);
     }
 
-    /** {@code W_up f(W_down u + b_down) + b_up}; weights are PyTorch-oriented {@code [out, in]}. */
+    /**
+     * {@code s·(W_up f(W_down u + b_down) + b_up)}, computed as {@code W_up (s·f(...)) + s·b_up} so that the
+     * scaling touches the bottleneck, not the model-wide output; weights are PyTorch-oriented {@code [out, in]}.
+     */
     private Tensor adapter(Tensor u, ForwardContext ctx) {
         long d = u.size(u.rank() - 1);
         Tensor u2 = Ops.reshape(u, u.value().length() / d, d);
@@ -60,7 +62,12 @@ final class BottleneckLayer implements SublayerHook {
             default -> Ops.tanh(z);
         };
         if (ctx.training()) z = Ops.dropout(z, dropout, ctx.seed() * 1_000_003L + siteSeed);
-        Tensor out = Ops.linearT(z, up, upBias);
+        Tensor bias = upBias;
+        if (scaling != 1.0) {
+            z = Ops.scale(z, scaling);
+            if (bias != null) bias = Ops.scale(bias, scaling);
+        }
+        Tensor out = Ops.linearT(z, up, bias);
         return Ops.reshape(out, u.shape());
     }
 }

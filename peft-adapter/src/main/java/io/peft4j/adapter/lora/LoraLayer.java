@@ -34,7 +34,8 @@ final class LoraLayer implements LinearHook {
         long in = a.size(1);
         Tensor x2 = Ops.reshape(x, x.value().length() / in, in);
         if (ctx.training()) x2 = Ops.dropout(x2, dropout, ctx.seed() * 1_000_003L + siteSeed);
-        Tensor delta = Ops.scale(Ops.matmul(Ops.matmul(x2, a, false, true), b, false, true), scaling);
+        // the scaling multiplies the rank-r intermediate, not the [rows, out] result: same product, r/out of the work
+        Tensor delta = Ops.matmul(Ops.scale(Ops.matmul(x2, a, false, true), scaling), b, false, true);
         delta = Ops.reshape(delta, y.shape());
         if (!sel.all()) delta = Ops.mul(delta, sel.mask(y.rank(), y.dataType()));
         return Ops.add(y, delta);

@@ -222,12 +222,12 @@ public final class Bert implements TransformerModel {
 
     /** The attention sublayer: {@code LN1(x + O·attn(Q x, K x, V x))}. */
     private Tensor attention(Layer l, int i, Tensor x, int[][] keyMask, ForwardContext ctx) {
-        Tensor q = Blocks.splitHeads(l.query().apply(x, hooks, ctx), cfg.heads());
-        Tensor k = Blocks.splitHeads(l.key().apply(x, hooks, ctx), cfg.heads());
-        Tensor v = Blocks.splitHeads(l.value().apply(x, hooks, ctx), cfg.heads());
+        Tensor q = l.query().apply(x, hooks, ctx);
+        Tensor k = l.key().apply(x, hooks, ctx);
+        Tensor v = l.value().apply(x, hooks, ctx);
         Tensor[] kv = Blocks.withPrefix(k, v, l.prefixSite(), i, hooks, ctx);
-        Tensor a = Blocks.attention(q, kv[0], kv[1], keyMask, false);
-        Tensor h = l.attnOut().apply(Blocks.mergeHeads(a), hooks, ctx);
+        Tensor a = Blocks.attention(q, kv[0], kv[1], cfg.heads(), keyMask, false);
+        Tensor h = l.attnOut().apply(a, hooks, ctx);
         h = Blocks.sublayer(l.attnSite(), x, h, l.attnNorm(), hooks, ctx);
         return l.attnNorm().apply(Ops.add(x, h));
     }

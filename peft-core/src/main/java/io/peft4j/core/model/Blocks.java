@@ -46,25 +46,22 @@ final class Blocks {
         }
     }
 
-    /** {@code [B, T, D] -> [B, H, T, D/H]}. */
-    static Tensor splitHeads(Tensor x, int heads) {
-        long b = x.size(0), t = x.size(1), d = x.size(2);
-        return Ops.permute(Ops.reshape(x, b, t, heads, d / heads), 0, 2, 1, 3);
-    }
-
     /** {@code [B, H, T, dh] -> [B, T, H·dh]}. */
     static Tensor mergeHeads(Tensor x) {
         long b = x.size(0), h = x.size(1), t = x.size(2), dh = x.size(3);
         return Ops.reshape(Ops.permute(x, 0, 2, 1, 3), b, t, h * dh);
     }
 
-    /** Prepends the layer's prefix keys/values from every {@link PrefixHook} on {@code site}. */
+    /**
+     * Prepends the layer's prefix keys/values from every {@link PrefixHook} on {@code site} to k and v
+     * {@code [B, T, D]} (the hooks' {@code [B, H, P, dh]} prefixes are merged to {@code [B, P, D]} first).
+     */
     static Tensor[] withPrefix(Tensor k, Tensor v, String site, int layer, Hooks hooks, ForwardContext ctx) {
         for (PrefixHook p : hooks.at(site, PrefixHook.class)) {
             if (p.length(ctx) == 0) continue;
             PrefixHook.KeyValue kv = p.prefix(layer, ctx);
-            k = Ops.concat(2, kv.keys(), k);
-            v = Ops.concat(2, kv.values(), v);
+            k = Ops.concat(1, mergeHeads(kv.keys()), k);
+            v = Ops.concat(1, mergeHeads(kv.values()), v);
         }
         return new Tensor[]{k, v};
     }
@@ -81,20 +78,13 @@ final class Blocks {
     }
 
     /**
-     * Scaled dot-product attention of q {@code [B, H, Tq, dh]} over k, v {@code [B, H, Tk, dh]}; query i
-     * sits at absolute position {@code Tk - Tq + i}. {@code keyMask [B][Tk]} (1 = attend) may be null;
-     * with {@code causal}, query i sees keys {@code 0..Tk-Tq+i} only.
+     * Scaled dot-product attention of q {@code [B, Tq, D]} over k, v {@code [B, Tk, D]} with {@code heads}
+     * heads side by side in D; query i sits at absolute position {@code Tk - Tq + i}. {@code keyMask [B][Tk]}
+     * (1 = attend) may be null; with {@code causal}, query i sees keys {@code 0..Tk-Tq+i} only.
      */
-    static Tensor attention(Tensor q, Tensor k, Tensor v, int[][] keyMask, boolean causal) {
-        long b = q.size(0), h = q.size(1), tq = q.size(2), dh = q.size(3), tk = k.size(2);
-        Tensor q3 = Ops.reshape(q, b * h, tq, dh), k3 = Ops.reshape(k, b * h, tk, dh), v3 = Ops.reshape(v, b * h, tk, dh);
-        Tensor scores = Ops.scale(Ops.matmul(q3, k3, false, true), 1.0 / Math.sqrt(dh));
-        INDArray bias = maskBias(q.dataType(), (int) b, (int) tq, (int) tk, keyMask, causal);
-        if (bias != null) {
-            scores = Ops.reshape(Ops.add(Ops.reshape(scores, b, h, tq, tk), Tensor.constant(bias)), b * h, tq, tk);
-        }
-        Tensor out = Ops.matmul(Ops.softmax(scores), v3, false, false);
-        return Ops.reshape(out, b, h, tq, dh);
+    static Tensor attention(Tensor q, Tensor k, Tensor v, int heads, int[][] keyMask, boolean causal) {
+        INDArray bias = maskBias(q.dataType(), (int) q.size(0), (int) q.size(1), (int) k.size(1), keyMask, causal);
+        return Ops.attention(q, k, v, heads, bias);
     }
 
     private static INDArray maskBias(DataType type, int b, int tq, int tk, int[][] keyMask, boolean causal) {

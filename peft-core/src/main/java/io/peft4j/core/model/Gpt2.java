@@ -184,20 +184,20 @@ public final class Gpt2 implements TransformerModel {
     private Tensor attention(Block blk, int i, Tensor x, int[][] keyMask, boolean first, KvCache cache, ForwardContext ctx) {
         long d = cfg.hidden();
         Tensor qkv = blk.cAttn().apply(blk.ln1().apply(x), hooks, ctx);
-        Tensor q = Blocks.splitHeads(Ops.narrow(qkv, 2, 0, d), cfg.heads());
-        Tensor k = Blocks.splitHeads(Ops.narrow(qkv, 2, d, d), cfg.heads());
-        Tensor v = Blocks.splitHeads(Ops.narrow(qkv, 2, 2 * d, d), cfg.heads());
+        Tensor q = Ops.narrow(qkv, 2, 0, d);
+        Tensor k = Ops.narrow(qkv, 2, d, d);
+        Tensor v = Ops.narrow(qkv, 2, 2 * d, d);
         if (first) {
             Tensor[] kv = Blocks.withPrefix(k, v, blk.prefixSite(), i, hooks, ctx);
             k = kv[0];
             v = kv[1];
         } else {
-            k = Ops.concat(2, Tensor.constant(cache.keys(i)), k);
-            v = Ops.concat(2, Tensor.constant(cache.values(i)), v);
+            k = Ops.concat(1, Tensor.constant(cache.keys(i)), k);
+            v = Ops.concat(1, Tensor.constant(cache.values(i)), v);
         }
         if (cache != null) cache.store(i, k.value(), v.value());
-        Tensor a = Blocks.attention(q, k, v, keyMask, true);
-        Tensor o = blk.attnProj().apply(Blocks.mergeHeads(a), hooks, ctx);
+        Tensor a = Blocks.attention(q, k, v, cfg.heads(), keyMask, true);
+        Tensor o = blk.attnProj().apply(a, hooks, ctx);
         o = Blocks.sublayer(blk.attnSite(), x, o, UnaryOperator.identity(), hooks, ctx);
         return Ops.add(x, o);
     }

@@ -4,7 +4,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * Keys and values of the positions a decoder has already processed, per layer {@code [B, H, T, dh]}, kept
+ * Keys and values of the positions a decoder has already processed, per layer {@code [B, T, D]} (heads side by side in D), kept
  * outside any workspace so that they survive between generation steps. Prefix-tuning prefixes are stored
  * here on the first step, exactly as Hugging Face's {@code past_key_values}.
  */
@@ -19,7 +19,7 @@ public final class KvCache {
 
     /** Positions cached so far (prefix included). */
     public int length() {
-        return keys[0] == null ? 0 : (int) keys[0].size(2);
+        return keys[0] == null ? 0 : (int) keys[0].size(1);
     }
 
     INDArray keys(int layer) {

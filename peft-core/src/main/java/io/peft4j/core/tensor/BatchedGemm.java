@@ -38,9 +38,17 @@ final class BatchedGemm {
 
     /** Whether {@code a} and {@code b} can go through cblas: same float or double type, rank 3, same batch, dense row-major. */
     static boolean applies(INDArray a, INDArray b) {
-        if (!AVAILABLE || a.rank() != 3 || b.rank() != 3 || a.size(0) != b.size(0) || a.dataType() != b.dataType()) return false;
-        if (a.dataType() != DataType.FLOAT && a.dataType() != DataType.DOUBLE) return false;
-        return dense(a) && dense(b);
+        if (a.rank() != 3 || b.rank() != 3 || a.size(0) != b.size(0)) return false;
+        return available(a, b);
+    }
+
+    /** Whether the arrays can go through cblas: OpenBLAS on the CPU backend, one float or double type, dense row-major. */
+    static boolean available(INDArray... arrays) {
+        if (!AVAILABLE) return false;
+        DataType type = arrays[0].dataType();
+        if (type != DataType.FLOAT && type != DataType.DOUBLE) return false;
+        for (INDArray x : arrays) if (x.dataType() != type || !dense(x)) return false;
+        return true;
     }
 
     private static boolean dense(INDArray x) {
@@ -64,24 +72,42 @@ final class BatchedGemm {
             throw new IllegalArgumentException("matmul: inner dimensions " + k + " and " + kb + " differ");
         }
         INDArray c = Nd4j.createUninitialized(a.dataType(), new long[]{batch, m, n}, 'c');
-        int lda = (int) a.size(2), ldb = (int) b.size(2);
-        long sa = a.size(1) * a.size(2), sb = b.size(1) * b.size(2), sc = (long) m * n;
+        strided(ta, tb, m, n, k, 1.0, a, offsets(batch, a.size(1) * a.size(2)), (int) a.size(2),
+                b, offsets(batch, b.size(1) * b.size(2)), (int) b.size(2), c, offsets(batch, (long) m * n), n);
+        return c;
+    }
+
+    /** {@code i·step} for i < count. */
+    static long[] offsets(int count, long step) {
+        long[] o = new long[count];
+        for (int i = 0; i < count; i++) o[i] = i * step;
+        return o;
+    }
+
+    /**
+     * {@code C_i = alpha·op(A_i)·op(B_i)} for every i, each operand the row-major sub-matrix that starts
+     * {@code offsets[i]} elements after its array's first element, rows {@code ld} elements apart (so a
+     * head's columns inside a wider matrix need no copy). All three arrays are dense, of one type (float
+     * or double), and {@link #available} holds for them.
+     */
+    static void strided(boolean ta, boolean tb, int m, int n, int k, double alpha,
+                        INDArray a, long[] aOff, int lda, INDArray b, long[] bOff, int ldb, INDArray c, long[] cOff, int ldc) {
         int opA = ta ? openblas.CblasTrans : openblas.CblasNoTrans, opB = tb ? openblas.CblasTrans : openblas.CblasNoTrans;
+        long sa = start(a), sb = start(b), sc = start(c);
         if (a.dataType() == DataType.FLOAT) {
             FloatPointer pa = new FloatPointer(a.data().addressPointer()), pb = new FloatPointer(b.data().addressPointer());
             FloatPointer pc = new FloatPointer(c.data().addressPointer());
-            for (int i = 0; i < batch; i++) {
-                openblas.cblas_sgemm(openblas.CblasRowMajor, opA, opB, m, n, k, 1f, pa.position(start(a) + i * sa), lda,
-                        pb.position(start(b) + i * sb), ldb, 0f, pc.position(start(c) + i * sc), n);
+            for (int i = 0; i < aOff.length; i++) {
+                openblas.cblas_sgemm(openblas.CblasRowMajor, opA, opB, m, n, k, (float) alpha, pa.position(sa + aOff[i]), lda,
+                        pb.position(sb + bOff[i]), ldb, 0f, pc.position(sc + cOff[i]), ldc);
             }
         } else {
             DoublePointer pa = new DoublePointer(a.data().addressPointer()), pb = new DoublePointer(b.data().addressPointer());
             DoublePointer pc = new DoublePointer(c.data().addressPointer());
-            for (int i = 0; i < batch; i++) {
-                openblas.cblas_dgemm(openblas.CblasRowMajor, opA, opB, m, n, k, 1.0, pa.position(start(a) + i * sa), lda,
-                        pb.position(start(b) + i * sb), ldb, 0.0, pc.position(start(c) + i * sc), n);
+            for (int i = 0; i < aOff.length; i++) {
+                openblas.cblas_dgemm(openblas.CblasRowMajor, opA, opB, m, n, k, alpha, pa.position(sa + aOff[i]), lda,
+                        pb.position(sb + bOff[i]), ldb, 0.0, pc.position(sc + cOff[i]), ldc);
             }
         }
-        return c;
     }
 }

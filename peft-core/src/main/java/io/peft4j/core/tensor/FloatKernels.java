@@ -81,6 +81,17 @@ final class FloatKernels {
         return Nd4j.createFromArray(out);
     }
 
+    /** Writes the vector {@code v [n]} into every row of the dense float matrix {@code out [rows, n]}. */
+    static void fillRows(INDArray out, INDArray v) {
+        int n = (int) out.size(1), rows = (int) out.size(0);
+        float[] row = floats(v, n);
+        FloatBuffer ob = buf(out);
+        int oo = off(out);
+        split(rows, 64, (from, to) -> {
+            for (int r = from; r < to; r++) ob.put(oo + r * n, row, 0, n);
+        });
+    }
+
     /** The first {@code d} elements of a float array as a Java array. */
     static float[] floats(INDArray v, int d) {
         float[] out = new float[d];

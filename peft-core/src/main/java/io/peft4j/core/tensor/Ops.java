@@ -76,10 +76,20 @@ public final class Ops {
 
     /** {@code s * a}. */
     public static Tensor scale(Tensor a, double s) {
-        return Tensor.result(a.value().mul(s), g -> a.accumulate(g.mul(s)), a);
+        Profiler.Timer t = Profiler.start(Profiler.Kind.ELEMENTWISE);
+        INDArray v = a.value().mul(s);
+        t.stop();
+        return Tensor.result(v, g -> a.accumulate(g.mul(s)), a);
     }
 
     private static INDArray broadcastOp(INDArray a, INDArray b, char op) {
+        Profiler.Timer t = Profiler.start(Profiler.Kind.ELEMENTWISE);
+        INDArray r = broadcastOpUntimed(a, b, op);
+        t.stop();
+        return r;
+    }
+
+    private static INDArray broadcastOpUntimed(INDArray a, INDArray b, char op) {
         if (Arrays.equals(a.shape(), b.shape())) {
             return switch (op) {
                 case '+' -> a.add(b);
@@ -202,6 +212,27 @@ public final class Ops {
         return out;
     }
 
+    /**
+     * {@code x·op(w) + bias} row by row. For floats the bias rows are written first and the GEMM adds onto
+     * them (beta = 1), which replaces the GEMM's zeroing pass: no separate bias pass over the result.
+     */
+    private static INDArray mmPlusBias(INDArray x, INDArray w, boolean tw, INDArray bias) {
+        long m = x.size(0), n = tw ? w.size(0) : w.size(1);
+        if (!FloatKernels.applies(x, w, bias) || bias.length() != n) {
+            INDArray y = mm(x, w, false, tw);
+            Profiler.Timer t = Profiler.start(Profiler.Kind.ELEMENTWISE);
+            y.addiRowVector(bias);
+            t.stop();
+            return y;
+        }
+        Profiler.Timer t = Profiler.start(Profiler.Kind.MATMUL);
+        INDArray out = Nd4j.createUninitialized(x.dataType(), new long[]{m, n}, 'c');
+        FloatKernels.fillRows(out, bias);
+        Nd4j.gemm(x, contiguous(w), out, false, tw, 1.0, 1.0);
+        t.stop();
+        return out;
+    }
+
     private static INDArray contiguous(INDArray x) {
         return x.isView() && !(x.ordering() == 'c' && x.elementWiseStride() == 1) ? x.dup('c') : x;
     }
@@ -229,12 +260,7 @@ public final class Ops {
             throw new IllegalArgumentException("linear: input " + Arrays.toString(xs) + " vs weight " + Arrays.toString(w.shape()));
         }
         INDArray x2 = contiguous(x.value()).reshape('c', x.value().length() / in, in);
-        INDArray y = mm(x2, w.value(), false, outIn);
-        if (b != null) {
-            Profiler.Timer t = Profiler.start(Profiler.Kind.ELEMENTWISE);
-            y.addiRowVector(b.value());
-            t.stop();
-        }
+        INDArray y = b == null ? mm(x2, w.value(), false, outIn) : mmPlusBias(x2, w.value(), outIn, contiguous(b.value()));
         long[] ys = xs.clone();
         ys[ys.length - 1] = out;
         INDArray wv = x.requiresGrad() ? Tensor.save(w.value()) : null;
@@ -245,6 +271,64 @@ public final class Ops {
             if (w.requiresGrad()) w.accumulate(outIn ? mm(g2, keptX, true, false) : mm(keptX, g2, true, false));
             if (b != null && b.requiresGrad()) b.accumulate(reduceTo(g2, b.shape()));
         }, x, w, b);
+    }
+
+    /**
+     * Multi-head scaled dot-product attention, {@code softmax(Q_h·K_hᵀ/√dh + bias)·V_h} for every head h.
+     * {@code q [B, Tq, H·dh]}, {@code k} and {@code v [B, Tk, H·dh]} hold the heads side by side in the last
+     * dimension, as the projections make them; the result has q's shape, heads merged the same way.
+     * {@code bias} is additive ({@code [B or 1, 1, Tq or 1, Tk]}, a large negative value where a key is
+     * masked), shared by the heads, or null.
+     *
+     * <p>On the CPU backend (float or double) every head's products run on the arrays' memory, with no head
+     * split or merge copies ({@link AttentionKernel}); elsewhere the same computation is composed of the ops
+     * of this class. The backward keeps q, k, v (what it needs of them) and the probabilities.
+     */
+    public static Tensor attention(Tensor q, Tensor k, Tensor v, int heads, INDArray bias) {
+        long[] qs = q.shape(), ks = k.shape();
+        if (q.rank() != 3 || k.rank() != 3 || !Arrays.equals(ks, v.shape()) || qs[0] != ks[0] || qs[2] != ks[2] || qs[2] % heads != 0) {
+            throw new IllegalArgumentException("attention: q " + Arrays.toString(qs) + ", k " + Arrays.toString(ks) + ", v "
+                    + Arrays.toString(v.shape()) + " with " + heads + " heads");
+        }
+        double alpha = 1.0 / Math.sqrt(qs[2] / heads);
+        INDArray qv = contiguous(q.value()), kv = contiguous(k.value()), vv = contiguous(v.value());
+        INDArray bv = bias == null ? null : contiguous(bias.castTo(qv.dataType()));
+        if (!BatchedGemm.available(qv, kv, vv) || qv.length() > Integer.MAX_VALUE || qs[0] * heads * qs[1] * ks[1] > Integer.MAX_VALUE) {
+            return attentionComposed(q, k, v, heads, bv, alpha);
+        }
+        AttentionKernel.Dims s = new AttentionKernel.Dims((int) qs[0], heads, (int) qs[1], (int) ks[1], (int) qs[2]);
+        boolean grad = q.requiresGrad() || k.requiresGrad() || v.requiresGrad();
+        Profiler.Timer t = Profiler.start(Profiler.Kind.MATMUL);
+        long[] pShape = {(long) s.batch() * heads, s.tq(), s.tk()};
+        INDArray p = grad ? Tensor.newSaved(qv.dataType(), pShape) : Nd4j.createUninitialized(qv.dataType(), pShape, 'c');
+        AttentionKernel.probabilities(qv, kv, s, alpha, bv, p);
+        INDArray out = Nd4j.createUninitialized(qv.dataType(), qs, 'c');
+        AttentionKernel.output(p, vv, s, out);
+        t.stop();
+        if (!grad) return Tensor.result(out, null, q, k, v);
+        boolean scores = q.requiresGrad() || k.requiresGrad();
+        INDArray pk = Tensor.save(p), qk = k.requiresGrad() ? Tensor.save(qv) : null, kk = q.requiresGrad() ? Tensor.save(kv) : null;
+        INDArray vk = scores ? Tensor.save(vv) : null;
+        return Tensor.result(out, g -> {
+            INDArray go = contiguous(g);
+            if (v.requiresGrad()) v.accumulate(AttentionKernel.valueGrad(pk, go, s));
+            if (!scores) return;
+            INDArray ds = AttentionKernel.softmaxGrad(pk, AttentionKernel.probabilityGrad(go, vk, s));
+            if (q.requiresGrad()) q.accumulate(AttentionKernel.queryGrad(ds, kk, s, alpha));
+            if (k.requiresGrad()) k.accumulate(AttentionKernel.keyGrad(ds, qk, s, alpha));
+        }, q, k, v);
+    }
+
+    /** {@link #attention} composed of this class's ops: heads split, batched products, softmax, heads merged. */
+    static Tensor attentionComposed(Tensor q, Tensor k, Tensor v, int heads, INDArray bias, double alpha) {
+        long b = q.size(0), tq = q.size(1), tk = k.size(1), d = q.size(2), dh = d / heads;
+        Tensor q3 = reshape(permute(reshape(q, b, tq, heads, dh), 0, 2, 1, 3), b * heads, tq, dh);
+        Tensor k3 = reshape(permute(reshape(k, b, tk, heads, dh), 0, 2, 1, 3), b * heads, tk, dh);
+        Tensor v3 = reshape(permute(reshape(v, b, tk, heads, dh), 0, 2, 1, 3), b * heads, tk, dh);
+        Tensor scores = scale(matmul(q3, k3, false, true), alpha);
+        if (bias != null) scores = reshape(add(reshape(scores, b, heads, tq, tk), Tensor.constant(bias)), b * heads, tq, tk);
+        Tensor out = reshape(matmul(softmax(scores), v3, false, false), b, heads, tq, dh);
+        return reshape(permute(out, 0, 2, 1, 3), b, tq, d);
     }
 
     // ---------------------------------------------------------------- shape ops
@@ -367,12 +451,12 @@ public final class Ops {
         return Tensor.result(y, g -> x.accumulate(yk.rsub(1.0).muli(yk).muli(g)), x);
     }
 
+    /** {@code max(x, 0)}; the backward keeps the output (usually kept anyway, as the next layer's input), not a mask. */
     public static Tensor relu(Tensor x) {
-        INDArray mask = x.value().gt(0).castTo(x.dataType());
-        INDArray y = x.value().mul(mask);
+        INDArray y = Transforms.relu(x.value(), true);
         if (!x.requiresGrad()) return Tensor.result(y, null, x);
-        INDArray maskk = Tensor.save(mask);
-        return Tensor.result(y, g -> x.accumulate(g.mul(maskk)), x);
+        INDArray yk = Tensor.save(y);
+        return Tensor.result(y, g -> x.accumulate(g.mul(yk.gt(0).castTo(g.dataType()))), x);
     }
 
     /** SiLU / swish: {@code x·σ(x)}. */
@@ -458,7 +542,7 @@ public final class Ops {
     }
 
     /** {@code y ⊙ (g - Σ_j g_j y_j)} row by row. */
-    private static INDArray softmaxBackward(INDArray y, INDArray g) {
+    static INDArray softmaxBackward(INDArray y, INDArray g) {
         long n = y.size(y.rank() - 1);
         INDArray y2 = y.reshape('c', y.length() / n, n);
         INDArray gy = contiguous(g).reshape('c', y.length() / n, n).mul(y2);

@@ -13,8 +13,9 @@ public final class Profiler {
 
     private static volatile boolean enabled;
     private static final ThreadLocal<Map<Kind, long[]>> TOTALS = ThreadLocal.withInitial(() -> new EnumMap<>(Kind.class));
-    private static final Timer NOOP = new Timer(null, 0);
+    private static final Timer NOOP = new Timer(null, null, 0);
     private static final ThreadLocal<Map<String, long[]>> BACKWARD = ThreadLocal.withInitial(java.util.TreeMap::new);
+    private static final ThreadLocal<Map<String, long[]>> FORWARD = ThreadLocal.withInitial(java.util.TreeMap::new);
 
     private Profiler() {
     }
@@ -26,7 +27,10 @@ public final class Profiler {
     public static void reset() {
         TOTALS.get().clear();
         BACKWARD.get().clear();
+        FORWARD.get().clear();
     }
+
+    private static final java.util.Set<String> INTERNAL = java.util.Set.of("result", "opName", "<init>", "start", "mm", "broadcastOp");
 
     static boolean enabled() {
         return enabled;
@@ -36,7 +40,7 @@ public final class Profiler {
     static String opName() {
         if (!enabled) return null;
         return StackWalker.getInstance().walk(s -> s.map(StackWalker.StackFrame::getMethodName)
-                .filter(n -> !n.equals("result") && !n.equals("opName") && !n.equals("<init>")).findFirst().orElse("?"));
+                .filter(n -> !INTERNAL.contains(n)).findFirst().orElse("?"));
     }
 
     static void backward(String op, long nanos) {
@@ -50,6 +54,13 @@ public final class Profiler {
         return out;
     }
 
+    /** Nanoseconds of forward computation per op on this thread since the last {@link #reset()}. */
+    public static Map<String, Long> forwardTotals() {
+        Map<String, Long> out = new java.util.TreeMap<>();
+        FORWARD.get().forEach((k, v) -> out.put(k, v[0]));
+        return out;
+    }
+
     /** Nanoseconds spent per kind on this thread since the last {@link #reset()}. */
     public static Map<Kind, Long> totals() {
         Map<Kind, Long> out = new EnumMap<>(Kind.class);
@@ -58,21 +69,26 @@ public final class Profiler {
     }
 
     static Timer start(Kind kind) {
-        return enabled ? new Timer(kind, System.nanoTime()) : NOOP;
+        return enabled ? new Timer(kind, opName(), System.nanoTime()) : NOOP;
     }
 
     /** A running measurement. */
     static final class Timer {
         private final Kind kind;
+        private final String op;
         private final long start;
 
-        private Timer(Kind kind, long start) {
+        private Timer(Kind kind, String op, long start) {
             this.kind = kind;
+            this.op = op;
             this.start = start;
         }
 
         void stop() {
-            if (kind != null) TOTALS.get().computeIfAbsent(kind, k -> new long[1])[0] += System.nanoTime() - start;
+            if (kind == null) return;
+            long took = System.nanoTime() - start;
+            TOTALS.get().computeIfAbsent(kind, k -> new long[1])[0] += took;
+            FORWARD.get().computeIfAbsent(op == null ? "?" : op, k -> new long[1])[0] += took;
         }
     }
 }
