@@ -43,10 +43,14 @@ final class AttentionKernel {
         }
     }
 
-    /** {@code P = softmax(α·Q Kᵀ + bias)} into {@code p [B·H, Tq, Tk]}. */
-    static void probabilities(INDArray q, INDArray k, Dims s, double alpha, INDArray bias, INDArray p) {
+    /** The scores {@code S = α·Q Kᵀ} into {@code p [B·H, Tq, Tk]}. */
+    static void scores(INDArray q, INDArray k, Dims s, double alpha, INDArray p) {
         BatchedGemm.strided(false, true, s.tq(), s.tk(), s.dh(), alpha, q, s.headOffsets(s.tq()), s.d(),
                 k, s.headOffsets(s.tk()), s.d(), p, s.scoreOffsets(), s.tk());
+    }
+
+    /** Scores to probabilities in place: {@code P = softmax(S + bias)}. */
+    static void softmax(INDArray p, INDArray bias, Dims s) {
         if (bias != null) addBias(p, bias, s);
         Nd4j.exec((CustomOp) new SoftMax(p, p, -1));
     }

@@ -298,10 +298,15 @@ public final class Ops {
         }
         AttentionKernel.Dims s = new AttentionKernel.Dims((int) qs[0], heads, (int) qs[1], (int) ks[1], (int) qs[2]);
         boolean grad = q.requiresGrad() || k.requiresGrad() || v.requiresGrad();
-        Profiler.Timer t = Profiler.start(Profiler.Kind.MATMUL);
         long[] pShape = {(long) s.batch() * heads, s.tq(), s.tk()};
         INDArray p = grad ? Tensor.newSaved(qv.dataType(), pShape) : Nd4j.createUninitialized(qv.dataType(), pShape, 'c');
-        AttentionKernel.probabilities(qv, kv, s, alpha, bv, p);
+        Profiler.Timer t = Profiler.start(Profiler.Kind.MATMUL);
+        AttentionKernel.scores(qv, kv, s, alpha, p);
+        t.stop();
+        t = Profiler.start(Profiler.Kind.ELEMENTWISE);
+        AttentionKernel.softmax(p, bv, s);
+        t.stop();
+        t = Profiler.start(Profiler.Kind.MATMUL);
         INDArray out = Nd4j.createUninitialized(qv.dataType(), qs, 'c');
         AttentionKernel.output(p, vv, s, out);
         t.stop();

@@ -30,7 +30,7 @@ public final class Profiler {
         FORWARD.get().clear();
     }
 
-    private static final java.util.Set<String> INTERNAL = java.util.Set.of("result", "opName", "<init>", "start", "mm", "broadcastOp");
+    private static final java.util.Set<String> INTERNAL = java.util.Set.of("result", "opName", "<init>", "start", "mm", "mmPlusBias", "broadcastOp");
 
     static boolean enabled() {
         return enabled;
@@ -54,7 +54,10 @@ public final class Profiler {
         return out;
     }
 
-    /** Nanoseconds of forward computation per op on this thread since the last {@link #reset()}. */
+    /**
+     * Nanoseconds per op and kind on this thread since the last {@link #reset()}, keyed {@code "op (kind)"}
+     * (e.g. {@code "attention (matmul)"}); ops a backward pass runs are counted under their backward closure's name.
+     */
     public static Map<String, Long> forwardTotals() {
         Map<String, Long> out = new java.util.TreeMap<>();
         FORWARD.get().forEach((k, v) -> out.put(k, v[0]));
@@ -88,7 +91,7 @@ public final class Profiler {
             if (kind == null) return;
             long took = System.nanoTime() - start;
             TOTALS.get().computeIfAbsent(kind, k -> new long[1])[0] += took;
-            FORWARD.get().computeIfAbsent(op == null ? "?" : op, k -> new long[1])[0] += took;
+            FORWARD.get().computeIfAbsent((op == null ? "?" : op) + " (" + kind.name().toLowerCase(java.util.Locale.ROOT) + ")", k -> new long[1])[0] += took;
         }
     }
 }
