@@ -81,6 +81,21 @@ final class FloatKernels {
         return Nd4j.createFromArray(out);
     }
 
+    /** {@code out[r, j] = x[r, j]·v[j]} over x's last dimension n = v.length; x and out dense floats of one shape. */
+    static void scaleColumns(INDArray x, float[] v, INDArray out) {
+        int n = v.length, rows = (int) (x.length() / n);
+        FloatBuffer xb = buf(x), ob = buf(out);
+        int xo = off(x), oo = off(out);
+        split(rows, 64, (from, to) -> {
+            float[] r = new float[n];
+            for (int i = from; i < to; i++) {
+                xb.get(xo + i * n, r, 0, n);
+                for (int j = 0; j < n; j++) r[j] *= v[j];
+                ob.put(oo + i * n, r, 0, n);
+            }
+        });
+    }
+
     /** Writes the vector {@code v [n]} into every row of the dense float matrix {@code out [rows, n]}. */
     static void fillRows(INDArray out, INDArray v) {
         int n = (int) out.size(1), rows = (int) out.size(0);

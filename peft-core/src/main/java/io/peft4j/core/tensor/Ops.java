@@ -49,11 +49,48 @@ public final class Ops {
     /** {@code a * b} elementwise with NumPy broadcasting. */
     public static Tensor mul(Tensor a, Tensor b) {
         INDArray av = a.value(), bv = b.value();
+        if (b.requiresGrad() && isTrailingVector(bv, av) && FloatKernels.applies(av, contiguous(bv))) {
+            float[] scale = FloatKernels.floats(contiguous(bv), (int) bv.length());
+            if (awayFromZero(scale)) return mulByTrainableVector(a, b, scale);
+        }
         INDArray v = broadcastOp(av, bv, '*');
         INDArray keptB = a.requiresGrad() ? Tensor.save(bv) : null, keptA = b.requiresGrad() ? Tensor.save(av) : null;
         return Tensor.result(v, g -> {
             if (a.requiresGrad()) a.accumulate(reduceTo(broadcastOp(g, keptB, '*'), a.shape()));
             if (b.requiresGrad()) b.accumulate(productSum(g, keptA, b.shape()));
+        }, a, b);
+    }
+
+    private static boolean awayFromZero(float[] v) {
+        for (float x : v) if (!(Math.abs(x) > 1e-2f)) return false;
+        return true;
+    }
+
+    /**
+     * {@code x ⊙ v} for a trainable float vector v over x's last dimension (IA3's scaling vectors). The product
+     * goes straight into memory the backward keeps, and v's gradient {@code Σ_rows g ⊙ x} is taken as
+     * {@code (Σ_rows g ⊙ y) / v}: x itself is neither kept nor copied out of its block. Used only when every
+     * {@code |v_j| > 0.01}, so the division costs no precision that matters.
+     */
+    private static Tensor mulByTrainableVector(Tensor a, Tensor b, float[] v) {
+        INDArray av = a.value();
+        Profiler.Timer t = Profiler.start(Profiler.Kind.ELEMENTWISE);
+        INDArray y = Tensor.newSaved(av.dataType(), av.shape());
+        FloatKernels.scaleColumns(av, v, y);
+        t.stop();
+        INDArray yk = Tensor.save(y);
+        long[] bs = b.shape();
+        return Tensor.result(y, g -> {
+            INDArray gc = contiguous(g);
+            if (!FloatKernels.applies(gc)) gc = gc.dup('c');
+            if (a.requiresGrad()) {
+                INDArray dx = Nd4j.createUninitialized(gc.dataType(), gc.shape(), 'c');
+                FloatKernels.scaleColumns(gc, v, dx);
+                a.accumulate(dx);
+            }
+            INDArray dv = FloatKernels.columnDot(gc, yk);
+            for (int j = 0; j < v.length; j++) dv.putScalar(j, dv.getFloat(j) / v[j]);
+            b.accumulate(dv.reshape(bs));
         }, a, b);
     }
 

@@ -13,7 +13,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * reached through {@link Ops#mul}, {@link Ops#add} and {@link Ops#linear} on float tensors, against the same
  * gradients in float64 (ND4J's reductions, which {@link OpsGradientTest} checks by finite differences). The
  * rows (3 x 131 = 393) are not a multiple of the kernel's 64-row blocks and split over two threads; the scaled
- * input is a view at a non-zero offset.
+ * input is a view at a non-zero offset. The float product by the trainable vector l takes the path that keeps
+ * {@code x ⊙ l} and divides l's gradient by l; the float linear writes its bias before the GEMM.
  */
 class ColumnDotTest {
 
