@@ -4,8 +4,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * Keys and values of the positions a decoder has already processed, per layer {@code [B, T, D]} (heads side by side in D), kept
- * outside any workspace so that they survive between generation steps. Prefix-tuning prefixes are stored
+ * Keys and values of the positions a decoder has already processed, per layer {@code [B, T, D]} (heads side by
+ * side in D), kept outside any workspace so that they survive between generation steps. Prefix-tuning prefixes are stored
  * here on the first step, exactly as Hugging Face's {@code past_key_values}.
  */
 public final class KvCache {

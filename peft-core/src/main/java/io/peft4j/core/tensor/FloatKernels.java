@@ -96,6 +96,56 @@ final class FloatKernels {
         });
     }
 
+    /**
+     * The indices of the rows of the dense float matrix {@code g [rows, n]} that hold a non-zero (or NaN), or
+     * null as soon as there are more than {@code most} of them. A row is dismissed at its first non-zero, so a
+     * dense matrix costs about one read per row.
+     */
+    static int[] nonzeroRows(INDArray g, int most) {
+        int n = (int) g.size(1), rows = (int) g.size(0);
+        FloatBuffer gb = buf(g);
+        int go = off(g);
+        int[] live = new int[most];
+        int count = 0;
+        for (int r = 0; r < rows; r++) {
+            int at = go + r * n;
+            for (int j = 0; j < n; j++) {
+                if (gb.get(at + j) != 0f) {
+                    if (count == most) return null;
+                    live[count++] = r;
+                    break;
+                }
+            }
+        }
+        return Arrays.copyOf(live, count);
+    }
+
+    /** Rows {@code rows} of the dense float matrix {@code x [*, n]}, as a new {@code [rows.length, n]} matrix. */
+    static INDArray gatherRows(INDArray x, int[] rows) {
+        int n = (int) x.size(1);
+        INDArray out = Nd4j.createUninitialized(x.dataType(), new long[]{rows.length, n}, 'c');
+        FloatBuffer xb = buf(x), ob = buf(out);
+        int xo = off(x), oo = off(out);
+        float[] row = new float[n];
+        for (int i = 0; i < rows.length; i++) {
+            xb.get(xo + rows[i] * n, row, 0, n);
+            ob.put(oo + i * n, row, 0, n);
+        }
+        return out;
+    }
+
+    /** Writes row i of the dense float matrix {@code part} into row {@code rows[i]} of {@code out}. */
+    static void scatterRows(INDArray part, int[] rows, INDArray out) {
+        int n = (int) out.size(1);
+        FloatBuffer pb = buf(part), ob = buf(out);
+        int po = off(part), oo = off(out);
+        float[] row = new float[n];
+        for (int i = 0; i < rows.length; i++) {
+            pb.get(po + i * n, row, 0, n);
+            ob.put(oo + rows[i] * n, row, 0, n);
+        }
+    }
+
     /** Writes the vector {@code v [n]} into every row of the dense float matrix {@code out [rows, n]}. */
     static void fillRows(INDArray out, INDArray v) {
         int n = (int) out.size(1), rows = (int) out.size(0);

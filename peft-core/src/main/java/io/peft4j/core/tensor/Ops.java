@@ -304,10 +304,38 @@ public final class Ops {
         INDArray keptX = w.requiresGrad() ? Tensor.save(x2) : null;
         return Tensor.result(y.reshape('c', ys), g -> {
             INDArray g2 = contiguous(g).reshape('c', g.length() / out, out);
-            if (x.requiresGrad()) x.accumulate(mm(g2, wv, false, !outIn).reshape('c', xs));
-            if (w.requiresGrad()) w.accumulate(outIn ? mm(g2, keptX, true, false) : mm(keptX, g2, true, false));
+            int[] live = liveRows(g2);
+            if (x.requiresGrad()) x.accumulate(linearInputGrad(g2, wv, outIn, live, in).reshape('c', xs));
+            if (w.requiresGrad()) w.accumulate(linearWeightGrad(g2, keptX, outIn, live, w.shape()));
             if (b != null && b.requiresGrad()) b.accumulate(reduceTo(g2, b.shape()));
         }, x, w, b);
+    }
+
+    /**
+     * The rows of a float gradient {@code g [rows, n]} that hold a non-zero, when they are at most a quarter of
+     * all rows; null otherwise (or for other types). A classification head that pools one token per sequence
+     * sends the last layer a gradient with B non-zero rows out of B·T: its linear layers' backward then
+     * multiplies those rows only. A dense gradient costs one read per row to rule this out.
+     */
+    private static int[] liveRows(INDArray g) {
+        if (!FloatKernels.applies(g) || g.size(0) < 8) return null;
+        return FloatKernels.nonzeroRows(g, (int) (g.size(0) / 4));
+    }
+
+    /** {@code dX = g·op(W)ᵀ}, on the live rows only when given (the others are zero). */
+    private static INDArray linearInputGrad(INDArray g, INDArray w, boolean outIn, int[] live, long in) {
+        if (live == null) return mm(g, w, false, !outIn);
+        INDArray dx = Nd4j.zeros(g.dataType(), g.size(0), in);
+        if (live.length > 0) FloatKernels.scatterRows(mm(FloatKernels.gatherRows(g, live), w, false, !outIn), live, dx);
+        return dx;
+    }
+
+    /** {@code dW = xᵀ·g} (or {@code gᵀ·x} for {@code [out, in]} weights), on the live rows only when given. */
+    private static INDArray linearWeightGrad(INDArray g, INDArray x, boolean outIn, int[] live, long[] wShape) {
+        if (live != null && !FloatKernels.applies(x)) live = null;
+        if (live != null && live.length == 0) return Nd4j.zeros(g.dataType(), wShape);
+        INDArray gr = live == null ? g : FloatKernels.gatherRows(g, live), xr = live == null ? x : FloatKernels.gatherRows(x, live);
+        return outIn ? mm(gr, xr, true, false) : mm(xr, gr, true, false);
     }
 
     /**
