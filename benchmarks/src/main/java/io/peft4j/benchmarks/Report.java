@@ -113,9 +113,9 @@ public final class Report {
                 .append("`TrainStepBenchmark.arrayBytes`); and **RSS**, the fork's peak resident set (`VmHWM`), which adds the JVM, native libraries ")
                 .append("and the C allocator's retained memory (the difference is given below the table). Prompt methods get 108 real tokens + 20 virtual = 128 positions. ")
                 .append("Goals (issue 3): every PEFT step <= 0.7x full fine-tuning's and <= 2.2x the forward alone; peak memory <= 0.5x full fine-tuning's.\n\n")
-                .append("Each fork also times a forward of the frozen base alone (8 x 128) before every iteration, outside the measured time: ")
-                .append("\"/ forward\" is the median, over the iterations, of each step divided by the forward timed just before it, ")
-                .append("so both times of a pair are taken under the same machine load. ")
+                .append("Each fork also times a forward of the frozen base alone (8 x 128) before and after every iteration, outside the measured time: ")
+                .append("\"/ forward\" is the median, over the iterations, of each step divided by the mean of the two forwards around it, ")
+                .append("so the times compared are taken under the same machine load, drifts within a step averaged out. ")
                 .append("\"/ full\" divides two steps measured in different forks, minutes apart, and moves with the machine's load ")
                 .append("(full fine-tuning's step has measured 4.9 to 7.7 s within an hour here); \"/ full, same load\" divides the two steps' ")
                 .append("\"/ forward\" ratios instead, each fork's forward serving as the yardstick of the load it ran under.\n\n")
@@ -153,15 +153,19 @@ public final class Report {
         return f.isEmpty() ? fallback : median(f);
     }
 
-    /** The forwards (ms) timed before each measured iteration of the method's fork, in order; empty when absent. */
+    /**
+     * Per measured iteration of the method's fork, in order, the mean (ms) of the forwards timed just before and
+     * just after it (or the one forward of a line that holds one); empty when absent.
+     */
     private static List<Double> sameForkForwardsMs(String method) throws Exception {
         Path p = Path.of("benchmarks/target", "forward-" + method + ".txt");
         if (!Files.exists(p)) return List.of();
-        return Files.readString(p).lines().filter(l -> !l.isBlank()).map(l -> Long.parseLong(l.trim()) / 1e6).toList();
+        return Files.readString(p).lines().filter(l -> !l.isBlank())
+                .map(l -> java.util.Arrays.stream(l.trim().split("\\s+")).mapToLong(Long::parseLong).average().orElseThrow() / 1e6).toList();
     }
 
     /**
-     * The median over the iterations of step / the forward timed just before it; with no paired forwards, the
+     * The median over the iterations of step / the mean of the forwards timed just before and after it; with no paired forwards, the
      * median step over {@code fallbackForwardMs}.
      */
     private static double perForward(List<Double> stepsMs, String method, double fallbackForwardMs) throws Exception {

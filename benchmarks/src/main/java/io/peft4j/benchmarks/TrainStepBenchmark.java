@@ -70,7 +70,7 @@ public class TrainStepBenchmark {
     AdamW opt;
     long step;
     Batch forwardBatch;
-    final List<Long> forwardNanos = new java.util.ArrayList<>();
+    final List<Long> forwardNanos = new java.util.ArrayList<>(), forwardAfterNanos = new java.util.ArrayList<>();
 
     static PeftConfig config(String method) {
         return switch (method) {
@@ -114,10 +114,20 @@ public class TrainStepBenchmark {
      */
     @Setup(Level.Iteration)
     public void timeForward() {
+        forwardNanos.add(baseForwardNanos());
+    }
+
+    /** The same forward again after each iteration: the step is compared with the mean of the two around it. */
+    @TearDown(Level.Iteration)
+    public void timeForwardAfter() {
+        forwardAfterNanos.add(baseForwardNanos());
+    }
+
+    private long baseForwardNanos() {
         ForwardContext none = new ForwardContext(forwardBatch.size(), java.util.Collections.nCopies(forwardBatch.size(), "-"), false, 0);
         long t0 = System.nanoTime();
         Workspaces.run(() -> new INDArray[]{model.base().forward(forwardBatch, none).hidden().value()});
-        forwardNanos.add(System.nanoTime() - t0);
+        return System.nanoTime() - t0;
     }
 
     @Benchmark
@@ -136,7 +146,7 @@ public class TrainStepBenchmark {
     /**
      * Writes the fork's peak resident set ({@code VmHWM}, kB) to {@code peak-rss-<method>.txt}, its array
      * memory (bytes) to {@code peak-arrays-<method>.txt} and the measured iterations' forward times (ns, in
-     * iteration order, one a line) to {@code forward-<method>.txt}.
+     * iteration order, one line each: the forward before the step and the one after) to {@code forward-<method>.txt}.
      */
     @TearDown(Level.Trial)
     public void recordPeakMemory() throws Exception {
@@ -147,9 +157,11 @@ public class TrainStepBenchmark {
         Files.createDirectories(dir);
         Files.writeString(dir.resolve("peak-rss-" + method + ".txt"), Long.toString(kb));
         Files.writeString(dir.resolve("peak-arrays-" + method + ".txt"), Long.toString(arrayBytes()));
-        List<Long> measured = forwardNanos.subList(Math.min(WARMUPS, forwardNanos.size()), forwardNanos.size());
-        Files.writeString(dir.resolve("forward-" + method + ".txt"),
-                String.join("\n", measured.stream().map(String::valueOf).toList()));
+        List<String> lines = new java.util.ArrayList<>();
+        for (int i = WARMUPS; i < Math.min(forwardNanos.size(), forwardAfterNanos.size()); i++) {
+            lines.add(forwardNanos.get(i) + " " + forwardAfterNanos.get(i));
+        }
+        Files.writeString(dir.resolve("forward-" + method + ".txt"), String.join("\n", lines));
     }
 
     /**
