@@ -103,7 +103,7 @@ public final class Report {
         if (stepMs.isEmpty()) return "";
         ModelConfig cfg = ModelConfig.load(ModelHub.resolve("bert-base-uncased").resolve("config.json"));
         double fullMs = stepMs.getOrDefault("full", Double.NaN);
-        double fullPerForward = perForward(stepRaw.get("full"), "full", forwardMs);
+        double fullPerForward = perForward(stepRaw.get("full"), sameForkForwardsMs("full"), forwardMs);
         long fullRss = rss("full"), fullArrays = arrays("full");
         StringBuilder md = new StringBuilder("\n## Training step, BERT-base + classification head, batch 8 x 128\n\n")
                 .append("Forward, cross-entropy, backward and AdamW on the trainable tensors (`TrainStepBenchmark`: JMH, 2 warm-up + 7 measured ")
@@ -129,7 +129,8 @@ public final class Report {
             else pm.add("default", pc);
             long trainable = pm.parameterCount().trainable() + 2L * 768 + 2;   // + the head
             long r = rss(m), arr = arrays(m);
-            double fwdMs = sameForkForwardMs(m, forwardMs), perForward = perForward(stepRaw.get(m), m, forwardMs);
+            List<Double> forwards = sameForkForwardsMs(m);
+            double fwdMs = forwards.isEmpty() ? forwardMs : median(forwards), perForward = perForward(stepRaw.get(m), forwards, forwardMs);
             if (r > 0 && arr > 0) {
                 double overhead = r / 1048576.0 - arr / 1073741824.0;
                 overheadMin = Math.min(overheadMin, overhead);
@@ -147,12 +148,6 @@ public final class Report {
         return md.toString();
     }
 
-    /** The median forward time (ms) measured in the method's own fork, or {@code fallback} when absent. */
-    private static double sameForkForwardMs(String method, double fallback) throws Exception {
-        List<Double> f = sameForkForwardsMs(method);
-        return f.isEmpty() ? fallback : median(f);
-    }
-
     /**
      * Per measured iteration of the method's fork, in order, the mean (ms) of the forwards timed just before and
      * just after it (or the one forward of a line that holds one); empty when absent.
@@ -165,13 +160,13 @@ public final class Report {
     }
 
     /**
-     * The median over the iterations of step / the mean of the forwards timed just before and after it; with no paired forwards, the
-     * median step over {@code fallbackForwardMs}.
+     * The median over the iterations of step / the same-fork forward paired with it ({@link #sameForkForwardsMs});
+     * without one forward per step, the median step over the forwards' median, or over {@code fallbackForwardMs}
+     * when the fork recorded none.
      */
-    private static double perForward(List<Double> stepsMs, String method, double fallbackForwardMs) throws Exception {
-        List<Double> forwards = sameForkForwardsMs(method);
+    private static double perForward(List<Double> stepsMs, List<Double> forwards, double fallbackForwardMs) {
         if (stepsMs == null || stepsMs.isEmpty()) return Double.NaN;
-        if (forwards.size() != stepsMs.size()) return median(stepsMs) / sameForkForwardMs(method, fallbackForwardMs);
+        if (forwards.size() != stepsMs.size()) return median(stepsMs) / (forwards.isEmpty() ? fallbackForwardMs : median(forwards));
         List<Double> ratios = new ArrayList<>();
         for (int i = 0; i < stepsMs.size(); i++) ratios.add(stepsMs.get(i) / forwards.get(i));
         return median(ratios);
@@ -201,7 +196,7 @@ public final class Report {
         Workspaces.run(() -> new INDArray[]{m.forward(b, ForwardContext.inference(8)).hidden().value()});
         long total = System.nanoTime() - t0;
         Profiler.enable(false);
-        return new Profile(Profiler.totals(), Profiler.forwardTotals(), total);
+        return new Profile(Profiler.totals(), Profiler.opTotals(), total);
     }
 
     private static String row(String what, long nanos, long total) {

@@ -122,27 +122,28 @@ final class FloatKernels {
 
     /** Rows {@code rows} of the dense float matrix {@code x [*, n]}, as a new {@code [rows.length, n]} matrix. */
     static INDArray gatherRows(INDArray x, int[] rows) {
-        int n = (int) x.size(1);
-        INDArray out = Nd4j.createUninitialized(x.dataType(), new long[]{rows.length, n}, 'c');
-        FloatBuffer xb = buf(x), ob = buf(out);
-        int xo = off(x), oo = off(out);
-        float[] row = new float[n];
-        for (int i = 0; i < rows.length; i++) {
-            xb.get(xo + rows[i] * n, row, 0, n);
-            ob.put(oo + i * n, row, 0, n);
-        }
+        INDArray out = Nd4j.createUninitialized(x.dataType(), new long[]{rows.length, x.size(1)}, 'c');
+        copyRows(x, rows, out, null);
         return out;
     }
 
     /** Writes row i of the dense float matrix {@code part} into row {@code rows[i]} of {@code out}. */
     static void scatterRows(INDArray part, int[] rows, INDArray out) {
-        int n = (int) out.size(1);
-        FloatBuffer pb = buf(part), ob = buf(out);
-        int po = off(part), oo = off(out);
+        copyRows(part, null, out, rows);
+    }
+
+    /**
+     * Copies rows between dense float matrices of one width: the i-th copy reads row {@code from[i]} (or i when
+     * {@code from} is null) and writes row {@code to[i]} (or i); one of the two index lists is given.
+     */
+    private static void copyRows(INDArray src, int[] from, INDArray dst, int[] to) {
+        int n = (int) dst.size(1), count = from != null ? from.length : to.length;
+        FloatBuffer sb = buf(src), db = buf(dst);
+        int so = off(src), dOff = off(dst);
         float[] row = new float[n];
-        for (int i = 0; i < rows.length; i++) {
-            pb.get(po + i * n, row, 0, n);
-            ob.put(oo + rows[i] * n, row, 0, n);
+        for (int i = 0; i < count; i++) {
+            sb.get(so + (from == null ? i : from[i]) * n, row, 0, n);
+            db.put(dOff + (to == null ? i : to[i]) * n, row, 0, n);
         }
     }
 

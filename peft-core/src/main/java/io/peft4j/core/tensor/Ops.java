@@ -49,9 +49,12 @@ public final class Ops {
     /** {@code a * b} elementwise with NumPy broadcasting. */
     public static Tensor mul(Tensor a, Tensor b) {
         INDArray av = a.value(), bv = b.value();
-        if (b.requiresGrad() && isTrailingVector(bv, av) && FloatKernels.applies(av, contiguous(bv))) {
-            float[] scale = FloatKernels.floats(contiguous(bv), (int) bv.length());
-            if (awayFromZero(scale)) return mulByTrainableVector(a, b, scale);
+        if (b.requiresGrad() && isTrailingVector(bv, av)) {
+            INDArray vec = contiguous(bv);
+            if (FloatKernels.applies(av, vec)) {
+                float[] scale = FloatKernels.floats(vec, (int) vec.length());
+                if (awayFromZero(scale)) return mulByTrainableVector(a, b, scale);
+            }
         }
         INDArray v = broadcastOp(av, bv, '*');
         INDArray keptB = a.requiresGrad() ? Tensor.save(bv) : null, keptA = b.requiresGrad() ? Tensor.save(av) : null;
@@ -358,7 +361,7 @@ public final class Ops {
         double alpha = 1.0 / Math.sqrt(qs[2] / heads);
         INDArray qv = contiguous(q.value()), kv = contiguous(k.value()), vv = contiguous(v.value());
         INDArray bv = bias == null ? null : contiguous(bias.castTo(qv.dataType()));
-        if (!BatchedGemm.available(qv, kv, vv) || qv.length() > Integer.MAX_VALUE || qs[0] * heads * qs[1] * ks[1] > Integer.MAX_VALUE) {
+        if (!BatchedGemm.available(qv, kv, vv) || qs[0] * heads * qs[1] * ks[1] > Integer.MAX_VALUE) {
             return attentionComposed(q, k, v, heads, bv, alpha);
         }
         AttentionKernel.Dims s = new AttentionKernel.Dims((int) qs[0], heads, (int) qs[1], (int) ks[1], (int) qs[2]);
@@ -376,13 +379,13 @@ public final class Ops {
         AttentionKernel.output(p, vv, s, out);
         t.stop();
         if (!grad) return Tensor.result(out, null, q, k, v);
-        boolean scores = q.requiresGrad() || k.requiresGrad();
+        boolean scoreGrads = q.requiresGrad() || k.requiresGrad();
         INDArray pk = Tensor.save(p), qk = k.requiresGrad() ? Tensor.save(qv) : null, kk = q.requiresGrad() ? Tensor.save(kv) : null;
-        INDArray vk = scores ? Tensor.save(vv) : null;
+        INDArray vk = scoreGrads ? Tensor.save(vv) : null;
         return Tensor.result(out, g -> {
             INDArray go = contiguous(g);
             if (v.requiresGrad()) v.accumulate(AttentionKernel.valueGrad(pk, go, s));
-            if (!scores) return;
+            if (!scoreGrads) return;
             INDArray ds = AttentionKernel.softmaxGrad(pk, AttentionKernel.probabilityGrad(go, vk, s));
             if (q.requiresGrad()) q.accumulate(AttentionKernel.queryGrad(ds, kk, s, alpha));
             if (k.requiresGrad()) k.accumulate(AttentionKernel.keyGrad(ds, qk, s, alpha));

@@ -15,7 +15,7 @@ public final class Profiler {
     private static final ThreadLocal<Map<Kind, long[]>> TOTALS = ThreadLocal.withInitial(() -> new EnumMap<>(Kind.class));
     private static final Timer NOOP = new Timer(null, null, 0);
     private static final ThreadLocal<Map<String, long[]>> BACKWARD = ThreadLocal.withInitial(java.util.TreeMap::new);
-    private static final ThreadLocal<Map<String, long[]>> FORWARD = ThreadLocal.withInitial(java.util.TreeMap::new);
+    private static final ThreadLocal<Map<String, long[]>> OPS = ThreadLocal.withInitial(java.util.TreeMap::new);
 
     private Profiler() {
     }
@@ -27,7 +27,7 @@ public final class Profiler {
     public static void reset() {
         TOTALS.get().clear();
         BACKWARD.get().clear();
-        FORWARD.get().clear();
+        OPS.get().clear();
     }
 
     private static final java.util.Set<String> INTERNAL = java.util.Set.of("result", "opName", "<init>", "start", "mm", "mmPlusBias", "broadcastOp");
@@ -58,9 +58,9 @@ public final class Profiler {
      * Nanoseconds per op and kind on this thread since the last {@link #reset()}, keyed {@code "op (kind)"}
      * (e.g. {@code "attention (matmul)"}); ops a backward pass runs are counted under their backward closure's name.
      */
-    public static Map<String, Long> forwardTotals() {
+    public static Map<String, Long> opTotals() {
         Map<String, Long> out = new java.util.TreeMap<>();
-        FORWARD.get().forEach((k, v) -> out.put(k, v[0]));
+        OPS.get().forEach((k, v) -> out.put(k, v[0]));
         return out;
     }
 
@@ -91,7 +91,7 @@ public final class Profiler {
             if (kind == null) return;
             long took = System.nanoTime() - start;
             TOTALS.get().computeIfAbsent(kind, k -> new long[1])[0] += took;
-            FORWARD.get().computeIfAbsent((op == null ? "?" : op) + " (" + kind.name().toLowerCase(java.util.Locale.ROOT) + ")", k -> new long[1])[0] += took;
+            OPS.get().computeIfAbsent((op == null ? "?" : op) + " (" + kind.name().toLowerCase(java.util.Locale.ROOT) + ")", k -> new long[1])[0] += took;
         }
     }
 }
