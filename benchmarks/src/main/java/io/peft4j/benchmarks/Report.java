@@ -106,7 +106,7 @@ public final class Report {
         double fullPerForward = perForward(stepRaw.get("full"), sameForkForwardsMs("full"), forwardMs);
         long fullRss = rss("full"), fullArrays = arrays("full");
         StringBuilder md = new StringBuilder("\n## Training step, BERT-base + classification head, batch 8 x 128\n\n")
-                .append("Forward, cross-entropy, backward and AdamW on the trainable tensors (`TrainStepBenchmark`: JMH, 2 warm-up + 7 measured ")
+                .append("Forward, cross-entropy, backward and AdamW on the trainable tensors (`TrainStepBenchmark`: JMH, ").append(TrainStepBenchmark.WARMUPS).append(" warm-up + ").append(TrainStepBenchmark.MEASURED).append(" measured ")
                 .append("single-shot iterations, one fork per method, JVM heap `-Xms64m -Xmx1g`: arrays live off the Java heap). ")
                 .append("Two peaks: **arrays**, the native arrays the step holds at its peak, counted as PyTorch's `max_memory_allocated` counts tensors ")
                 .append("(weights, trainable parameters, their gradients, AdamW state, and ND4J's pass/block/backward workspaces at their learned size; ")
@@ -119,7 +119,10 @@ public final class Report {
                 .append("\"/ full\" divides two steps measured in different forks, minutes apart, and moves with the machine's load ")
                 .append("(full fine-tuning's step has measured 4.9 to 7.7 s within an hour here); \"/ full, same load\" divides the two steps' ")
                 .append("\"/ forward\" ratios instead, each fork's forward serving as the yardstick of the load it ran under.\n\n")
-                .append("| method | trainable params | step (median) | / full step | forward, same fork | / forward | / full, same load | peak arrays | / full | peak RSS | / full |\n|---|---|---|---|---|---|---|---|---|---|---|\n");
+                .append("\"GEMM work / forward\" counts the matrix products' floating-point operations in one step and in one forward of the ")
+                .append("frozen base (`Profiler.gemmFlops`, run in the fork after its measured iterations): at equal GEMM speed, the lowest ")
+                .append("\"/ forward\" the method's arithmetic allows.\n\n")
+                .append("| method | trainable params | step (median) | / full step | forward, same fork | / forward | GEMM work / forward | / full, same load | peak arrays | / full | peak RSS | / full |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n");
         double overheadMin = Double.MAX_VALUE, overheadMax = 0;
         for (var e : stepMs.entrySet()) {
             String m = e.getKey();
@@ -136,8 +139,8 @@ public final class Report {
                 overheadMin = Math.min(overheadMin, overhead);
                 overheadMax = Math.max(overheadMax, overhead);
             }
-            md.append(String.format(Locale.ROOT, "| %s | %,d | %.2f s | %.2f | %.2f s | %.2f | %.2f | %.2f GB | %.2f | %.2f GB | %.2f |%n", m, trainable, e.getValue() / 1e3,
-                    e.getValue() / fullMs, fwdMs / 1e3, perForward, perForward / fullPerForward,
+            md.append(String.format(Locale.ROOT, "| %s | %,d | %.2f s | %.2f | %.2f s | %.2f | %.2f | %.2f | %.2f GB | %.2f | %.2f GB | %.2f |%n", m, trainable, e.getValue() / 1e3,
+                    e.getValue() / fullMs, fwdMs / 1e3, perForward, gemmWork(m), perForward / fullPerForward,
                     arr / 1073741824.0, (double) arr / fullArrays, r / 1048576.0, (double) r / fullRss));
         }
         if (overheadMax > 0) {
@@ -170,6 +173,14 @@ public final class Report {
         List<Double> ratios = new ArrayList<>();
         for (int i = 0; i < stepsMs.size(); i++) ratios.add(stepsMs.get(i) / forwards.get(i));
         return median(ratios);
+    }
+
+    /** Step GEMM flops / forward GEMM flops from the method's fork ({@code gemm-flops-<method>.txt}); NaN when absent. */
+    private static double gemmWork(String method) throws Exception {
+        Path p = Path.of("benchmarks/target", "gemm-flops-" + method + ".txt");
+        if (!Files.exists(p)) return Double.NaN;
+        String[] f = Files.readString(p).trim().split("\\s+");
+        return Double.parseDouble(f[0]) / Double.parseDouble(f[1]);
     }
 
     private static long arrays(String method) throws Exception {

@@ -6,6 +6,7 @@ import io.peft4j.adapter.lora.LoraConfig;
 import io.peft4j.core.head.ClassificationHead;
 import io.peft4j.core.head.Pooling;
 import io.peft4j.core.hooks.ForwardContext;
+import io.peft4j.core.tensor.Profiler;
 import io.peft4j.core.hub.ModelHub;
 import io.peft4j.core.model.Batch;
 import io.peft4j.core.model.Models;
@@ -51,11 +52,17 @@ import java.util.concurrent.TimeUnit;
 @BenchmarkMode(Mode.SingleShotTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
 @Warmup(iterations = TrainStepBenchmark.WARMUPS)
-@Measurement(iterations = 7)
+@Measurement(iterations = TrainStepBenchmark.MEASURED)
 @Fork(value = 1, jvmArgs = {"-Xms64m", "-Xmx1g"})   // arrays live off the Java heap; the heap holds the graph only
 public class TrainStepBenchmark {
     /** Warm-up iterations; the forward timed before each of them is left out of the paired ratios. */
     static final int WARMUPS = 2;
+
+    /**
+     * Measured iterations. The paired step / forward ratios of single iterations spread over about ±0.3 on
+     * this shared 2-core machine; 11 of them give a steadier median than 7.
+     */
+    static final int MEASURED = 11;
 
     /** The methods compared; the PyTorch reference used LoRA r=8 on query and value. */
     public static final List<String> METHODS = List.of("full", "lora", "ia3", "prompt", "ptuning", "prefix", "houlsby", "pfeiffer", "parallel");
@@ -162,6 +169,26 @@ public class TrainStepBenchmark {
             lines.add(forwardNanos.get(i) + " " + forwardAfterNanos.get(i));
         }
         Files.writeString(dir.resolve("forward-" + method + ".txt"), String.join("\n", lines));
+        Files.writeString(dir.resolve("gemm-flops-" + method + ".txt"), gemmFlops());
+    }
+
+    /**
+     * The floating-point operations of the matrix products in one step and in one forward of the frozen base
+     * ({@link Profiler#gemmFlops}), as {@code "step forward"}: their ratio is what the step asks of the GEMMs
+     * per forward, whatever the machine's speed. Run after the measured iterations.
+     */
+    private String gemmFlops() {
+        Profiler.enable(true);
+        try {
+            Profiler.reset();
+            step();
+            long stepFlops = Profiler.gemmFlops();
+            Profiler.reset();
+            baseForwardNanos();
+            return stepFlops + " " + Profiler.gemmFlops();
+        } finally {
+            Profiler.enable(false);
+        }
     }
 
     /**

@@ -241,13 +241,20 @@ public final class Ops {
             Profiler.Timer t = Profiler.start(Profiler.Kind.MATMUL);
             long m = ta ? a.size(1) : a.size(0), n = tb ? b.size(0) : b.size(1);
             INDArray out = Nd4j.createUninitialized(a.dataType(), new long[]{m, n}, 'c');
-            Nd4j.gemm(contiguous(a), contiguous(b), out, ta, tb, 1.0, 0.0);
+            gemm(contiguous(a), contiguous(b), out, ta, tb, 0.0);
             t.stop();
             return out;
         }
         Profiler.Timer t = Profiler.start(Profiler.Kind.MATMUL);
         INDArray ac = contiguous(a), bc = contiguous(b);
-        INDArray out = BatchedGemm.applies(ac, bc) ? BatchedGemm.multiply(ac, bc, ta, tb) : Nd4j.matmul(ac, bc, ta, tb, false);
+        INDArray out;
+        if (BatchedGemm.applies(ac, bc)) {
+            out = BatchedGemm.multiply(ac, bc, ta, tb);
+        } else {
+            out = Nd4j.matmul(ac, bc, ta, tb, false);
+            long k = ta ? ac.size(ac.rank() - 2) : ac.size(ac.rank() - 1);
+            Profiler.countGemm(out.size(out.rank() - 2), out.size(out.rank() - 1), k, out.length() / (out.size(out.rank() - 2) * out.size(out.rank() - 1)));
+        }
         t.stop();
         return out;
     }
@@ -268,9 +275,19 @@ public final class Ops {
         Profiler.Timer t = Profiler.start(Profiler.Kind.MATMUL);
         INDArray out = Nd4j.createUninitialized(x.dataType(), new long[]{m, n}, 'c');
         FloatKernels.fillRows(out, bias);
-        Nd4j.gemm(x, contiguous(w), out, false, tw, 1.0, 1.0);
+        gemm(x, contiguous(w), out, false, tw, 1.0);
         t.stop();
         return out;
+    }
+
+    /** {@code out = op(a)·op(b) + beta·out} for 2-D arrays: cblas directly where it applies, else ND4J's gemm. */
+    private static void gemm(INDArray a, INDArray b, INDArray out, boolean ta, boolean tb, double beta) {
+        if (BatchedGemm.available(a, b, out)) {
+            BatchedGemm.gemm(a, b, out, ta, tb, beta);
+        } else {
+            Profiler.countGemm(out.size(0), out.size(1), ta ? a.size(0) : a.size(1), 1);
+            Nd4j.gemm(a, b, out, ta, tb, 1.0, beta);
+        }
     }
 
     private static INDArray contiguous(INDArray x) {

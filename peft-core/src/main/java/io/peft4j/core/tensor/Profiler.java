@@ -16,6 +16,7 @@ public final class Profiler {
     private static final Timer NOOP = new Timer(null, null, 0);
     private static final ThreadLocal<Map<String, long[]>> BACKWARD = ThreadLocal.withInitial(java.util.TreeMap::new);
     private static final ThreadLocal<Map<String, long[]>> OPS = ThreadLocal.withInitial(java.util.TreeMap::new);
+    private static final ThreadLocal<long[]> FLOPS = ThreadLocal.withInitial(() -> new long[1]);
 
     private Profiler() {
     }
@@ -28,6 +29,7 @@ public final class Profiler {
         TOTALS.get().clear();
         BACKWARD.get().clear();
         OPS.get().clear();
+        FLOPS.get()[0] = 0;
     }
 
     private static final java.util.Set<String> INTERNAL = java.util.Set.of("result", "opName", "<init>", "start", "mm", "mmPlusBias", "broadcastOp");
@@ -64,6 +66,19 @@ public final class Profiler {
         return out;
     }
 
+    /** Counts a matrix product's floating-point operations (2·m·n·k per product) when profiling. */
+    static void countGemm(long m, long n, long k, long products) {
+        if (enabled) FLOPS.get()[0] += 2 * m * n * k * products;
+    }
+
+    /**
+     * Floating-point operations of the matrix products run on this thread since the last {@link #reset()}:
+     * the work a pass asks of the GEMMs, whatever their speed.
+     */
+    public static long gemmFlops() {
+        return FLOPS.get()[0];
+    }
+
     /** Nanoseconds spent per kind on this thread since the last {@link #reset()}. */
     public static Map<Kind, Long> totals() {
         Map<Kind, Long> out = new EnumMap<>(Kind.class);
@@ -73,6 +88,11 @@ public final class Profiler {
 
     static Timer start(Kind kind) {
         return enabled ? new Timer(kind, opName(), System.nanoTime()) : NOOP;
+    }
+
+    /** A measurement booked under {@code op} rather than the calling op. */
+    static Timer start(Kind kind, String op) {
+        return enabled ? new Timer(kind, op, System.nanoTime()) : NOOP;
     }
 
     /** A running measurement. */

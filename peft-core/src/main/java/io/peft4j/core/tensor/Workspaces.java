@@ -133,7 +133,9 @@ public final class Workspaces {
     static INDArray keep(INDArray a) {
         Block b = CURRENT.get();
         if (b == null || a == null || !inBlock(a)) return a;
+        Profiler.Timer t = Profiler.start(Profiler.Kind.ELEMENTWISE, "keep");
         INDArray copy = b.saved.computeIfAbsent(Key.of(a), k -> allocateKept(a.dataType(), a.shape()).assign(a));
+        t.stop();
         return Arrays.equals(copy.shape(), a.shape()) ? copy : copy.reshape('c', a.shape());
     }
 

@@ -38,4 +38,42 @@ class BatchedGemmTest {
         double tol = type == DataType.FLOAT ? 1e-5 : 1e-12;
         assertThat(got[0].sub(expected).amaxNumber().doubleValue()).isLessThan(tol);
     }
+
+    /**
+     * The 2-D product {@code c = op(a)·op(b) + beta·c} through cblas against the sum written out in Java loops,
+     * with a and c row views at a non-zero offset, beta 0 (c's old values ignored) and 1 (accumulated onto).
+     */
+    @ParameterizedTest
+    @CsvSource({"FLOAT,false,false,0", "FLOAT,false,true,1", "FLOAT,true,false,1", "FLOAT,true,true,0",
+            "DOUBLE,false,false,1", "DOUBLE,false,true,0", "DOUBLE,true,false,0", "DOUBLE,true,true,1"})
+    void plainProductMatchesLoops(DataType type, boolean ta, boolean tb, double beta) {
+        int m = 6, k = 11, n = 5;
+        Nd4j.getRandom().setSeed(23);
+        INDArray bigA = Nd4j.rand(type, ta ? new long[]{k + 2, m} : new long[]{m + 2, k}).subi(0.5);
+        INDArray a = bigA.get(NDArrayIndex.interval(2, bigA.size(0)), NDArrayIndex.all());
+        INDArray b = Nd4j.rand(type, tb ? new long[]{n, k} : new long[]{k, n}).subi(0.5);
+        INDArray bigC = Nd4j.rand(type, m + 1, n);
+        INDArray c = bigC.get(NDArrayIndex.interval(1, m + 1), NDArrayIndex.all());
+        assertThat(BatchedGemm.available(a, b, c)).isTrue();
+        double[][] expected = new double[m][n];
+        for (int i = 0; i < m; i++) {
+            for (int j = 0; j < n; j++) {
+                double sum = beta * c.getDouble(i, j);
+                for (int p = 0; p < k; p++) sum += (ta ? a.getDouble(p, i) : a.getDouble(i, p)) * (tb ? b.getDouble(j, p) : b.getDouble(p, j));
+                expected[i][j] = sum;
+            }
+        }
+        double before = bigC.getDouble(0, 0);
+        Profiler.enable(true);
+        try {
+            Profiler.reset();
+            BatchedGemm.gemm(a, b, c, ta, tb, beta);
+            assertThat(Profiler.gemmFlops()).isEqualTo(2L * m * n * k);
+        } finally {
+            Profiler.enable(false);
+        }
+        double tol = type == DataType.FLOAT ? 1e-5 : 1e-12;
+        for (int i = 0; i < m; i++) for (int j = 0; j < n; j++) assertThat(c.getDouble(i, j)).isCloseTo(expected[i][j], org.assertj.core.data.Offset.offset(tol));
+        assertThat(bigC.getDouble(0, 0)).as("the row before the view").isEqualTo(before);
+    }
 }
