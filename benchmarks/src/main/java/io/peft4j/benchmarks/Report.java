@@ -74,6 +74,7 @@ public final class Report {
                 .append(", GOMP_SPINCOUNT=").append(System.getenv().getOrDefault("GOMP_SPINCOUNT", "unset"))
                 .append(", OPENBLAS_THREAD_TIMEOUT=").append(System.getenv().getOrDefault("OPENBLAS_THREAD_TIMEOUT", "unset"))
                 .append(", MALLOC_MMAP_THRESHOLD_=").append(System.getenv().getOrDefault("MALLOC_MMAP_THRESHOLD_", "unset"))
+                .append(", MALLOC_TRIM_THRESHOLD_=").append(System.getenv().getOrDefault("MALLOC_TRIM_THRESHOLD_", "unset"))
                 .append(" (ND4J's OpenMP and OpenBLAS threads do not spin between ops, see `./peft`). Medians; do not edit by hand.\n\n")
                 .append("## BERT-base forward, batch 8 x 128 tokens\n\n")
                 .append("| what | median | throughput |\n|---|---|---|\n")
