@@ -401,11 +401,21 @@ public final class Ops {
         INDArray vk = scoreGrads ? Tensor.save(vv) : null;
         return Tensor.result(out, g -> {
             INDArray go = contiguous(g);
-            if (v.requiresGrad()) v.accumulate(AttentionKernel.valueGrad(pk, go, s));
+            Profiler.Timer gt = Profiler.start(Profiler.Kind.MATMUL, "attentionGrad");
+            INDArray dv = v.requiresGrad() ? AttentionKernel.valueGrad(pk, go, s) : null;
+            INDArray dp = scoreGrads ? AttentionKernel.probabilityGrad(go, vk, s) : null;
+            gt.stop();
+            if (dv != null) v.accumulate(dv);
             if (!scoreGrads) return;
-            INDArray ds = AttentionKernel.softmaxGrad(pk, AttentionKernel.probabilityGrad(go, vk, s));
-            if (q.requiresGrad()) q.accumulate(AttentionKernel.queryGrad(ds, kk, s, alpha));
-            if (k.requiresGrad()) k.accumulate(AttentionKernel.keyGrad(ds, qk, s, alpha));
+            gt = Profiler.start(Profiler.Kind.ELEMENTWISE, "attentionGrad");
+            INDArray ds = AttentionKernel.softmaxGrad(pk, dp);
+            gt.stop();
+            gt = Profiler.start(Profiler.Kind.MATMUL, "attentionGrad");
+            INDArray dq = q.requiresGrad() ? AttentionKernel.queryGrad(ds, kk, s, alpha) : null;
+            INDArray dk = k.requiresGrad() ? AttentionKernel.keyGrad(ds, qk, s, alpha) : null;
+            gt.stop();
+            if (dq != null) q.accumulate(dq);
+            if (dk != null) k.accumulate(dk);
         }, q, k, v);
     }
 
