@@ -157,9 +157,9 @@ public final class Report {
      * just after it (or the one forward of a line that holds one); empty when absent.
      */
     private static List<Double> sameForkForwardsMs(String method) throws Exception {
-        Path p = Path.of("benchmarks/target", "forward-" + method + ".txt");
-        if (!Files.exists(p)) return List.of();
-        return Files.readString(p).lines().filter(l -> !l.isBlank())
+        String text = forkFile("forward-", method);
+        if (text == null) return List.of();
+        return text.lines().filter(l -> !l.isBlank())
                 .map(l -> java.util.Arrays.stream(l.trim().split("\\s+")).mapToLong(Long::parseLong).average().orElseThrow() / 1e6).toList();
     }
 
@@ -178,20 +178,26 @@ public final class Report {
 
     /** Step GEMM flops / forward GEMM flops from the method's fork ({@code gemm-flops-<method>.txt}); NaN when absent. */
     private static double gemmWork(String method) throws Exception {
-        Path p = Path.of("benchmarks/target", "gemm-flops-" + method + ".txt");
-        if (!Files.exists(p)) return Double.NaN;
-        String[] f = Files.readString(p).trim().split("\\s+");
+        String text = forkFile("gemm-flops-", method);
+        if (text == null) return Double.NaN;
+        String[] f = text.trim().split("\\s+");
         return Double.parseDouble(f[0]) / Double.parseDouble(f[1]);
     }
 
     private static long arrays(String method) throws Exception {
-        Path p = Path.of("benchmarks/target", "peak-arrays-" + method + ".txt");
-        return Files.exists(p) ? Long.parseLong(Files.readString(p).trim()) : -1;
+        String text = forkFile("peak-arrays-", method);
+        return text == null ? -1 : Long.parseLong(text.trim());
     }
 
     private static long rss(String method) throws Exception {
-        Path p = Path.of("benchmarks/target", "peak-rss-" + method + ".txt");
-        return Files.exists(p) ? Long.parseLong(Files.readString(p).trim()) : -1;
+        String text = forkFile("peak-rss-", method);
+        return text == null ? -1 : Long.parseLong(text.trim());
+    }
+
+    /** What a method's fork wrote to {@code benchmarks/target/<prefix><method>.txt}, or null when it wrote nothing. */
+    private static String forkFile(String prefix, String method) throws Exception {
+        Path p = Path.of("benchmarks/target", prefix + method + ".txt");
+        return Files.exists(p) ? Files.readString(p) : null;
     }
 
     /** One profiled forward: time per kind, per op, and in all. */

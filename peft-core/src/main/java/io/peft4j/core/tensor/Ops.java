@@ -252,8 +252,8 @@ public final class Ops {
             out = BatchedGemm.multiply(ac, bc, ta, tb);
         } else {
             out = Nd4j.matmul(ac, bc, ta, tb, false);
-            long k = ta ? ac.size(ac.rank() - 2) : ac.size(ac.rank() - 1);
-            Profiler.countGemm(out.size(out.rank() - 2), out.size(out.rank() - 1), k, out.length() / (out.size(out.rank() - 2) * out.size(out.rank() - 1)));
+            long m = out.size(out.rank() - 2), n = out.size(out.rank() - 1), k = ta ? ac.size(ac.rank() - 2) : ac.size(ac.rank() - 1);
+            Profiler.countGemm(m, n, k, out.length() / (m * n));
         }
         t.stop();
         return out;
