@@ -280,6 +280,18 @@ public final class Ops {
         return out;
     }
 
+    /**
+     * {@code out = op(a)·op(b) + beta·out} into an existing dense 2-D {@code out}, timed as a product; false (and
+     * nothing done) where the operands' types differ from out's.
+     */
+    static boolean gemmInto(INDArray a, INDArray b, INDArray out, boolean ta, boolean tb, double beta) {
+        if (a.rank() != 2 || b.rank() != 2 || a.dataType() != out.dataType() || b.dataType() != out.dataType()) return false;
+        Profiler.Timer t = Profiler.start(Profiler.Kind.MATMUL);
+        gemm(contiguous(a), contiguous(b), out, ta, tb, beta);
+        t.stop();
+        return true;
+    }
+
     /** {@code out = op(a)·op(b) + beta·out} for 2-D arrays: cblas directly where it applies, else ND4J's gemm. */
     private static void gemm(INDArray a, INDArray b, INDArray out, boolean ta, boolean tb, double beta) {
         if (BatchedGemm.available(a, b, out)) {
@@ -325,7 +337,7 @@ public final class Ops {
         return Tensor.result(y.reshape('c', ys), g -> {
             INDArray g2 = contiguous(g).reshape('c', g.length() / out, out);
             int[] live = liveRows(g2);
-            if (x.requiresGrad()) x.accumulate(linearInputGrad(g2, wv, outIn, live, in).reshape('c', xs));
+            if (x.requiresGrad()) linearInputGrad(x, g2, wv, outIn, live, in);
             if (w.requiresGrad()) w.accumulate(linearWeightGrad(g2, keptX, outIn, live, w.shape()));
             if (b != null && b.requiresGrad()) b.accumulate(reduceTo(g2, b.shape()));
         }, x, w, b);
@@ -342,12 +354,15 @@ public final class Ops {
         return FloatKernels.nonzeroRows(g, (int) (g.size(0) / 4));
     }
 
-    /** {@code dX = g·op(W)ᵀ}, on the live rows only when given (the others are zero). */
-    private static INDArray linearInputGrad(INDArray g, INDArray w, boolean outIn, int[] live, long in) {
-        if (live == null) return mm(g, w, false, !outIn);
+    /** Adds {@code dX = g·op(W)ᵀ} to x's gradient, computed on the live rows only when given (the others are zero). */
+    private static void linearInputGrad(Tensor x, INDArray g, INDArray w, boolean outIn, int[] live, long in) {
+        if (live == null) {
+            x.accumulateProduct(g, w, false, !outIn);
+            return;
+        }
         INDArray dx = Nd4j.zeros(g.dataType(), g.size(0), in);
         if (live.length > 0) FloatKernels.scatterRows(mm(FloatKernels.gatherRows(g, live), w, false, !outIn), live, dx);
-        return dx;
+        x.accumulate(dx.reshape('c', x.shape()));
     }
 
     /** {@code dW = xᵀ·g} (or {@code gᵀ·x} for {@code [out, in]} weights), on the live rows only when given. */

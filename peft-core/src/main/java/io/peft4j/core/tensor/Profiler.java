@@ -32,7 +32,7 @@ public final class Profiler {
         FLOPS.get()[0] = 0;
     }
 
-    private static final java.util.Set<String> INTERNAL = java.util.Set.of("result", "opName", "<init>", "start", "mm", "mmPlusBias", "broadcastOp");
+    private static final java.util.Set<String> INTERNAL = java.util.Set.of("result", "opName", "<init>", "start", "mm", "mmPlusBias", "broadcastOp", "gemmInto", "accumulateProduct");
 
     static boolean enabled() {
         return enabled;

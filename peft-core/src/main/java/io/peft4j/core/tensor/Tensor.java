@@ -10,7 +10,9 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.Deque;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -38,34 +40,57 @@ public final class Tensor {
     private INDArray grad;
     private INDArray gradOwner;    // non-leaves: the ordinary-memory array grad lives in (grad may be a view), else null
     private INDArray gradBuffer;   // a leaf's gradient array, reused from pass to pass
+    private boolean gradExclusive; // non-leaves: grad is a dense array no other tensor or closure reads (a sum or product made here)
     private final int block;       // the model block that made this tensor (Workspaces.block), or -1
 
     /**
      * The state of one backward pass. Each block's backward runs in scratch memory that the next block's
-     * reuses; a gradient still pending when its block's region ends is moved to ordinary memory, and freed
-     * as soon as its node has used it.
+     * reuses; a gradient still pending when its block's region ends is moved to ordinary memory, and that
+     * memory goes back to the pass's free list as soon as its node has used it, for the next block's moved
+     * gradients. A fresh array for every move cost 20-28 thousand page faults per BERT-base training step.
      */
     private static final class Pass {
         INDArray incoming, incomingOwner;   // the gradient the running node consumes
         boolean taken;                      // a parent took the incoming gradient over
         final List<Tensor> pending = new ArrayList<>();
-        final List<INDArray> toClose = new ArrayList<>();
+        final List<INDArray> toRelease = new ArrayList<>();
+        final Map<String, Deque<INDArray>> free = new HashMap<>();   // by type and length: "FLOAT 786432"
+        final List<INDArray> owned = new ArrayList<>();              // every array the pass allocated
 
         void evacuate() {
             for (Tensor t : pending) {
                 if (t.grad != null && Workspaces.inBackwardScratch(t.grad)) {
-                    try (var ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
-                        t.grad = t.grad.dup('c');
-                    }
-                    t.gradOwner = t.grad;
+                    INDArray owner = take(t.grad.dataType(), t.grad.length());
+                    t.grad = owner.reshape('c', t.grad.shape()).assign(t.grad);
+                    t.gradOwner = owner;
+                    t.gradExclusive = true;
                 }
             }
             pending.clear();
         }
 
-        void closeReleased() {
-            for (INDArray a : toClose) a.close();
-            toClose.clear();
+        /** A free ordinary-memory vector of {@code type} and {@code length}: reused, or allocated once for the pass. */
+        private INDArray take(DataType type, long length) {
+            INDArray a = free.computeIfAbsent(type + " " + length, k -> new ArrayDeque<>()).poll();
+            if (a != null) return a;
+            try (var ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+                a = Nd4j.createUninitialized(type, new long[]{length}, 'c');
+            }
+            owned.add(a);
+            return a;
+        }
+
+        /** Returns the owners of consumed gradients to the free list. */
+        void releaseConsumed() {
+            for (INDArray a : toRelease) free.get(a.dataType() + " " + a.length()).push(a);
+            toRelease.clear();
+        }
+
+        /** Frees the pass's ordinary memory; no gradient of the pass is read afterwards. */
+        void close() {
+            for (INDArray a : owned) a.close();
+            owned.clear();
+            free.clear();
         }
     }
 
@@ -231,14 +256,40 @@ public final class Tensor {
                     g = g.dup('c');       // a second parent gets its own copy, in scratch memory
                 }
                 grad = g;
+                gradExclusive = false;
             } else {
                 INDArray sum = grad.add(g);
-                if (gradOwner != null && p != null) p.toClose.add(gradOwner);
+                if (gradOwner != null && p != null) p.toRelease.add(gradOwner);
                 gradOwner = null;
                 grad = sum;
+                gradExclusive = true;
             }
             if (p != null && Workspaces.inBackwardScratch(grad)) p.pending.add(this);
         }
+    }
+
+    /**
+     * Adds the product {@code op(a)·op(b)} (2-D, its rows the flattened leading dimensions of this tensor) to
+     * this tensor's gradient. Where the gradient is already an array of its own (a leaf's, or a sum or product
+     * made here), the GEMM adds onto it in place (beta = 1): no product array and no separate add pass. A
+     * layer's input that feeds several projections (BERT's query, key and value) gets their input gradients
+     * this way.
+     */
+    void accumulateProduct(INDArray a, INDArray b, boolean ta, boolean tb) {
+        if (!requiresGrad) return;
+        long rows = ta ? a.size(1) : a.size(0), cols = tb ? b.size(0) : b.size(1);
+        if (rows * cols != value.length() || value.size(value.rank() - 1) != cols) {
+            throw new IllegalStateException("gradient product [" + rows + ", " + cols + "] does not match value shape "
+                    + Arrays.toString(value.shape()));
+        }
+        INDArray target = leaf ? grad : (gradExclusive ? grad : null);
+        if (target != null && target.ordering() == 'c' && target.elementWiseStride() == 1 && Ops.gemmInto(a, b, target.reshape('c', rows, cols), ta, tb, 1.0)) {
+            return;
+        }
+        INDArray product = Ops.mm(a, b, ta, tb).reshape('c', value.shape());
+        boolean fresh = !leaf && grad == null;
+        accumulate(product);
+        if (fresh) gradExclusive = true;      // the product array is this tensor's alone
     }
 
     /** Back-propagates from this scalar (seed 1). */
@@ -273,6 +324,7 @@ public final class Tensor {
                 p.taken = false;
                 t.grad = null;          // intermediate gradients are not kept
                 t.gradOwner = null;
+                t.gradExclusive = false;
                 if (Profiler.enabled()) {
                     long t0 = System.nanoTime();
                     t.backward.apply(p.incoming);
@@ -280,9 +332,10 @@ public final class Tensor {
                 } else {
                     t.backward.apply(p.incoming);
                 }
-                if (p.incomingOwner != null && !p.taken) p.toClose.add(p.incomingOwner);
-                p.closeReleased();
+                if (p.incomingOwner != null && !p.taken) p.toRelease.add(p.incomingOwner);
+                p.releaseConsumed();
             }
+            p.close();      // after a failure, the garbage collector frees them instead: a tensor may still point there
         } finally {
             if (scratch != null) scratch.close();
             PASS.remove();

@@ -1,5 +1,6 @@
 package io.peft4j.core.train;
 
+import io.peft4j.core.tensor.AdamWKernel;
 import io.peft4j.core.tensor.Tensor;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -18,7 +19,7 @@ import java.util.Map;
 public final class AdamW {
     private final double beta1, beta2, eps, weightDecay;
     private final Map<String, INDArray> m = new LinkedHashMap<>(), v = new LinkedHashMap<>();
-    private INDArray scratch;   // shared by all parameters: one array of the largest one's size
+    private INDArray scratch;   // shared by the parameters the fused kernel does not take: one array of the largest one's size
     private long step;
 
     public AdamW(double beta1, double beta2, double eps, double weightDecay) {
@@ -29,7 +30,7 @@ public final class AdamW {
     }
 
     /**
-     * Allocates the moments, the scratch array and every parameter's gradient array before training starts,
+     * Allocates the moments, the scratch array (if any parameter needs it) and every parameter's gradient array before training starts,
      * so that none of the long-lived arrays is allocated in the middle of the first pass.
      */
     public void reserve(Map<String, Tensor> params) {
@@ -43,34 +44,39 @@ public final class AdamW {
         }
     }
 
+    /** The scratch array for the parameters that the fused kernel does not take (not float): none when all are float. */
     private void reserveScratch(Map<String, Tensor> params) {
-        long largest = params.values().stream().mapToLong(p -> p.value().length()).max().orElse(0);
-        DataType type = params.isEmpty() ? null : params.values().iterator().next().dataType();
-        if (scratch == null || scratch.length() < largest || scratch.dataType() != type) {
-            scratch = largest == 0 ? null : Nd4j.createUninitialized(type, new long[]{largest}, 'c');
+        for (Tensor p : params.values()) {
+            if (p.dataType() != DataType.FLOAT) scratch(p.value());
         }
     }
 
     /**
-     * One update of every parameter that has a gradient, at learning rate {@code lr}. Works in place on
-     * the moments and one scratch array shared by all parameters (BLAS axpy, in-place transforms), so a
-     * step allocates nothing: fresh arrays the size of the model on every step cost more than the update.
+     * One update of every parameter that has a gradient, at learning rate {@code lr}, in place. Float
+     * parameters take one fused pass each ({@link AdamWKernel}); others use ND4J's BLAS axpy and in-place
+     * transforms with one scratch array shared by all parameters. Either way a step allocates nothing: fresh
+     * arrays the size of the model on every step cost more than the update.
      */
     public void step(Map<String, Tensor> params, double lr) {
         step++;
         double c1 = 1 - Math.pow(beta1, step), c2 = 1 - Math.pow(beta2, step);
         var blas = Nd4j.getBlasWrapper().level1();
         try (var ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
-            reserveScratch(params);
             for (var e : params.entrySet()) {
                 Tensor p = e.getValue();
                 INDArray g = p.grad();
                 if (g == null) continue;
                 INDArray w = p.value();
                 INDArray mi = moment(m, e.getKey(), w), vi = moment(v, e.getKey(), w);
+                boolean decayed = weightDecay > 0 && w.rank() >= 2;
+                if (AdamWKernel.applies(w, g, mi, vi)) {
+                    AdamWKernel.update(w, g, mi, vi, (float) (decayed ? 1 - lr * weightDecay : 1), (float) beta1, (float) beta2,
+                            (float) (lr / c1), (float) c2, (float) eps);
+                    continue;
+                }
                 INDArray tmp = scratch(w);
                 INDArray gc = g.ordering() == 'c' && !g.isView() ? g : g.dup('c');
-                if (weightDecay > 0 && w.rank() >= 2) w.muli(1 - lr * weightDecay);
+                if (decayed) w.muli(1 - lr * weightDecay);
                 mi.muli(beta1);
                 blas.axpy(mi.length(), 1 - beta1, gc, mi);                  // m = β1 m + (1-β1) g
                 tmp.assign(gc).muli(gc);
@@ -88,10 +94,14 @@ public final class AdamW {
         return moments.computeIfAbsent(key, k -> Nd4j.zeros(w.dataType(), w.shape()));
     }
 
-    /** The shared scratch array viewed in {@code w}'s shape. */
+    /** The shared scratch array viewed in {@code w}'s shape; (re)allocated outside any workspace when too small. */
     private INDArray scratch(INDArray w) {
-        INDArray s = scratch.dataType() == w.dataType() ? scratch : scratch.castTo(w.dataType());
-        return s.get(NDArrayIndex.interval(0, w.length())).reshape('c', w.shape());
+        if (scratch == null || scratch.length() < w.length() || scratch.dataType() != w.dataType()) {
+            try (var ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+                scratch = Nd4j.createUninitialized(w.dataType(), new long[]{Math.max(w.length(), scratch == null ? 0 : scratch.length())}, 'c');
+            }
+        }
+        return scratch.get(NDArrayIndex.interval(0, w.length())).reshape('c', w.shape());
     }
 
     /** Bytes of the optimizer's arrays: both moments of every parameter and the shared scratch array. */
