@@ -71,7 +71,7 @@ public final class Tensor {
 
         /** A free ordinary-memory vector of {@code type} and {@code length}: reused, or allocated once for the pass. */
         private INDArray take(DataType type, long length) {
-            INDArray a = free.computeIfAbsent(type + " " + length, k -> new ArrayDeque<>()).poll();
+            INDArray a = freeList(type, length).poll();
             if (a != null) return a;
             try (var ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
                 a = Nd4j.createUninitialized(type, new long[]{length}, 'c');
@@ -82,8 +82,12 @@ public final class Tensor {
 
         /** Returns the owners of consumed gradients to the free list. */
         void releaseConsumed() {
-            for (INDArray a : toRelease) free.get(a.dataType() + " " + a.length()).push(a);
+            for (INDArray a : toRelease) freeList(a.dataType(), a.length()).push(a);
             toRelease.clear();
+        }
+
+        private Deque<INDArray> freeList(DataType type, long length) {
+            return free.computeIfAbsent(type + " " + length, k -> new ArrayDeque<>());
         }
 
         /** Frees the pass's ordinary memory; no gradient of the pass is read afterwards. */
@@ -282,7 +286,7 @@ public final class Tensor {
             throw new IllegalStateException("gradient product [" + rows + ", " + cols + "] does not match value shape "
                     + Arrays.toString(value.shape()));
         }
-        INDArray target = leaf ? grad : (gradExclusive ? grad : null);
+        INDArray target = leaf || gradExclusive ? grad : null;
         if (target != null && target.ordering() == 'c' && target.elementWiseStride() == 1 && Ops.gemmInto(a, b, target.reshape('c', rows, cols), ta, tb, 1.0)) {
             return;
         }
