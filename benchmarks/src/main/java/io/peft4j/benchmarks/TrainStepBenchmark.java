@@ -56,17 +56,19 @@ import java.util.concurrent.TimeUnit;
 @Fork(value = 1, jvmArgs = {"-Xms64m", "-Xmx1g"})   // arrays live off the Java heap; the heap holds the graph only
 public class TrainStepBenchmark {
     /**
-     * Warm-up iterations; the forwards timed around them are left out of the paired ratios. The JIT still
-     * compiled 64-222 methods per step in steps 2 to 5 (LoRA, {@code -XX:+PrintCompilation}), so the first four
-     * are not measured.
+     * Warm-up iterations; the forwards timed around them are left out of the paired ratios. The JIT keeps
+     * compiling well into the run: the C2 compiler thread took 790, 190, 50, 230, 520, 160, 70, 90, 10 and 40 ms
+     * of CPU in parallel's steps 3 to 12 (one process, each step after a base forward, {@code /proc} thread
+     * times), on a machine with two cores that the step itself keeps busy. From step 9 on it stays under 100 ms,
+     * so the first eight are not measured.
      */
-    static final int WARMUPS = 4;
+    static final int WARMUPS = 8;
 
     /**
      * Measured iterations. The paired step / forward ratios of single iterations spread over about ±0.3 on
-     * this shared 2-core machine; 11 of them give a steadier median than 7.
+     * this shared 2-core machine; 13 of them give a steadier median than 7 or 11.
      */
-    static final int MEASURED = 11;
+    static final int MEASURED = 13;
 
     /** The methods compared; the PyTorch reference used LoRA r=8 on query and value. */
     public static final List<String> METHODS = List.of("full", "lora", "ia3", "prompt", "ptuning", "prefix", "houlsby", "pfeiffer", "parallel");

@@ -158,6 +158,21 @@ final class FloatKernels {
         });
     }
 
+    /**
+     * ReLU's input gradient {@code g·[y > 0]} from the output y, in one pass into a new array of g's shape
+     * (ND4J's {@code gt}, cast and product take three passes and two temporary arrays). A product, not a
+     * select, so a non-finite gradient where the unit is off still gives NaN, as the composed ops do.
+     */
+    static INDArray reluGrad(INDArray g, INDArray y) {
+        INDArray out = Nd4j.createUninitialized(DataType.FLOAT, g.shape(), 'c');
+        FloatBuffer gb = buf(g), yb = buf(y), ob = buf(out);
+        int go = off(g), yo = off(y), oo = off(out);
+        split((int) g.length(), 1 << 15, (from, to) -> {
+            for (int i = from; i < to; i++) ob.put(oo + i, gb.get(go + i) * (yb.get(yo + i) > 0 ? 1f : 0f));
+        });
+        return out;
+    }
+
     /** The first {@code d} elements of a float array as a Java array. */
     static float[] floats(INDArray v, int d) {
         float[] out = new float[d];

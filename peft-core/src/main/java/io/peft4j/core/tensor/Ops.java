@@ -571,7 +571,8 @@ public final class Ops {
         INDArray y = Transforms.relu(x.value(), true);
         if (!x.requiresGrad()) return Tensor.result(y, null, x);
         INDArray yk = Tensor.save(y);
-        return Tensor.result(y, g -> x.accumulate(g.mul(yk.gt(0).castTo(g.dataType()))), x);
+        return Tensor.result(y, g -> x.accumulate(FloatKernels.applies(g, yk) && Arrays.equals(g.shape(), yk.shape())
+                ? FloatKernels.reluGrad(g, yk) : g.mul(yk.gt(0).castTo(g.dataType()))), x);
     }
 
     /** SiLU / swish: {@code x·σ(x)}. */
