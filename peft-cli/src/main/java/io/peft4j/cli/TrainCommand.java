@@ -6,7 +6,6 @@ import io.peft4j.core.head.ClassificationHead;
 import io.peft4j.core.head.Pooling;
 import io.peft4j.core.hub.ModelHub;
 import io.peft4j.core.io.Json;
-import io.peft4j.core.io.SafeTensors;
 import io.peft4j.core.model.Models;
 import io.peft4j.core.model.TransformerModel;
 import io.peft4j.core.peft.PeftConfig;
@@ -26,7 +25,6 @@ import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
 import org.nd4j.linalg.api.buffer.DataType;
-import org.nd4j.linalg.api.ndarray.INDArray;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -59,7 +57,7 @@ final class TrainCommand implements Runnable {
     Integer limit;
     @Mixin
     MethodOptions method;
-    @Option(names = "--output", description = "Where to save the adapter and head (replaced atomically).")
+    @Option(names = "--output", description = "Where to save the adapter and head; with --method full, the whole model as a model directory (replaced atomically).")
     Path output;
     @Option(names = "--epochs", defaultValue = "1")
     int epochs;
@@ -154,7 +152,7 @@ final class TrainCommand implements Runnable {
             if (pb != null) pb.close();
         }
         double seconds = (System.nanoTime() - t0) / 1e9;
-        if (output != null) save(peft, pc == null);
+        if (output != null) save(peft, pc == null, dir);
         Map<String, Object> o = new LinkedHashMap<>();
         o.put("method", method.method);
         o.put("trainable_params", peft.parameterCount().trainable());
@@ -169,15 +167,18 @@ final class TrainCommand implements Runnable {
         out.flush();
     }
 
-    private void save(PeftModel peft, boolean full) {
+    /**
+     * The adapter and head; after full fine-tuning, the whole model as a Hugging Face checkpoint with the
+     * base's tokenizer files and the head beside it: a model directory {@code --model} accepts.
+     */
+    private void save(PeftModel peft, boolean full, Path modelDir) {
         if (!full) {
             peft.save(output);
             return;
         }
         io.peft4j.core.io.AtomicFiles.writeDirectory(output, tmp -> {
-            Map<String, INDArray> all = new LinkedHashMap<>();
-            peft.trainableParameters().forEach((k, v) -> all.put(k, v.value()));
-            SafeTensors.write(tmp.resolve("full_model.safetensors"), all, Map.of("format", "peft4j"));
+            peft.writeFiles(tmp);
+            Tokenizers.copyFiles(modelDir, tmp);
         });
     }
 

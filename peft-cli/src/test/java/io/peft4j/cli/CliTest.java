@@ -84,8 +84,8 @@ class CliTest {
         assertThat(run("params", "--config", gpt2, "--method", "dora").err()).contains("'dora' is not one of");
     }
 
-    @Test
-    void trainSavesAnAdapterAndHeadThatLoadBack(@TempDir Path tmp) throws Exception {
+    /** The tiny BERT fixture with a word-piece vocabulary, in {@code tmp/bert}, and a two-class task in {@code tmp/train.jsonl}. */
+    private static Path tinyBertAndTask(Path tmp) throws Exception {
         Path model = tmp.resolve("bert");
         Files.createDirectories(model);
         for (String f : new String[]{"config.json", "model.safetensors"}) Files.copy(RES.resolve("fixtures/bert-tiny/" + f), model.resolve(f));
@@ -95,6 +95,12 @@ class CliTest {
         StringBuilder data = new StringBuilder();
         for (int i = 0; i < 24; i++) data.append(i % 2 == 0 ? "{\"text\": \"good film w9\", \"label\": \"pos\"}\n" : "{\"text\": \"bad film w11\", \"label\": \"neg\"}\n");
         Files.writeString(tmp.resolve("train.jsonl"), data);
+        return model;
+    }
+
+    @Test
+    void trainSavesAnAdapterAndHeadThatLoadBack(@TempDir Path tmp) throws Exception {
+        Path model = tinyBertAndTask(tmp);
         Result r = run("train", "--model", model.toString(), "--data", tmp.resolve("train.jsonl").toString(), "--dev", tmp.resolve("train.jsonl").toString(),
                 "--method", "lora", "--r", "4", "--epochs", "8", "--batch-size", "8", "--lr", "5e-2", "--output", tmp.resolve("out").toString(), "--no-progress");
         assertThat(r.code()).as(r.err()).isZero();
@@ -109,6 +115,27 @@ class CliTest {
         Files.writeString(tmp.resolve("bad.jsonl"), "{\"text\": \"good\", \"label\": 1}\n{not json\n");
         Result badJson = run("train", "--model", model.toString(), "--data", tmp.resolve("bad.jsonl").toString(), "--method", "lora");
         assertThat(badJson.err()).contains("bad.jsonl").contains("line 2: not JSON");
+    }
+
+    /** Full fine-tuning saves a model directory: weights as Hugging Face lays them out, tokenizer, head; it serves as --model. */
+    @Test
+    void trainFullSavesAModelDirectoryThatServesAsModel(@TempDir Path tmp) throws Exception {
+        Path model = tinyBertAndTask(tmp), out = tmp.resolve("full");
+        Result r = run("train", "--model", model.toString(), "--data", tmp.resolve("train.jsonl").toString(), "--dev", tmp.resolve("train.jsonl").toString(),
+                "--method", "full", "--epochs", "6", "--batch-size", "8", "--lr", "1e-2", "--output", out.toString(), "--no-progress");
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(M.readTree(r.out()).get("dev_accuracy").asDouble()).isEqualTo(1.0);
+        for (String f : new String[]{"config.json", "model.safetensors", "vocab.txt", "tokenizer_config.json", "head_config.json", "head.safetensors"}) {
+            assertThat(out.resolve(f)).as(f).exists();
+        }
+        Result before = run("logits", "--model", model.toString(), "--ids", "2,5,7,3", "--json");
+        Result after = run("logits", "--model", out.toString(), "--ids", "2,5,7,3", "--json");
+        assertThat(after.code()).as(after.err()).isZero();
+        JsonNode h0 = M.readTree(before.out()).get("hidden"), h1 = M.readTree(after.out()).get("hidden");
+        assertThat(h1.size()).isEqualTo(4);
+        assertThat(Math.abs(h1.get(0).get(0).asDouble() - h0.get(0).get(0).asDouble())).isGreaterThan(1e-4);   // trained weights, not the original
+        Result again = run("train", "--model", out.toString(), "--data", tmp.resolve("train.jsonl").toString(), "--method", "lora", "--max-steps", "2", "--no-progress");
+        assertThat(again.code()).as(again.err()).isZero();
     }
 
     private static void assertMatrix(JsonNode actual, JsonNode expected, int rowsComputed) {

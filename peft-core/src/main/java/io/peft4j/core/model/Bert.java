@@ -14,6 +14,7 @@ import io.peft4j.core.tensor.Ops;
 import io.peft4j.core.tensor.Tensor;
 import io.peft4j.core.tensor.Workspaces;
 import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
 
 import java.util.ArrayList;
 import java.util.Collections;
@@ -46,6 +47,7 @@ public final class Bert implements TransformerModel {
     private final DataType type;
     private final Hooks hooks = new Hooks();
     private final Map<String, Tensor> params;
+    private final Map<String, Candidate> huggingFaceForms;
     private final long parameterCount;
     private final Tensor wordEmb, posEmb, typeEmb;
     private final Norm embNorm;
@@ -100,6 +102,7 @@ public final class Bert implements TransformerModel {
             mlmBias = null;
         }
         params = Collections.unmodifiableMap(w.params());
+        huggingFaceForms = Map.copyOf(w.huggingFaceForms());
         parameterCount = w.count();
     }
 
@@ -168,6 +171,11 @@ public final class Bert implements TransformerModel {
     @Override
     public Map<String, Tensor> parameters() {
         return params;
+    }
+
+    @Override
+    public Map<String, INDArray> huggingFaceStateDict() {
+        return Weights.huggingFaceStateDict(params, huggingFaceForms);
     }
 
     @Override

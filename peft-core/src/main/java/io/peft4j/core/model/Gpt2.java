@@ -14,6 +14,7 @@ import io.peft4j.core.tensor.Ops;
 import io.peft4j.core.tensor.Tensor;
 import io.peft4j.core.tensor.Workspaces;
 import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
 
 import java.util.ArrayList;
 import java.util.Collections;
@@ -46,6 +47,7 @@ public final class Gpt2 implements TransformerModel {
     private final DataType type;
     private final Hooks hooks = new Hooks();
     private final Map<String, Tensor> params;
+    private final Map<String, Candidate> huggingFaceForms;
     private final long parameterCount;
     private final Tensor wte, wpe;
     private final List<Block> blocks = new ArrayList<>();
@@ -83,6 +85,7 @@ public final class Gpt2 implements TransformerModel {
         lnF = norm(w, "ln_f", d);
         hooks.declare(new HookSite(FINAL, SiteKind.FINAL_HIDDEN, -1, d, d));
         params = Collections.unmodifiableMap(w.params());
+        huggingFaceForms = Map.copyOf(w.huggingFaceForms());
         parameterCount = w.count();
     }
 
@@ -125,6 +128,11 @@ public final class Gpt2 implements TransformerModel {
     @Override
     public Map<String, Tensor> parameters() {
         return params;
+    }
+
+    @Override
+    public Map<String, INDArray> huggingFaceStateDict() {
+        return Weights.huggingFaceStateDict(params, huggingFaceForms);
     }
 
     @Override

@@ -2,6 +2,7 @@ package io.peft4j.core.model;
 
 import io.peft4j.core.PeftException;
 import io.peft4j.core.io.Checkpoint;
+import io.peft4j.core.io.Json;
 import io.peft4j.core.io.SafeTensors;
 import io.peft4j.core.io.ShardedSafeTensors;
 import io.peft4j.core.io.TfBundle;
@@ -11,6 +12,7 @@ import org.slf4j.LoggerFactory;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 
 /** Loads a base model from a directory: {@code config.json} plus its weights. */
 public final class Models {
@@ -67,6 +69,17 @@ public final class Models {
             case "bert" -> Bert.describe(cfg);
             default -> throw new IllegalStateException(cfg.modelType());
         };
+    }
+
+    /**
+     * Writes the model into the existing directory {@code dir} as Hugging Face lays one out: {@code config.json}
+     * and {@code model.safetensors} ({@link TransformerModel#huggingFaceStateDict}), which {@link #load} and
+     * Hugging Face's {@code from_pretrained} read back. Not atomic by itself: callers write into a temporary
+     * directory ({@link io.peft4j.core.io.AtomicFiles#writeDirectory}), as {@code PeftModel.save} does.
+     */
+    public static void writeCheckpoint(TransformerModel m, Path dir) {
+        Json.write(dir.resolve("config.json"), m.config().toJson());
+        SafeTensors.write(dir.resolve("model.safetensors"), m.huggingFaceStateDict(), Map.of("format", "pt"));
     }
 
     /** Loads {@code dir/config.json} and the weights as frozen {@code type} constants. */

@@ -4,6 +4,7 @@ import io.peft4j.core.hooks.ForwardContext;
 import io.peft4j.core.hooks.Hooks;
 import io.peft4j.core.tensor.Tensor;
 import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
 
 import java.util.Map;
 
@@ -20,6 +21,14 @@ public interface TransformerModel {
 
     /** Every base weight under its Hugging Face name (without the {@code bert.}/{@code transformer.} prefix), stored {@code [in, out]} for linears. */
     Map<String, Tensor> parameters();
+
+    /**
+     * Every base weight as a Hugging Face checkpoint of this architecture stores it: under that key (BERT's
+     * with {@code bert.}, as {@code BertForMaskedLM} writes them; GPT-2's bare, as the hub's {@code gpt2} has
+     * them) and in that orientation (BERT's linears {@code [out, in]}). The values are the current ones: after
+     * full fine-tuning, the trained weights. {@link Models#writeCheckpoint} writes them.
+     */
+    Map<String, INDArray> huggingFaceStateDict();
 
     DataType dataType();
 

@@ -24,6 +24,7 @@ final class Weights {
     private final Checkpoint checkpoint;
     private final DataType type;
     private final Map<String, Tensor> params = new LinkedHashMap<>();
+    private final Map<String, Candidate> huggingFaceForms = new LinkedHashMap<>();
     private long count;
 
     Weights(Checkpoint checkpoint, DataType type) {
@@ -45,6 +46,29 @@ final class Weights {
 
     Map<String, Tensor> params() {
         return params;
+    }
+
+    /**
+     * For every loaded weight, its Hugging Face form: the key and orientation of the first candidate, which
+     * each model lists as the name a Hugging Face checkpoint of its architecture uses.
+     */
+    Map<String, Candidate> huggingFaceForms() {
+        return huggingFaceForms;
+    }
+
+    /**
+     * The weights as a Hugging Face checkpoint stores them: under their {@link #huggingFaceForms} keys,
+     * linears transposed back to {@code [out, in]} where the format keeps them so. Reads the tensors' current
+     * values (after full fine-tuning, the trained ones).
+     */
+    static Map<String, INDArray> huggingFaceStateDict(Map<String, Tensor> params, Map<String, Candidate> forms) {
+        Map<String, INDArray> out = new LinkedHashMap<>();
+        params.forEach((canonical, t) -> {
+            Candidate c = forms.get(canonical);
+            INDArray v = t.value();
+            out.put(c.name(), c.transposed() && v.rank() == 2 ? v.transpose().dup('c') : v);
+        });
+        return out;
     }
 
     /** Elements of every weight requested so far (each canonical name once). */
@@ -80,6 +104,7 @@ final class Weights {
             }
             Tensor t = Tensor.constant(v);
             if (params.put(canonical, t) == null) count += v.length();
+            huggingFaceForms.put(canonical, candidates.get(0));
             return t;
         }
         String anyFile = checkpoint.names().isEmpty() ? "checkpoint" : checkpoint.fileOf(checkpoint.names().iterator().next());

@@ -10,6 +10,7 @@ import io.peft4j.core.io.Json;
 import io.peft4j.core.io.SafeTensors;
 import io.peft4j.core.model.Batch;
 import io.peft4j.core.model.ModelOutput;
+import io.peft4j.core.model.Models;
 import io.peft4j.core.model.TransformerModel;
 import io.peft4j.core.tensor.Tensor;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -173,18 +174,29 @@ public final class PeftModel {
     /**
      * Saves every adapter in Hugging Face PEFT's layout (bottleneck adapters in AdapterHub's): the adapter
      * named {@value #DEFAULT} (or the only one) at {@code dir}, others in {@code dir/<name>}; the head
-     * beside them. The directory is replaced whole or not at all.
+     * beside them; after full fine-tuning ({@link #unfreezeBase}), the whole base model as a Hugging Face
+     * checkpoint ({@code config.json} + {@code model.safetensors}, {@link Models#writeCheckpoint}), which
+     * {@link Models#load} reads back as a base. The directory is replaced whole or not at all.
      */
     public void save(Path dir) {
-        if (adapters.isEmpty() && head == null) throw new IllegalStateException("nothing to save: no adapter and no head");
-        AtomicFiles.writeDirectory(dir, tmp -> {
-            boolean single = adapters.size() == 1;
-            for (Adapter a : adapters.values()) {
-                Path d = single || a.name().equals(DEFAULT) ? tmp : tmp.resolve(a.name());
-                writeAdapter(a, d);
-            }
-            if (head != null) writeHead(tmp);
-        });
+        AtomicFiles.writeDirectory(dir, this::writeFiles);
+    }
+
+    /**
+     * What {@link #save} writes, into the existing directory {@code dir}, without its atomic replacement: for
+     * callers that add files of their own to one atomically written directory.
+     */
+    public void writeFiles(Path dir) throws IOException {
+        if (adapters.isEmpty() && head == null && !baseTrainable) {
+            throw new IllegalStateException("nothing to save: no adapter, no head, and the base is frozen");
+        }
+        if (baseTrainable) Models.writeCheckpoint(base, dir);
+        boolean single = adapters.size() == 1;
+        for (Adapter a : adapters.values()) {
+            Path d = single || a.name().equals(DEFAULT) ? dir : dir.resolve(a.name());
+            writeAdapter(a, d);
+        }
+        if (head != null) writeHead(dir);
     }
 
     private void writeAdapter(Adapter a, Path d) throws IOException {
@@ -245,6 +257,16 @@ public final class PeftModel {
         adapters.put(name, a);
         if (Files.isRegularFile(dir.resolve(HEAD_CONFIG_FILE))) head = readHead(dir);
         return a;
+    }
+
+    /**
+     * Loads the task head saved in {@code dir} ({@value #HEAD_CONFIG_FILE} and {@value #HEAD_WEIGHTS_FILE}, as
+     * {@link #save} writes them beside adapters or a fully fine-tuned model) and makes it this model's head.
+     */
+    public Head loadHead(Path dir) {
+        if (!Files.isRegularFile(dir.resolve(HEAD_CONFIG_FILE))) throw PeftException.inFile(dir, "no " + HEAD_CONFIG_FILE + " (no saved head)");
+        head = readHead(dir);
+        return head;
     }
 
     private Head readHead(Path dir) {

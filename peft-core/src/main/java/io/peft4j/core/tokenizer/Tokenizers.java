@@ -9,6 +9,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -33,6 +34,25 @@ public final class Tokenizers {
             return fromVocabAndMerges(dir.resolve("encoder.json"), dir.resolve("vocab.bpe"));
         }
         throw PeftException.inFile(dir, "no tokenizer found (tokenizer.json, vocab.txt, or vocab.json + merges.txt)");
+    }
+
+    /** The files {@link #load} reads, in any of its layouts. */
+    private static final List<String> FILES = List.of("tokenizer.json", "vocab.txt", "tokenizer_config.json", "vocab.json", "merges.txt",
+            "encoder.json", "vocab.bpe", "special_tokens_map.json");
+
+    /**
+     * Copies the tokenizer files of model directory {@code from} into directory {@code to}, so that {@code to}
+     * is a model directory of its own: those of {@link #load}'s files that exist, and, for a {@code vocab.txt}
+     * whose casing came from elsewhere, a {@code tokenizer_config.json} recording it. Copies nothing when
+     * {@code from} has no tokenizer.
+     */
+    public static void copyFiles(Path from, Path to) throws IOException {
+        for (String f : FILES) {
+            if (Files.isRegularFile(from.resolve(f))) Files.copy(from.resolve(f), to.resolve(f), StandardCopyOption.REPLACE_EXISTING);
+        }
+        if (Files.isRegularFile(from.resolve("vocab.txt")) && !Files.isRegularFile(from.resolve("tokenizer_config.json"))) {
+            Json.write(to.resolve("tokenizer_config.json"), Map.of("do_lower_case", lowerCase(from)));
+        }
     }
 
     private static boolean lowerCase(Path dir) {
