@@ -39,6 +39,7 @@ public final class Report {
                 .include(BertForwardBenchmark.class.getSimpleName())
                 .include(SgemmBenchmark.class.getSimpleName())
                 .include(TrainStepBenchmark.class.getSimpleName())
+                .include(PairedStepBenchmark.class.getSimpleName())
                 .jvmArgsAppend("-Dpeft4j.bench.dir=" + Path.of("benchmarks/target").toAbsolutePath())
                 .build()).run();
         double bertMs = 0, gemmMs = 0;
@@ -49,6 +50,9 @@ public final class Report {
             List<Double> raw = new ArrayList<>();
             r.getBenchmarkResults().forEach(br -> br.getIterationResults().forEach(ir -> raw.add(ir.getPrimaryResult().getScore())));
             double med = median(raw);
+            if (r.getParams().getBenchmark().contains("PairedStep")) {
+                continue;                                   // its pairs are read from paired-<method>.txt
+            }
             if (r.getParams().getBenchmark().contains("TrainStep")) {
                 stepMs.put(r.getParams().getParam("method"), med);
                 stepRaw.put(r.getParams().getParam("method"), raw);
@@ -120,10 +124,14 @@ public final class Report {
                 .append("\"/ full\" divides two steps measured in different forks, minutes apart, and moves with the machine's load ")
                 .append("(full fine-tuning's step has measured 4.9 to 7.7 s within an hour here); \"/ full, same load\" divides the two steps' ")
                 .append("\"/ forward\" ratios instead, each fork's forward serving as the yardstick of the load it ran under.\n\n")
+                .append("\"/ full, paired\" comes from `PairedStepBenchmark`: one fork per method holds the method's model and full fine-tuning's, ")
+                .append("and each of its ").append(PairedStepBenchmark.MEASURED).append(" measured iterations (after ").append(PairedStepBenchmark.WARMUPS)
+                .append(" warm-up ones) times one step of each, seconds apart, in alternating order; the column is the median over these pairs of ")
+                .append("the method's step / full fine-tuning's: the two steps compared directly, under the same load.\n\n")
                 .append("\"GEMM work / forward\" counts the matrix products' floating-point operations in one step and in one forward of the ")
                 .append("frozen base (`Profiler.gemmFlops`, run in the fork after its measured iterations): at equal GEMM speed, the lowest ")
                 .append("\"/ forward\" the method's arithmetic allows.\n\n")
-                .append("| method | trainable params | step (median) | / full step | forward, same fork | / forward | GEMM work / forward | / full, same load | peak arrays | / full | peak RSS | / full |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+                .append("| method | trainable params | step (median) | / full step | forward, same fork | / forward | GEMM work / forward | / full, same load | / full, paired | peak arrays | / full | peak RSS | / full |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
         double overheadMin = Double.MAX_VALUE, overheadMax = 0;
         for (var e : stepMs.entrySet()) {
             String m = e.getKey();
@@ -140,8 +148,10 @@ public final class Report {
                 overheadMin = Math.min(overheadMin, overhead);
                 overheadMax = Math.max(overheadMax, overhead);
             }
-            md.append(String.format(Locale.ROOT, "| %s | %,d | %.2f s | %.2f | %.2f s | %.2f | %.2f | %.2f | %.2f GB | %.2f | %.2f GB | %.2f |%n", m, trainable, e.getValue() / 1e3,
+            double paired = m.equals("full") ? 1.0 : pairedRatio(m);
+            md.append(String.format(Locale.ROOT, "| %s | %,d | %.2f s | %.2f | %.2f s | %.2f | %.2f | %.2f | %s | %.2f GB | %.2f | %.2f GB | %.2f |%n", m, trainable, e.getValue() / 1e3,
                     e.getValue() / fullMs, fwdMs / 1e3, perForward, gemmWork(m), perForward / fullPerForward,
+                    Double.isNaN(paired) ? "-" : String.format(Locale.ROOT, "%.2f", paired),
                     arr / 1073741824.0, (double) arr / fullArrays, r / 1048576.0, (double) r / fullRss));
         }
         if (overheadMax > 0) {
@@ -174,6 +184,18 @@ public final class Report {
         List<Double> ratios = new ArrayList<>();
         for (int i = 0; i < stepsMs.size(); i++) ratios.add(stepsMs.get(i) / forwards.get(i));
         return median(ratios);
+    }
+
+    /**
+     * The median over {@code PairedStepBenchmark}'s measured pairs of the method's step / full fine-tuning's
+     * ({@code paired-<method>.txt}: one pair per line, full first, ns); NaN when absent.
+     */
+    private static double pairedRatio(String method) throws Exception {
+        String text = forkFile("paired-", method);
+        if (text == null) return Double.NaN;
+        List<Double> ratios = text.lines().filter(l -> !l.isBlank()).map(l -> l.trim().split("\\s+"))
+                .map(f -> Double.parseDouble(f[1]) / Double.parseDouble(f[0])).toList();
+        return ratios.isEmpty() ? Double.NaN : median(ratios);
     }
 
     /** Step GEMM flops / forward GEMM flops from the method's fork ({@code gemm-flops-<method>.txt}); NaN when absent. */
