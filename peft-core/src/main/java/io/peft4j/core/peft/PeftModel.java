@@ -179,6 +179,7 @@ public final class PeftModel {
      * {@link Models#load} reads back as a base. The directory is replaced whole or not at all.
      */
     public void save(Path dir) {
+        requireSomethingToSave();
         AtomicFiles.writeDirectory(dir, this::writeFiles);
     }
 
@@ -187,9 +188,7 @@ public final class PeftModel {
      * callers that add files of their own to one atomically written directory.
      */
     public void writeFiles(Path dir) throws IOException {
-        if (adapters.isEmpty() && head == null && !baseTrainable) {
-            throw new IllegalStateException("nothing to save: no adapter, no head, and the base is frozen");
-        }
+        requireSomethingToSave();
         if (baseTrainable) Models.writeCheckpoint(base, dir);
         boolean single = adapters.size() == 1;
         for (Adapter a : adapters.values()) {
@@ -197,6 +196,12 @@ public final class PeftModel {
             writeAdapter(a, d);
         }
         if (head != null) writeHead(dir);
+    }
+
+    private void requireSomethingToSave() {
+        if (adapters.isEmpty() && head == null && !baseTrainable) {
+            throw new IllegalStateException("nothing to save: no adapter, no head, and the base is frozen");
+        }
     }
 
     private void writeAdapter(Adapter a, Path d) throws IOException {
