@@ -15,7 +15,6 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -75,10 +74,8 @@ public class PairedStepBenchmark {
 
     @TearDown(Level.Trial)
     public void record() throws Exception {
-        Path dir = Path.of(System.getProperty("peft4j.bench.dir", "benchmarks/target"));
-        Files.createDirectories(dir);
         List<String> lines = new ArrayList<>();
         for (int i = WARMUPS; i < pairs.size(); i++) lines.add(pairs.get(i)[0] + " " + pairs.get(i)[1]);
-        Files.writeString(dir.resolve("paired-" + method + ".txt"), String.join("\n", lines));
+        Files.writeString(TrainStepBenchmark.forkFileDir().resolve("paired-" + method + ".txt"), String.join("\n", lines));
     }
 }

@@ -47,12 +47,12 @@ public final class Report {
         Map<String, Double> stepMs = new java.util.LinkedHashMap<>();
         Map<String, List<Double>> stepRaw = new java.util.LinkedHashMap<>();
         for (RunResult r : results) {
-            List<Double> raw = new ArrayList<>();
-            r.getBenchmarkResults().forEach(br -> br.getIterationResults().forEach(ir -> raw.add(ir.getPrimaryResult().getScore())));
-            double med = median(raw);
             if (r.getParams().getBenchmark().contains("PairedStep")) {
                 continue;                                   // its pairs are read from paired-<method>.txt
             }
+            List<Double> raw = new ArrayList<>();
+            r.getBenchmarkResults().forEach(br -> br.getIterationResults().forEach(ir -> raw.add(ir.getPrimaryResult().getScore())));
+            double med = median(raw);
             if (r.getParams().getBenchmark().contains("TrainStep")) {
                 stepMs.put(r.getParams().getParam("method"), med);
                 stepRaw.put(r.getParams().getParam("method"), raw);

@@ -166,8 +166,7 @@ public class TrainStepBenchmark {
         String status = Files.readString(Path.of("/proc/self/status"));
         String hwm = status.lines().filter(l -> l.startsWith("VmHWM:")).findFirst().orElse("VmHWM: 0 kB");
         long kb = Long.parseLong(hwm.replaceAll("\\D", ""));
-        Path dir = Path.of(System.getProperty("peft4j.bench.dir", "benchmarks/target"));
-        Files.createDirectories(dir);
+        Path dir = forkFileDir();
         Files.writeString(dir.resolve("peak-rss-" + method + ".txt"), Long.toString(kb));
         Files.writeString(dir.resolve("peak-arrays-" + method + ".txt"), Long.toString(arrayBytes()));
         List<String> lines = new java.util.ArrayList<>();
@@ -176,6 +175,16 @@ public class TrainStepBenchmark {
         }
         Files.writeString(dir.resolve("forward-" + method + ".txt"), String.join("\n", lines));
         Files.writeString(dir.resolve("gemm-flops-" + method + ".txt"), gemmFlops());
+    }
+
+    /**
+     * Where a fork writes the files the report reads ({@code -Dpeft4j.bench.dir}, set by {@link Report}; else
+     * {@code benchmarks/target}), created if absent.
+     */
+    static Path forkFileDir() throws java.io.IOException {
+        Path dir = Path.of(System.getProperty("peft4j.bench.dir", "benchmarks/target"));
+        Files.createDirectories(dir);
+        return dir;
     }
 
     /**

@@ -26,8 +26,8 @@ public interface TransformerModel {
      * Every base weight as a Hugging Face checkpoint of this architecture stores it: under that key (BERT's
      * encoder with {@code bert.} and its masked-LM head's {@code cls.} keys bare, as {@code BertForMaskedLM}
      * writes them; GPT-2's bare, as the hub's {@code gpt2} has them) and in that orientation (BERT's linears
-     * {@code [out, in]}). The values are the current ones: after
-     * full fine-tuning, the trained weights. {@link Models#writeCheckpoint} writes them.
+     * {@code [out, in]}). The values are the current ones: after full fine-tuning, the trained weights.
+     * {@link Models#writeCheckpoint} writes them.
      */
     Map<String, INDArray> huggingFaceStateDict();
 

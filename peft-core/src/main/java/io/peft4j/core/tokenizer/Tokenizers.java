@@ -36,7 +36,7 @@ public final class Tokenizers {
         throw PeftException.inFile(dir, "no tokenizer found (tokenizer.json, vocab.txt, or vocab.json + merges.txt)");
     }
 
-    /** The files {@link #load} reads, in any of its layouts. */
+    /** The files {@link #load} reads, in any of its layouts, and Hugging Face's {@code special_tokens_map.json} beside them. */
     private static final List<String> FILES = List.of("tokenizer.json", "vocab.txt", "tokenizer_config.json", "vocab.json", "merges.txt",
             "encoder.json", "vocab.bpe", "special_tokens_map.json");
 
