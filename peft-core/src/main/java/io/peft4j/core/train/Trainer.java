@@ -105,10 +105,7 @@ public final class Trainer<E> {
                 params.values().forEach(Tensor::zeroGrad);
                 break;
             }
-            if (cfg.maxGradNorm() > 0 && norm > cfg.maxGradNorm()) {
-                double c = cfg.maxGradNorm() / (norm + 1e-6);
-                for (Tensor p : params.values()) if (p.grad() != null) p.grad().muli(c);
-            }
+            clip(params, norm, cfg.maxGradNorm());
             double lr = cfg.learningRate() * cfg.schedule().factor(st.step, cfg.warmupSteps(), total);
             opt.step(params, lr);
             params.values().forEach(Tensor::zeroGrad);
@@ -159,7 +156,18 @@ public final class Trainer<E> {
         return idx.stream().mapToInt(Integer::intValue).toArray();
     }
 
-    private static double gradNorm(Map<String, Tensor> params) {
+    /**
+     * Scales every gradient by {@code maxNorm / (norm + 1e-6)} when their global norm {@code norm} exceeds
+     * {@code maxNorm} (as PyTorch's {@code clip_grad_norm_}); {@code maxNorm <= 0} clips nothing.
+     */
+    static void clip(Map<String, Tensor> params, double norm, double maxNorm) {
+        if (maxNorm <= 0 || norm <= maxNorm) return;
+        double c = maxNorm / (norm + 1e-6);
+        for (Tensor p : params.values()) if (p.grad() != null) p.grad().muli(c);
+    }
+
+    /** The global L2 norm of the gradients (parameters without one count as zero). */
+    static double gradNorm(Map<String, Tensor> params) {
         double s = 0;
         for (Tensor p : params.values()) {
             if (p.grad() == null) continue;

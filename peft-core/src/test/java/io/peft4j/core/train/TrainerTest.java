@@ -183,6 +183,48 @@ class TrainerTest {
     }
 
     @Test
+    void clippingScalesTheGlobalGradientNormDownToTheLimitAndTrainingUsesIt() {
+        // gradients g_w = (3, -4) and g_b = (2 · 6) (b is added to both of w's elements): global norm 13
+        Tensor w = Tensor.parameter(Nd4j.create(new double[][]{{1.0, 1.0}}));
+        Tensor b = Tensor.parameter(Nd4j.create(new double[]{1.0}));
+        Tensor frozen = Tensor.constant(Nd4j.create(new double[]{5.0}));
+        Ops.sum(Ops.add(Ops.mul(w, Tensor.constant(Nd4j.create(new double[][]{{3.0, -4.0}}))), Ops.scale(b, 6))).backward();
+        Map<String, Tensor> params = new LinkedHashMap<>(Map.of("w", w, "b", b, "frozen", frozen));
+        assertThat(Trainer.gradNorm(params)).isCloseTo(13.0, org.assertj.core.data.Offset.offset(1e-12));
+        Trainer.clip(params, 13.0, 20.0);                                    // under the limit: untouched
+        assertThat(w.grad().toDoubleVector()).containsExactly(3.0, -4.0);
+        Trainer.clip(params, 13.0, 0.0);                                     // 0 = no clipping
+        assertThat(b.grad().getDouble(0)).isEqualTo(12.0);
+        Trainer.clip(params, 13.0, 2.6);                                     // factor 2.6 / (13 + 1e-6)
+        double c = 2.6 / (13.0 + 1e-6);
+        assertThat(w.grad().toDoubleVector()).containsExactly(new double[]{3 * c, -4 * c}, org.assertj.core.data.Offset.offset(1e-15));
+        assertThat(b.grad().getDouble(0)).isCloseTo(12 * c, org.assertj.core.data.Offset.offset(1e-15));
+        assertThat(Trainer.gradNorm(params)).isCloseTo(2.6, org.assertj.core.data.Offset.offset(1e-6));
+
+        // in training: the listener sees the norm before clipping; a limit above every norm changes nothing,
+        // one below it changes the run (AdamW's first step does not depend on the gradient's scale; later ones do)
+        var cfg = TrainingConfig.defaults().withLearningRate(1e-2).withBatchSize(4, 1).withMaxSteps(4);
+        List<Double> normsOff = new ArrayList<>(), normsClipped = new ArrayList<>();
+        PeftModel off = fullGpt2(DataType.DOUBLE), high = fullGpt2(DataType.DOUBLE), low = fullGpt2(DataType.DOUBLE);
+        new Trainer<>(off, Objectives.causalLm(0), cfg.withMaxGradNorm(0)).addListener(norms(normsOff)).fit(counting(16, 5), null, null);
+        new Trainer<>(high, Objectives.causalLm(0), cfg.withMaxGradNorm(1e9)).fit(counting(16, 5), null, null);
+        new Trainer<>(low, Objectives.causalLm(0), cfg.withMaxGradNorm(1e-3)).addListener(norms(normsClipped)).fit(counting(16, 5), null, null);
+        assertThat(normsClipped.get(0)).isEqualTo(normsOff.get(0)).isGreaterThan(1e-3);
+        Map<String, INDArray> sOff = snapshot(off), sHigh = snapshot(high), sLow = snapshot(low);
+        sOff.forEach((k, v) -> assertThat(v.equals(sHigh.get(k))).as(k).isTrue());
+        assertThat(sOff.keySet().stream().filter(k -> !sOff.get(k).equalsWithEps(sLow.get(k), 1e-9)).count()).isGreaterThan(0);
+    }
+
+    private static TrainingListener norms(List<Double> into) {
+        return new TrainingListener() {
+            @Override
+            public void onStep(Progress p) {
+                into.add(p.gradNorm());
+            }
+        };
+    }
+
+    @Test
     void schedulesAndAdamWFollowTheirDefinitions() {
         assertThat(Schedule.LINEAR.factor(0, 4, 104)).isEqualTo(0.25);
         assertThat(Schedule.LINEAR.factor(3, 4, 104)).isEqualTo(1.0);
