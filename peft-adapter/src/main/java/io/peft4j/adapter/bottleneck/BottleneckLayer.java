@@ -48,7 +48,7 @@ final class BottleneckLayer implements SublayerHook {
     }
 
     /**
-     * {@code s·(W_up f(W_down u + b_down) + b_up)}, computed as {@code W_up (s·f(...)) + s·b_up} so that the
+     * {@code dropout(s·(W_up f(W_down u + b_down) + b_up))} (dropout while training only), computed as {@code W_up (s·f(...)) + s·b_up} so that the
      * scaling touches the bottleneck, not the model-wide output; weights are PyTorch-oriented {@code [out, in]}.
      */
     private Tensor adapter(Tensor u, ForwardContext ctx) {
@@ -61,13 +61,13 @@ final class BottleneckLayer implements SublayerHook {
             case "gelu" -> Ops.gelu(z, Ops.Gelu.ERF);
             default -> Ops.tanh(z);
         };
-        if (ctx.training()) z = Ops.dropout(z, dropout, ctx.seed() * 1_000_003L + siteSeed);
         Tensor bias = upBias;
         if (scaling != 1.0) {
             z = Ops.scale(z, scaling);
             if (bias != null) bias = Ops.scale(bias, scaling);
         }
         Tensor out = Ops.linearT(z, up, bias);
+        if (ctx.training()) out = Ops.dropout(out, dropout, ctx.seed() * 1_000_003L + siteSeed);    // on the output, as AdapterHub
         return Ops.reshape(out, u.shape());
     }
 }
