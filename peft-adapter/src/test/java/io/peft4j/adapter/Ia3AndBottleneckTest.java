@@ -110,6 +110,66 @@ class Ia3AndBottleneckTest {
         assertThat(hidden(back).equals(before)).isTrue();
     }
 
+    /**
+     * The config fields AdapterHub's own classes hold (adapters' configuration.py: SeqBnConfig, DoubleSeqBnConfig,
+     * ParBnConfig, and BnConfig's defaults), so that AdapterHub reads our files as the same adapter; and the
+     * initialisation each names (bert: N(0, 0.02²); mam_adapter: W_up = 0).
+     */
+    @ParameterizedTest
+    @EnumSource(Architecture.class)
+    void bottleneckConfigFieldsAndInitAreAdapterHubs(Architecture arch, @TempDir Path tmp) throws Exception {
+        record Hub(boolean lnBefore, boolean mh, String f, int rf, String init, boolean parallel, double scaling) {
+        }
+        Hub hub = switch (arch) {
+            case PFEIFFER -> new Hub(true, false, "relu", 16, "bert", false, 1.0);
+            case HOUSLBY -> new Hub(false, true, "swish", 16, "bert", false, 1.0);
+            case PARALLEL -> new Hub(false, false, "relu", 2, "mam_adapter", true, 4.0);
+        };
+        PeftModel m = PeftModel.of(Models.load(Fixtures.dir("bert-tiny"), DataType.DOUBLE), "bert-tiny");
+        Adapter a = m.add("t", BottleneckConfig.of(arch), 1);
+        m.save(tmp.resolve("a"));
+        var c = Json.read(tmp.resolve("a/adapter_config.json")).get("config");
+        assertThat(c.get("original_ln_before").asBoolean()).isEqualTo(hub.lnBefore());
+        assertThat(c.get("original_ln_after").asBoolean()).isTrue();
+        assertThat(c.get("residual_before_ln").asBoolean()).isTrue();
+        assertThat(c.get("adapter_residual_before_ln").asBoolean()).isFalse();
+        assertThat(c.get("ln_before").asBoolean()).isFalse();
+        assertThat(c.get("ln_after").asBoolean()).isFalse();
+        assertThat(c.get("mh_adapter").asBoolean()).isEqualTo(hub.mh());
+        assertThat(c.get("output_adapter").asBoolean()).isTrue();
+        assertThat(c.get("non_linearity").asText()).isEqualTo(hub.f());
+        assertThat(c.get("reduction_factor").asInt()).isEqualTo(hub.rf());
+        assertThat(c.get("init_weights").asText()).isEqualTo(hub.init());
+        assertThat(c.get("is_parallel").asBoolean()).isEqualTo(hub.parallel());
+        assertThat(c.get("scaling").asDouble()).isEqualTo(hub.scaling());
+        assertThat(c.get("dropout").asDouble()).isEqualTo(0.0);
+        double sum = 0, sq = 0;
+        long n = 0;
+        for (var e : a.parameters().entrySet()) {
+            if (!e.getKey().endsWith("adapter_up.weight")) continue;
+            for (double v : e.getValue().value().ravel().toDoubleVector()) {
+                sum += v;
+                sq += v * v;
+                n++;
+            }
+        }
+        double std = Math.sqrt(sq / n - (sum / n) * (sum / n));
+        if (hub.init().equals("bert")) assertThat(std).as("W_up std over %d values", n).isBetween(0.018, 0.022);
+        else assertThat(sq).as("mam_adapter: W_up = 0").isZero();
+    }
+
+    @Test
+    void aBottleneckConfigAdapterHubDefinesOtherwiseIsRefusedNamingTheField(@TempDir Path tmp) throws Exception {
+        PeftModel m = PeftModel.of(Models.load(Fixtures.dir("bert-tiny"), DataType.FLOAT), "bert-tiny");
+        m.add("t", BottleneckConfig.of(Architecture.HOUSLBY), 1);
+        m.save(tmp.resolve("a"));
+        Path cfg = tmp.resolve("a/adapter_config.json");
+        java.nio.file.Files.writeString(cfg, java.nio.file.Files.readString(cfg).replace("\"original_ln_before\" : false", "\"original_ln_before\" : true"));
+        PeftModel back = PeftModel.of(Models.load(Fixtures.dir("bert-tiny"), DataType.FLOAT));
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> back.load(tmp.resolve("a"), "t"))
+                .hasMessageContaining("adapter_config.json").hasMessageContaining("original_ln_before").hasMessageContaining("double_seq_bn");
+    }
+
     @Test
     void methodsOnDifferentSitesCombine() {
         PeftModel m = PeftModel.of(Models.load(Fixtures.dir("gpt2-tiny"), DataType.DOUBLE));

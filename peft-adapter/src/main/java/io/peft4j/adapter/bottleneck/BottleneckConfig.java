@@ -16,7 +16,9 @@ import java.util.Locale;
  *   <li>{@link Architecture#PFEIFFER} ({@code seq_bn}, feed-forward site, rf 16, relu): {@code h' = h + A(LN(x + h))}</li>
  *   <li>{@link Architecture#PARALLEL} ({@code par_bn}, feed-forward site, rf 2, relu, scaling 4): {@code h' = h + s·A(x)}</li>
  * </ul>
- * Initialisation is near identity: W_down, W_up ~ N(0, 0.01²), zero biases (parallel: W_down Kaiming, W_up 0).
+ * Initialisation as AdapterHub's defaults: {@code bert} (W_down, W_up ~ N(0, 0.02²), zero biases) for Houlsby and
+ * Pfeiffer, {@code mam_adapter} (W_down Kaiming-uniform, W_up and biases 0: exactly the identity) for parallel.
+ * While training, dropout (if any) applies to A's output.
  *
  * @param leaveOut layers that get no adapter (AdapterHub's {@code leave_out})
  */
@@ -85,12 +87,13 @@ public record BottleneckConfig(Architecture architecture, boolean mhAdapter, boo
         c.put("non_linearity", nonLinearity);
         c.put("is_parallel", architecture == Architecture.PARALLEL);
         c.put("scaling", scaling);
-        c.put("original_ln_before", architecture != Architecture.PARALLEL);
+        c.put("original_ln_before", architecture == Architecture.PFEIFFER);     // seq_bn only; double_seq_bn and par_bn: false
         c.put("original_ln_after", true);
         c.put("residual_before_ln", true);
         c.put("ln_before", false);
         c.put("ln_after", false);
-        c.put("init_weights", architecture == Architecture.PARALLEL ? "mam" : "bert");
+        c.put("init_weights", architecture == Architecture.PARALLEL ? "mam_adapter" : "bert");
+        c.put("adapter_residual_before_ln", false);
         c.put("use_gating", false);
         c.put("dropout", dropout);
         leaveOut.forEach(c.putArray("leave_out")::add);

@@ -40,8 +40,12 @@ public final class BottleneckMethod implements PeftMethod {
         if (!archName.equals("bottleneck")) throw PeftException.inFile(file, "field 'config.architecture' is '" + archName + "': only bottleneck adapters are read");
         boolean parallel = f.bool("is_parallel", false), mh = f.bool("mh_adapter", false), out = f.bool("output_adapter", true);
         Architecture arch = parallel ? Architecture.PARALLEL : mh ? Architecture.HOUSLBY : Architecture.PFEIFFER;
-        if (arch == Architecture.PFEIFFER && !f.bool("original_ln_before", true)) {
-            throw PeftException.inFile(file, "field 'config.original_ln_before' is false: this sequential variant is not supported");
+        // AdapterHub's seq_bn reads LN(x + h), double_seq_bn h and par_bn x; other combinations are other adapters
+        boolean lnBefore = f.bool("original_ln_before", arch == Architecture.PFEIFFER);
+        if (lnBefore != (arch == Architecture.PFEIFFER)) {
+            throw PeftException.inFile(file, "field 'config.original_ln_before' is " + lnBefore + ": with mh_adapter " + mh + " and is_parallel " + parallel
+                    + " only " + !lnBefore + " (AdapterHub's " + (arch == Architecture.PFEIFFER ? "seq_bn" : arch == Architecture.HOUSLBY ? "double_seq_bn" : "par_bn")
+                    + ") is supported");
         }
         return new BottleneckConfig(arch, mh, out, f.positiveInt("reduction_factor", 16), f.text("non_linearity", "relu"),
                 f.number("scaling", 1.0, -1e6, 1e6), f.number("dropout", 0, 0, 0.999), f.ints("leave_out"));
@@ -68,9 +72,9 @@ public final class BottleneckMethod implements PeftMethod {
                 boolean mam = cfg.architecture() == Architecture.PARALLEL;
                 var type = model.dataType();
                 Tensor down = moduleParameter(k + "adapter_down.0.weight",
-                        mam ? Init.kaimingUniform(seed(seed, 2 * i), d, type, m, d) : Init.normal(seed(seed, 2 * i), 0.01, type, m, d));
+                        mam ? Init.kaimingUniform(seed(seed, 2 * i), d, type, m, d) : Init.normal(seed(seed, 2 * i), 0.02, type, m, d));
                 Tensor downBias = moduleParameter(k + "adapter_down.0.bias", Init.zeros(type, m));
-                Tensor up = moduleParameter(k + "adapter_up.weight", mam ? Init.zeros(type, d, m) : Init.normal(seed(seed, 2 * i + 1), 0.01, type, d, m));
+                Tensor up = moduleParameter(k + "adapter_up.weight", mam ? Init.zeros(type, d, m) : Init.normal(seed(seed, 2 * i + 1), 0.02, type, d, m));
                 Tensor upBias = moduleParameter(k + "adapter_up.bias", Init.zeros(type, d));
                 install(s.name(), new BottleneckLayer(cfg, down, downBias, up, upBias, i, this::rows));
                 i++;
