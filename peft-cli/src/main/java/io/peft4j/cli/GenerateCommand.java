@@ -29,7 +29,7 @@ final class GenerateCommand implements Runnable {
     double temperature;
     @Option(names = "--seed", defaultValue = "0", description = "Seed for sampling (default ${DEFAULT-VALUE}).")
     long seed;
-    @Parameters(index = "0", paramLabel = "PROMPT")
+    @Parameters(index = "0", paramLabel = "PROMPT", description = "Text to continue.")
     String prompt;
     @Mixin
     Common.Verbosity verbosity;

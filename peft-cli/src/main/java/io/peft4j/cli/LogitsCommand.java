@@ -23,7 +23,7 @@ import java.util.Map;
 @Command(name = "logits", mixinStandardHelpOptions = true,
         description = "Logits (decoders: LM; BERT: masked-LM) and last hidden states for every computed position.")
 final class LogitsCommand implements Runnable {
-    @Option(names = "--model", required = true)
+    @Option(names = "--model", required = true, description = "Model directory (config.json + weights) or known name.")
     String model;
     @Option(names = "--adapter", description = "An adapter directory (Hugging Face PEFT or AdapterHub layout); prompt adapters add their virtual positions.")
     String adapter;

@@ -21,7 +21,7 @@ final class TokenizeCommand implements Runnable {
     String model;
     @Option(names = "--json", description = "One JSON object per line: {\"text\", \"ids\", \"tokens\"}.")
     boolean json;
-    @Parameters(arity = "1..*", paramLabel = "TEXT")
+    @Parameters(arity = "1..*", paramLabel = "TEXT", description = "Texts to tokenize.")
     List<String> texts;
     @Mixin
     Common.Verbosity verbosity;

@@ -49,9 +49,9 @@ final class TrainCommand implements Runnable {
     Path data;
     @Option(names = "--dev", description = "Dev data for accuracy and early stopping.")
     Path dev;
-    @Option(names = "--text-field", defaultValue = "text")
+    @Option(names = "--text-field", defaultValue = "text", description = "JSON field holding the text (default: ${DEFAULT-VALUE}).")
     String textField;
-    @Option(names = "--label-field", defaultValue = "label")
+    @Option(names = "--label-field", defaultValue = "label", description = "JSON field holding the label (default: ${DEFAULT-VALUE}).")
     String labelField;
     @Option(names = "--limit", description = "Use at most this many examples of each file.")
     Integer limit;
@@ -59,13 +59,13 @@ final class TrainCommand implements Runnable {
     MethodOptions method;
     @Option(names = "--output", description = "Where to save the adapter and head; with --method full, the whole model as a model directory (replaced atomically).")
     Path output;
-    @Option(names = "--epochs", defaultValue = "1")
+    @Option(names = "--epochs", defaultValue = "1", description = "Passes over the training data (default: ${DEFAULT-VALUE}).")
     int epochs;
-    @Option(names = "--max-steps", defaultValue = "0")
+    @Option(names = "--max-steps", defaultValue = "0", description = "Stop after this many optimizer steps (0: after --epochs).")
     long maxSteps;
-    @Option(names = "--batch-size", defaultValue = "8")
+    @Option(names = "--batch-size", defaultValue = "8", description = "Examples per micro-batch (default: ${DEFAULT-VALUE}).")
     int batchSize;
-    @Option(names = "--accumulation", defaultValue = "1")
+    @Option(names = "--accumulation", defaultValue = "1", description = "Micro-batches per optimizer step (default: ${DEFAULT-VALUE}).")
     int accumulation;
     @Option(names = "--lr", description = "Peak learning rate (default 5e-4; full fine-tuning 3e-5).")
     Double lr;
@@ -73,9 +73,9 @@ final class TrainCommand implements Runnable {
     int warmup;
     @Option(names = "--schedule", defaultValue = "linear", description = "linear, cosine or constant.")
     String schedule;
-    @Option(names = "--max-length", defaultValue = "128")
+    @Option(names = "--max-length", defaultValue = "128", description = "Tokens kept per example (default: ${DEFAULT-VALUE}).")
     int maxLength;
-    @Option(names = "--seed", defaultValue = "42")
+    @Option(names = "--seed", defaultValue = "42", description = "Seed of initialisation, shuffling and dropout (default: ${DEFAULT-VALUE}).")
     long seed;
     @Option(names = "--eval-every", defaultValue = "0", description = "Evaluate every N steps (0: each epoch).")
     int evalEvery;
@@ -83,7 +83,7 @@ final class TrainCommand implements Runnable {
     int patience;
     @Option(names = "--checkpoint-dir", description = "Checkpoints (last/, best/); with --resume training continues from last/.")
     Path checkpointDir;
-    @Option(names = "--resume")
+    @Option(names = "--resume", description = "Continue from --checkpoint-dir's last/ checkpoint.")
     boolean resume;
     @Option(names = "--progress", negatable = true, description = "Progress bar on stderr (default: when stderr is a terminal).")
     Boolean progress;
@@ -97,8 +97,20 @@ final class TrainCommand implements Runnable {
         Path dir = ModelHub.resolve(model);
         TransformerModel base = Models.load(dir, DataType.FLOAT);
         Tokenizer tok = Tokenizers.load(dir);
+        if (epochs <= 0 && maxSteps <= 0) throw new PeftException("--epochs " + epochs + " and --max-steps " + maxSteps + ": one of them must be positive");
+        if (batchSize <= 0) throw new PeftException("--batch-size must be positive, not " + batchSize);
+        if (accumulation <= 0) throw new PeftException("--accumulation must be positive, not " + accumulation);
+        if (resume && checkpointDir == null) throw new PeftException("--resume needs --checkpoint-dir (where the last/ checkpoint is)");
         TreeSet<String> labelSet = new TreeSet<>();
-        List<JsonNode> trainRows = read(data, labelSet), devRows = dev == null ? List.of() : read(dev, labelSet);
+        List<JsonNode> trainRows = read(data, labelSet);
+        TreeSet<String> trainLabels = new TreeSet<>(labelSet);
+        List<JsonNode> devRows = dev == null ? List.of() : read(dev, labelSet);
+        if (labelSet.size() > trainLabels.size()) {
+            TreeSet<String> devOnly = new TreeSet<>(labelSet);
+            devOnly.removeAll(trainLabels);
+            spec.commandLine().getErr().println("peft train: warning: " + dev + ": labels " + devOnly + " do not occur in " + data
+                    + "; the head gets a class for each, which training never sees");
+        }
         List<String> labels = new ArrayList<>(labelSet);
         if (labels.size() < 2) throw PeftException.inFile(data, "field '" + labelField + "' has fewer than two distinct values");
         List<Example.Classification> train = examples(trainRows, tok, labels), devSet = examples(devRows, tok, labels);
@@ -195,7 +207,9 @@ final class TrainCommand implements Runnable {
                 try {
                     j = Json.MAPPER.readTree(line);
                 } catch (IOException e) {
-                    throw PeftException.inFile(file, "line " + n + ": not JSON (" + e.getMessage().lines().findFirst().orElse("") + ")");
+                    String why = e instanceof com.fasterxml.jackson.core.JsonProcessingException jp ? jp.getOriginalMessage() : e.getMessage();
+                    why = why.lines().findFirst().orElse("").replaceAll("\\s*\\(start marker at .*", "");
+                    throw PeftException.inFile(file, "line " + n + ": not JSON (" + why + ")");
                 }
                 if (!j.path(textField).isTextual()) throw PeftException.inFile(file, "line " + n + ": no string field '" + textField + "'");
                 if (!j.hasNonNull(labelField)) throw PeftException.inFile(file, "line " + n + ": no field '" + labelField + "'");

@@ -114,7 +114,18 @@ class CliTest {
         assertThat(broken.err()).contains("nope.jsonl: no such file");
         Files.writeString(tmp.resolve("bad.jsonl"), "{\"text\": \"good\", \"label\": 1}\n{not json\n");
         Result badJson = run("train", "--model", model.toString(), "--data", tmp.resolve("bad.jsonl").toString(), "--method", "lora");
-        assertThat(badJson.err()).contains("bad.jsonl").contains("line 2: not JSON");
+        assertThat(badJson.err()).contains("bad.jsonl").contains("line 2: not JSON").doesNotContain("REDACTED").doesNotContain("start marker");
+        String data = tmp.resolve("train.jsonl").toString();
+        Result resume = run("train", "--model", model.toString(), "--data", data, "--method", "lora", "--resume");
+        assertThat(resume.code()).isEqualTo(1);
+        assertThat(resume.err()).contains("--resume needs --checkpoint-dir");
+        assertThat(run("train", "--model", model.toString(), "--data", data, "--method", "lora", "--epochs", "0").err())
+                .contains("--epochs 0 and --max-steps 0");
+        Files.writeString(tmp.resolve("dev.jsonl"), "{\"text\": \"good film\", \"label\": \"neutral\"}\n");
+        Result devOnly = run("train", "--model", model.toString(), "--data", data, "--dev", tmp.resolve("dev.jsonl").toString(), "--method", "lora",
+                "--max-steps", "1", "--no-progress");
+        assertThat(devOnly.code()).as(devOnly.err()).isZero();
+        assertThat(devOnly.err()).contains("warning").contains("labels [neutral] do not occur in");
     }
 
     /** Full fine-tuning saves a model directory: weights as Hugging Face lays them out, tokenizer, head; it serves as --model. */

@@ -27,8 +27,8 @@ public record TrainingConfig(double learningRate, double weightDecay, int warmup
                              Path checkpointDir, int checkpointEvery, boolean resume) {
     public TrainingConfig {
         if (!(learningRate > 0)) throw new IllegalArgumentException("learning rate must be positive, not " + learningRate);
-        if (batchSize <= 0 || accumulation <= 0) throw new IllegalArgumentException("batch size and accumulation must be positive");
-        if (epochs <= 0 && maxSteps <= 0) throw new IllegalArgumentException("set epochs or maxSteps");
+        if (batchSize <= 0 || accumulation <= 0) throw new IllegalArgumentException("batch size " + batchSize + " and accumulation " + accumulation + " must be positive");
+        if (epochs <= 0 && maxSteps <= 0) throw new IllegalArgumentException("epochs " + epochs + " and max steps " + maxSteps + ": one of them must be positive");
     }
 
     public static TrainingConfig defaults() {
