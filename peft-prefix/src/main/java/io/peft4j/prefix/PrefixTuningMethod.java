@@ -82,7 +82,12 @@ public final class PrefixTuningMethod implements PeftMethod {
 
         @Override
         public int length(ForwardContext ctx) {
-            return PromptLearning.appliesToWholeBatch(rows(ctx), name()) ? n : 0;
+            return rows(ctx).none() ? 0 : n;
+        }
+
+        @Override
+        public boolean[] appliesTo(ForwardContext ctx) {
+            return rows(ctx).flags();
         }
 
         /** Columns {@code [start, start + d)} of the table: computed from the reparameterization or read from the flat table. */

@@ -12,6 +12,7 @@ import io.peft4j.core.model.ModelConfig;
 import io.peft4j.core.model.Models;
 import io.peft4j.core.peft.Adapter;
 import io.peft4j.core.peft.PeftModel;
+import io.peft4j.core.peft.PerRowCheck;
 import io.peft4j.core.tensor.GradCheck;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -91,6 +92,39 @@ class PrefixTuningTest {
         for (int i = 0; i < ids.length; i++) {
             var out = g.forward(Batch.of(new int[]{ids[i]}), ForwardContext.inference(1), cache);
             assertClose(g.lmLogits(out.hidden()).value().slice(0), new double[][]{expected[i]}, 1e-4);
+        }
+    }
+
+    /**
+     * Rows tagged for a prefix adapter and rows without it share one batch: each computes what it computes
+     * alone (rows without the prefix at positions from 0), gradients come from the adapter's rows only, and
+     * the key/value cache continues each row at its own position.
+     */
+    @Test
+    void mixedBatchesGiveEachRowItsOwnResultGradientAndCachedContinuation() {
+        Batch batch = new Batch(new int[][]{{3, 7, 11, 2}, {5, 9, 1, 0}, {8, 8, 4, 0}}, null, new int[][]{{1, 1, 1, 1}, {1, 1, 1, 0}, {1, 1, 0, 0}});
+        PeftModel gpt2 = PeftModel.of(Models.load(Fixtures.dir("gpt2-tiny"), DataType.DOUBLE));
+        gpt2.load(Fixtures.dir("gpt2-tiny-prefix"), "p");
+        List<String> tags = List.of("p", "__base__", "p");
+        PerRowCheck.rowsMatchSeparateRuns(gpt2, batch, tags, 1e-10);
+        PerRowCheck.rowsMatchSeparateRuns(gpt2, batch, List.of("__base__", "p", "__base__"), 1e-10);
+        PerRowCheck.gradientsComeFromTheAdaptersRowsOnly(gpt2, gpt2.adapter("p"), batch, tags, 1e-10);
+        PeftModel bert = PeftModel.of(Models.load(Fixtures.dir("bert-tiny"), DataType.DOUBLE));
+        Adapter proj = bert.add("q", PrefixTuningConfig.withProjection(3, 16), 5);
+        PerRowCheck.rowsMatchSeparateRuns(bert, batch, List.of("q", "q", "__base__"), 1e-10);
+        PerRowCheck.gradientsComeFromTheAdaptersRowsOnly(bert, proj, batch, List.of("q", "q", "__base__"), 1e-10);
+
+        // two tokens per row, then one more through the cache: the last position as in one pass over all three
+        Gpt2 g = (Gpt2) gpt2.base();
+        int[][] ids = {{3, 7, 11}, {5, 9, 1}, {8, 8, 4}};
+        ForwardContext ctx = new ForwardContext(3, tags, false, 0);
+        INDArray whole = gpt2.forward(Batch.of(ids), ctx).hidden().value();
+        KvCache cache = new KvCache(2);
+        g.forward(Batch.of(new int[]{3, 7}, new int[]{5, 9}, new int[]{8, 8}), ctx, cache);
+        INDArray last = g.forward(Batch.of(new int[]{11}, new int[]{1}, new int[]{4}), ctx, cache).hidden().value();
+        for (int r = 0; r < 3; r++) {
+            double diff = last.slice(r).slice(0).sub(whole.slice(r).slice(2)).amaxNumber().doubleValue();
+            assertThat(diff).as("row %d (%s): cached step against the whole pass", r, tags.get(r)).isLessThan(1e-10);
         }
     }
 

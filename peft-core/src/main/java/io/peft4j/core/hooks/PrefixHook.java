@@ -4,8 +4,10 @@ import io.peft4j.core.tensor.Tensor;
 
 /**
  * At {@link SiteKind#ATTENTION_PREFIX} (one site per layer): supplies {@link #length} extra key/value
- * positions that every query of that layer attends to (all of them, also under a causal mask). Real
- * tokens then take positions {@code P..}, as with Hugging Face's {@code past_key_values}.
+ * positions that every query of that layer attends to (all of them, also under a causal mask), in the
+ * rows the prefix {@link #appliesTo applies to}; those rows' real tokens then take positions {@code P..},
+ * as with Hugging Face's {@code past_key_values}. In the other rows the prefix is masked out and their
+ * positions count from 0, so they compute exactly as without it.
  */
 public interface PrefixHook extends Hook {
     /**
@@ -14,8 +16,14 @@ public interface PrefixHook extends Hook {
      */
     int length(ForwardContext ctx);
 
+    /** The rows that attend to this prefix, one flag per row; null: every row. */
+    default boolean[] appliesTo(ForwardContext ctx) {
+        return null;
+    }
+
     /**
-     * Keys and values for {@code layer}, each {@code [B, heads, P, headDim]}.
+     * Keys and values for {@code layer}, each {@code [B, heads, P, headDim]} (rows the prefix does not apply
+     * to may hold anything: they are masked out).
      */
     KeyValue prefix(int layer, ForwardContext ctx);
 

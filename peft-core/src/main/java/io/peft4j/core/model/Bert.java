@@ -201,22 +201,28 @@ public final class Bert implements TransformerModel {
     public ModelOutput forward(Batch batch, ForwardContext ctx) {
         int b = batch.size(), t = batch.length();
         long d = cfg.hidden();
-        int prefix = Blocks.prefixLength(hooks, prefixSites, ctx);
+        Blocks.Leading lead = new Blocks.Leading(b, hooks, prefixSites, ctx);
         Tensor e = Ops.reshape(Ops.embedding(wordEmb, batch.flatIds()), b, t, d);
-        for (EmbeddingHook h : hooks.at(EMBEDDINGS, EmbeddingHook.class)) e = h.apply(e, ctx);
+        for (EmbeddingHook h : hooks.at(EMBEDDINGS, EmbeddingHook.class)) {
+            long before = e.size(1);
+            e = h.apply(e, ctx);
+            lead.addVirtual((int) (e.size(1) - before), h.appliesTo(ctx));
+        }
         int total = (int) e.size(1), virtual = total - t;
-        if (prefix + total > cfg.maxPositions()) {
-            throw new PeftException("input of " + (prefix + total) + " positions is longer than the model's " + cfg.maxPositions() + " (max_position_embeddings)");
+        int[] positions = lead.positions(t);
+        int needed = Blocks.positionsNeeded(positions);
+        if (needed > cfg.maxPositions()) {
+            throw new PeftException("input of " + needed + " positions is longer than the model's " + cfg.maxPositions() + " (max_position_embeddings)");
         }
         int[] types = new int[b * total];
         if (batch.tokenTypes() != null) {
             for (int r = 0; r < b; r++) System.arraycopy(batch.tokenTypes()[r], 0, types, r * total + virtual, t);
         }
-        Tensor pos = Ops.reshape(Ops.embedding(posEmb, Blocks.positions(b, total, prefix)), b, total, d);
+        Tensor pos = Ops.reshape(Ops.embedding(posEmb, positions), b, total, d);
         Tensor typ = Ops.reshape(Ops.embedding(typeEmb, types), b, total, d);
         Tensor x = embNorm.apply(Ops.add(Ops.add(e, pos), typ));
-        int[][] mask = Blocks.prependOnes(batch.attentionMask(), b, t, virtual);
-        int[][] keyMask = Blocks.prependOnes(mask, b, total, prefix);
+        int[][] mask = lead.outputMask(batch.attentionMask(), t);
+        int[][] keyMask = lead.keyMask(mask);
         for (int i = 0; i < layers.size(); i++) {
             Layer l = layers.get(i);
             int layer = i;

@@ -66,15 +66,114 @@ final class Blocks {
         return new Tensor[]{k, v};
     }
 
-    /** The total prefix length installed on the given prefix sites (the largest of them). */
-    static int prefixLength(Hooks hooks, List<String> prefixSites, ForwardContext ctx) {
-        int n = 0;
-        for (String s : prefixSites) {
-            int here = 0;
-            for (PrefixHook p : hooks.at(s, PrefixHook.class)) here += p.length(ctx);
-            n = Math.max(n, here);
+    /**
+     * What precedes a batch's tokens, per row: the prefix key/value positions of the {@link PrefixHook}s (in
+     * the order {@link #withPrefix} lays them out) and the virtual tokens of the embedding hooks, each used or
+     * masked out in each row. A row that uses none of them computes exactly as without them: their
+     * positions are invisible to it and its position ids count from 0.
+     */
+    static final class Leading {
+        private final int b;
+        private boolean[][] prefix, virtual;
+
+        /** The prefixes on the prefix site with the most prefix positions (every layer carries the same ones). */
+        Leading(int b, Hooks hooks, List<String> prefixSites, ForwardContext ctx) {
+            this.b = b;
+            prefix = new boolean[b][0];
+            virtual = new boolean[b][0];
+            String widest = null;
+            int most = 0;
+            for (String s : prefixSites) {
+                int here = 0;
+                for (PrefixHook p : hooks.at(s, PrefixHook.class)) here += p.length(ctx);
+                if (here > most) {
+                    most = here;
+                    widest = s;
+                }
+            }
+            if (widest == null) return;
+            for (PrefixHook p : hooks.at(widest, PrefixHook.class)) {
+                int n = p.length(ctx);
+                if (n > 0) prefix = prepend(prefix, n, p.appliesTo(ctx));
+            }
         }
-        return n;
+
+        /** Records {@code n} virtual tokens an embedding hook prepended, used by the flagged rows (null: all). */
+        void addVirtual(int n, boolean[] rows) {
+            if (n > 0) virtual = prepend(virtual, n, rows);
+        }
+
+        private boolean[][] prepend(boolean[][] cur, int n, boolean[] rows) {
+            if (rows != null && rows.length != b) throw new IllegalStateException(rows.length + " row flags for a batch of " + b);
+            boolean[][] out = new boolean[b][];
+            for (int r = 0; r < b; r++) {
+                out[r] = new boolean[n + cur[r].length];
+                java.util.Arrays.fill(out[r], 0, n, rows == null || rows[r]);
+                System.arraycopy(cur[r], 0, out[r], n, cur[r].length);
+            }
+            return out;
+        }
+
+        int prefixLength() {
+            return prefix[0].length;
+        }
+
+        int virtualLength() {
+            return virtual[0].length;
+        }
+
+        /**
+         * Position ids of the {@code V + t} positions after the prefix, flattened: row r counts from the prefix
+         * positions it uses, over its used virtual tokens (masked ones get 0), then every token.
+         */
+        int[] positions(int t) {
+            int v = virtualLength();
+            int[] p = new int[b * (v + t)];
+            for (int r = 0; r < b; r++) {
+                int next = 0;
+                for (boolean used : prefix[r]) if (used) next++;
+                for (int j = 0; j < v; j++) p[r * (v + t) + j] = virtual[r][j] ? next++ : 0;
+                for (int i = 0; i < t; i++) p[r * (v + t) + v + i] = next++;
+            }
+            return p;
+        }
+
+        /** The mask over the {@code V + t} positions after the prefix: used virtual tokens, then {@code attentionMask} (null: ones). */
+        int[][] outputMask(int[][] attentionMask, int t) {
+            int v = virtualLength();
+            int[][] out = new int[b][v + t];
+            for (int r = 0; r < b; r++) {
+                for (int j = 0; j < v; j++) out[r][j] = virtual[r][j] ? 1 : 0;
+                for (int i = 0; i < t; i++) out[r][v + i] = attentionMask == null ? 1 : attentionMask[r][i];
+            }
+            return out;
+        }
+
+        /** The key mask of every attention: the used prefix positions, then {@code outputMask}. */
+        int[][] keyMask(int[][] outputMask) {
+            int n = prefixLength();
+            int[][] out = new int[b][];
+            for (int r = 0; r < b; r++) {
+                out[r] = new int[n + outputMask[r].length];
+                for (int j = 0; j < n; j++) out[r][j] = prefix[r][j] ? 1 : 0;
+                System.arraycopy(outputMask[r], 0, out[r], n, outputMask[r].length);
+            }
+            return out;
+        }
+    }
+
+    /** A mask of ones, {@code [b][t]}. */
+    static int[][] onesMask(int b, int t) {
+        int[][] m = new int[b][t];
+        for (int[] r : m) java.util.Arrays.fill(r, 1);
+        return m;
+    }
+
+    /** The largest of {@code positions}, plus one: how many position embeddings they need. */
+    static int positionsNeeded(int[] positions) {
+        int m = 0;
+        for (int p : positions) m = Math.max(m, p + 1);
+        return m;
     }
 
     /**
@@ -97,10 +196,16 @@ final class Blocks {
         int past = tk - tq;
         for (int r = 0; r < rows; r++) {
             for (int i = 0; i < qrows; i++) {
+                int seen = 0;
                 for (int j = 0; j < tk; j++) {
                     boolean masked = (anyPad && keyMask[r][j] == 0) || (causal && j > past + i);
                     if (masked) data[(r * qrows + i) * tk + j] = (float) MASKED;
+                    else seen++;
                 }
+                // a query that sees no key (a masked position before every attended one: left padding, an unused
+                // virtual token) attends to all instead, as Hugging Face's _unmask_unattended does: its output is
+                // never used, but it must stay finite, for a masked key's value still meets a 0 weight (0·NaN = NaN)
+                if (seen == 0) java.util.Arrays.fill(data, (r * qrows + i) * tk, (r * qrows + i + 1) * tk, 0f);
             }
         }
         return Nd4j.create(data, new long[]{rows, 1, qrows, tk}, 'c').castTo(type);
@@ -115,22 +220,5 @@ final class Blocks {
     static Tensor finalHidden(String site, Tensor hidden, Hooks hooks, ForwardContext ctx) {
         for (HiddenHook f : hooks.at(site, HiddenHook.class)) hidden = f.apply(hidden, ctx);
         return hidden;
-    }
-
-    /** Position ids {@code offset..offset+t-1} for every row, flattened. */
-    static int[] positions(int b, int t, int offset) {
-        int[] p = new int[b * t];
-        for (int r = 0; r < b; r++) for (int i = 0; i < t; i++) p[r * t + i] = offset + i;
-        return p;
-    }
-
-    /** Prepends {@code n} ones (virtual tokens or prefix positions are always attended). */
-    static int[][] prependOnes(int[][] mask, int b, int t, int n) {
-        int[][] out = new int[b][n + t];
-        for (int r = 0; r < b; r++) {
-            java.util.Arrays.fill(out[r], 0, n, 1);
-            for (int i = 0; i < t; i++) out[r][n + i] = mask == null ? 1 : mask[r][i];
-        }
-        return out;
     }
 }

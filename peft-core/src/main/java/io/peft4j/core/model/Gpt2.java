@@ -163,20 +163,34 @@ public final class Gpt2 implements TransformerModel {
     public ModelOutput forward(Batch batch, ForwardContext ctx, KvCache cache) {
         int b = batch.size(), t = batch.length();
         long d = cfg.hidden();
-        int past = cache == null ? 0 : cache.length();
-        boolean first = past == 0;
-        int prefix = first ? Blocks.prefixLength(hooks, prefixSites, ctx) : 0;
+        boolean first = cache == null || cache.length() == 0;
         Tensor x = Ops.reshape(Ops.embedding(wte, batch.flatIds()), b, t, d);
-        if (first) for (EmbeddingHook h : hooks.at(EMBEDDINGS, EmbeddingHook.class)) x = h.apply(x, ctx);
-        int total = (int) x.size(1), virtual = total - t;
-        int offset = past + prefix;
-        if (offset + total > cfg.maxPositions()) {
-            throw new PeftException("input of " + (offset + total) + " positions is longer than the model's " + cfg.maxPositions() + " (n_positions)");
+        int[] positions;
+        int[][] mask, keyMask;
+        if (first) {
+            Blocks.Leading lead = new Blocks.Leading(b, hooks, prefixSites, ctx);
+            for (EmbeddingHook h : hooks.at(EMBEDDINGS, EmbeddingHook.class)) {
+                long before = x.size(1);
+                x = h.apply(x, ctx);
+                lead.addVirtual((int) (x.size(1) - before), h.appliesTo(ctx));
+            }
+            positions = lead.positions(t);
+            mask = lead.outputMask(batch.attentionMask(), t);
+            keyMask = lead.keyMask(mask);
+        } else {
+            if (cache.batchSize() != b) throw new IllegalArgumentException(b + " rows continue a cache of " + cache.batchSize());
+            positions = new int[b * t];
+            for (int r = 0; r < b; r++) for (int i = 0; i < t; i++) positions[r * t + i] = cache.nextPosition(r) + i;
+            mask = batch.attentionMask() != null ? batch.attentionMask() : Blocks.onesMask(b, t);
+            keyMask = concatMask(cache.keyMask(), mask);
         }
-        x = Ops.add(x, Ops.reshape(Ops.embedding(wpe, Blocks.positions(b, total, offset)), b, total, d));
-        int[][] mask = Blocks.prependOnes(batch.attentionMask(), b, t, virtual);
-        int[][] keyMask = first ? Blocks.prependOnes(mask, b, total, prefix) : concatMask(cache.keyMask(), mask);
-        if (cache != null) cache.storeMask(keyMask);
+        int total = (int) x.size(1), virtual = total - t;
+        int needed = Blocks.positionsNeeded(positions);
+        if (needed > cfg.maxPositions()) {
+            throw new PeftException("input of " + needed + " positions is longer than the model's " + cfg.maxPositions() + " (n_positions)");
+        }
+        x = Ops.add(x, Ops.reshape(Ops.embedding(wpe, positions), b, total, d));
+        if (cache != null) cache.advance(keyMask, positions, total);
         for (int i = 0; i < blocks.size(); i++) {
             Block blk = blocks.get(i);
             int layer = i;

@@ -11,6 +11,7 @@ import org.nd4j.linalg.factory.Nd4j;
 public final class KvCache {
     private final INDArray[] keys, values;
     private int[][] keyMask;
+    private int[] nextPosition;
 
     public KvCache(int layers) {
         keys = new INDArray[layers];
@@ -41,7 +42,23 @@ public final class KvCache {
         }
     }
 
-    void storeMask(int[][] mask) {
+    /** Rows of the cached batch (0 before the first step). */
+    int batchSize() {
+        return keyMask == null ? 0 : keyMask.length;
+    }
+
+    /** The position id the next token of row r takes. */
+    int nextPosition(int r) {
+        return nextPosition[r];
+    }
+
+    /**
+     * After a step over {@code width} positions per row with the given position ids ({@code [B * width]}):
+     * keeps the key mask of everything cached and each row's next position id.
+     */
+    void advance(int[][] mask, int[] positions, int width) {
         keyMask = mask;
+        nextPosition = new int[mask.length];
+        for (int r = 0; r < mask.length; r++) nextPosition[r] = positions[r * width + width - 1] + 1;
     }
 }

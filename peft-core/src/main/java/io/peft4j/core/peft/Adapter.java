@@ -134,6 +134,14 @@ public abstract class Adapter {
             return weights != null && weights.length == 0;
         }
 
+        /** One flag per row (weight not 0); null when every row is selected. */
+        public boolean[] flags() {
+            if (weights == null) return null;
+            boolean[] f = new boolean[weights.length];
+            for (int r = 0; r < f.length; r++) f[r] = weights[r] != 0;
+            return f;
+        }
+
         /** The row weights as a constant {@code [B, 1, ..., 1]} of the given rank and type. */
         public Tensor mask(int rank, org.nd4j.linalg.api.buffer.DataType type) {
             long[] shape = new long[rank];

@@ -1,13 +1,11 @@
 package io.peft4j.core.peft;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.peft4j.core.PeftException;
 import io.peft4j.core.model.TransformerModel;
 
 /**
  * What the prompt-learning methods (prompt tuning, P-tuning, prefix tuning) share: the base-model fields
- * Hugging Face writes into their configs, the check that a loaded adapter fits this base, and the rule
- * that they change the sequence for every row of a batch.
+ * Hugging Face writes into their configs and the check that a loaded adapter fits this base.
  */
 public final class PromptLearning {
     private PromptLearning() {
@@ -58,18 +56,5 @@ public final class PromptLearning {
                         + " heads: the adapter was made for another base");
             }
         }
-    }
-
-    /**
-     * Prompt-learning adapters lengthen every row's sequence, so a batch cannot mix them with rows that do
-     * not use them (as in Hugging Face PEFT); true when this adapter applies to the batch.
-     */
-    public static boolean appliesToWholeBatch(Adapter.RowSelection sel, String adapter) {
-        if (sel.none()) return false;
-        if (!sel.all()) {
-            throw new PeftException("adapter '" + adapter + "' prepends virtual tokens, so every row of a batch must use it: "
-                    + "split mixed batches by adapter");
-        }
-        return true;
     }
 }

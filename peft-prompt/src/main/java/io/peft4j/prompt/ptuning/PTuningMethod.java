@@ -2,6 +2,7 @@ package io.peft4j.prompt.ptuning;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.peft4j.core.hooks.EmbeddingHook;
+import io.peft4j.core.hooks.ForwardContext;
 import io.peft4j.core.hooks.SiteKind;
 import io.peft4j.core.model.TransformerModel;
 import io.peft4j.core.peft.Adapter;
@@ -70,10 +71,18 @@ public final class PTuningMethod implements PeftMethod {
                 // the adapter's tensors are the encoder's: rebuild it on them
                 encoder.parameters().replaceAll((k, v) -> parameters().get("prompt_encoder." + k));
             }
-            install(model.hooks().sites(SiteKind.EMBEDDINGS).get(0).name(), (EmbeddingHook) (e, ctx) -> {
-                if (!PromptLearning.appliesToWholeBatch(rows(ctx), name())) return e;
-                Tensor prompt = table != null ? table : encoder.forward(ctx.training(), ctx.seed());
-                return Ops.concat(1, Ops.broadcastTo(Ops.reshape(prompt, 1, n, d), e.size(0), n, d), e);
+            install(model.hooks().sites(SiteKind.EMBEDDINGS).get(0).name(), new EmbeddingHook() {
+                @Override
+                public Tensor apply(Tensor e, ForwardContext ctx) {
+                    if (rows(ctx).none()) return e;
+                    Tensor prompt = table != null ? table : encoder.forward(ctx.training(), ctx.seed());
+                    return Ops.concat(1, Ops.broadcastTo(Ops.reshape(prompt, 1, n, d), e.size(0), n, d), e);
+                }
+
+                @Override
+                public boolean[] appliesTo(ForwardContext ctx) {
+                    return rows(ctx).flags();
+                }
             });
         }
 

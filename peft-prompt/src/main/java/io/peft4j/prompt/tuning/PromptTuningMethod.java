@@ -88,10 +88,17 @@ public final class PromptTuningMethod implements PeftMethod {
                     : initialPrompt(model, cfg, seed(seed, 0)));
             int n = cfg.numVirtualTokens();
             long d = model.config().hidden();
-            install(model.hooks().sites(io.peft4j.core.hooks.SiteKind.EMBEDDINGS).get(0).name(), (EmbeddingHook) (e, ctx) -> {
-                if (!PromptLearning.appliesToWholeBatch(rows(ctx), name())) return e;
-                Tensor p = Ops.broadcastTo(Ops.reshape(prompt, 1, n, d), e.size(0), n, d);
-                return Ops.concat(1, p, e);
+            install(model.hooks().sites(io.peft4j.core.hooks.SiteKind.EMBEDDINGS).get(0).name(), new EmbeddingHook() {
+                @Override
+                public Tensor apply(Tensor e, io.peft4j.core.hooks.ForwardContext ctx) {
+                    if (rows(ctx).none()) return e;
+                    return Ops.concat(1, Ops.broadcastTo(Ops.reshape(prompt, 1, n, d), e.size(0), n, d), e);
+                }
+
+                @Override
+                public boolean[] appliesTo(io.peft4j.core.hooks.ForwardContext ctx) {
+                    return rows(ctx).flags();
+                }
             });
         }
     }
