@@ -41,7 +41,7 @@ public class PairedStepBenchmark {
     /** Measured pairs. */
     static final int MEASURED = 9;
 
-    @Param({"lora", "ia3", "prompt", "ptuning", "prefix", "houlsby", "pfeiffer", "parallel"})
+    @Param({"lora", "ia3", "prompt", "ptuning", "prefix", "houlsby", "pfeiffer", "parallel", "parallel16"})
     public String method;
 
     private TrainStepBenchmark full, peft;

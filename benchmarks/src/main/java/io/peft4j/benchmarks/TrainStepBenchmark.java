@@ -70,10 +70,14 @@ public class TrainStepBenchmark {
      */
     static final int MEASURED = 13;
 
-    /** The methods compared; the PyTorch reference used LoRA r=8 on query and value. */
-    public static final List<String> METHODS = List.of("full", "lora", "ia3", "prompt", "ptuning", "prefix", "houlsby", "pfeiffer", "parallel");
+    /**
+     * The methods compared; the PyTorch reference used LoRA r=8 on query and value. {@code parallel16} is not a
+     * default configuration: AdapterHub's parallel adapter with reduction factor 16 instead of its 2, measured
+     * beside it for the open question of issue 3 (which configuration its 0.7x goal is for).
+     */
+    public static final List<String> METHODS = List.of("full", "lora", "ia3", "prompt", "ptuning", "prefix", "houlsby", "pfeiffer", "parallel", "parallel16");
 
-    @Param({"full", "lora", "ia3", "prompt", "ptuning", "prefix", "houlsby", "pfeiffer", "parallel"})
+    @Param({"full", "lora", "ia3", "prompt", "ptuning", "prefix", "houlsby", "pfeiffer", "parallel", "parallel16"})
     public String method;
 
     PeftModel model;
@@ -95,7 +99,9 @@ public class TrainStepBenchmark {
             case "houlsby" -> BottleneckConfig.of(BottleneckConfig.Architecture.HOUSLBY);
             case "pfeiffer" -> BottleneckConfig.of(BottleneckConfig.Architecture.PFEIFFER);
             case "parallel" -> BottleneckConfig.of(BottleneckConfig.Architecture.PARALLEL);
-            default -> null;
+            case "parallel16" -> BottleneckConfig.of(BottleneckConfig.Architecture.PARALLEL).withReductionFactor(16);
+            case "full" -> null;
+            default -> throw new IllegalArgumentException("unknown benchmark method '" + method + "'");
         };
     }
 
