@@ -1,11 +1,18 @@
 package io.peft4j.core.peft;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.peft4j.core.hooks.EmbeddingHook;
+import io.peft4j.core.hooks.ForwardContext;
 import io.peft4j.core.model.TransformerModel;
+import io.peft4j.core.tensor.Ops;
+import io.peft4j.core.tensor.Tensor;
+
+import java.util.function.Function;
 
 /**
  * What the prompt-learning methods (prompt tuning, P-tuning, prefix tuning) share: the base-model fields
- * Hugging Face writes into their configs and the check that a loaded adapter fits this base.
+ * Hugging Face writes into their configs, the check that a loaded adapter fits this base, and the embedding
+ * hook that prepends a prompt to the rows an adapter applies to.
  */
 public final class PromptLearning {
     private PromptLearning() {
@@ -56,5 +63,27 @@ public final class PromptLearning {
                         + " heads: the adapter was made for another base");
             }
         }
+    }
+
+    /**
+     * The embedding hook of a prompt adapter: prepends {@code prompt.apply(ctx)} ({@code [n, d]}) when any row of
+     * the pass uses {@code adapter}; the rows that do not are flagged, so the model masks those positions out
+     * for them.
+     */
+    public static EmbeddingHook prepending(Adapter adapter, Function<ForwardContext, Tensor> prompt) {
+        return new EmbeddingHook() {
+            @Override
+            public Tensor apply(Tensor e, ForwardContext ctx) {
+                if (adapter.rows(ctx).none()) return e;
+                Tensor p = prompt.apply(ctx);
+                long n = p.size(0), d = p.size(1);
+                return Ops.concat(1, Ops.broadcastTo(Ops.reshape(p, 1, n, d), e.size(0), n, d), e);
+            }
+
+            @Override
+            public boolean[] appliesTo(ForwardContext ctx) {
+                return adapter.rows(ctx).flags();
+            }
+        };
     }
 }

@@ -1,8 +1,6 @@
 package io.peft4j.prompt.ptuning;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.peft4j.core.hooks.EmbeddingHook;
-import io.peft4j.core.hooks.ForwardContext;
 import io.peft4j.core.hooks.SiteKind;
 import io.peft4j.core.model.TransformerModel;
 import io.peft4j.core.peft.Adapter;
@@ -11,7 +9,6 @@ import io.peft4j.core.peft.PeftConfig;
 import io.peft4j.core.peft.PeftMethod;
 import io.peft4j.core.peft.PromptLearning;
 import io.peft4j.core.tensor.Init;
-import io.peft4j.core.tensor.Ops;
 import io.peft4j.core.tensor.Tensor;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
@@ -71,19 +68,8 @@ public final class PTuningMethod implements PeftMethod {
                 // the adapter's tensors are the encoder's: rebuild it on them
                 encoder.parameters().replaceAll((k, v) -> parameters().get("prompt_encoder." + k));
             }
-            install(model.hooks().sites(SiteKind.EMBEDDINGS).get(0).name(), new EmbeddingHook() {
-                @Override
-                public Tensor apply(Tensor e, ForwardContext ctx) {
-                    if (rows(ctx).none()) return e;
-                    Tensor prompt = table != null ? table : encoder.forward(ctx.training(), ctx.seed());
-                    return Ops.concat(1, Ops.broadcastTo(Ops.reshape(prompt, 1, n, d), e.size(0), n, d), e);
-                }
-
-                @Override
-                public boolean[] appliesTo(ForwardContext ctx) {
-                    return rows(ctx).flags();
-                }
-            });
+            install(model.hooks().sites(SiteKind.EMBEDDINGS).get(0).name(),
+                    PromptLearning.prepending(this, ctx -> table != null ? table : encoder.forward(ctx.training(), ctx.seed())));
         }
 
         /** The prompt the adapter currently produces, {@code [n, d]}. */

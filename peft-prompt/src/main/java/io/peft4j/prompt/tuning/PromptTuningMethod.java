@@ -1,7 +1,6 @@
 package io.peft4j.prompt.tuning;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.peft4j.core.hooks.EmbeddingHook;
 import io.peft4j.core.hub.ModelHub;
 import io.peft4j.core.model.TransformerModel;
 import io.peft4j.core.peft.Adapter;
@@ -10,7 +9,6 @@ import io.peft4j.core.peft.PeftConfig;
 import io.peft4j.core.peft.PeftMethod;
 import io.peft4j.core.peft.PromptLearning;
 import io.peft4j.core.tensor.Init;
-import io.peft4j.core.tensor.Ops;
 import io.peft4j.core.tensor.Tensor;
 import io.peft4j.core.tokenizer.Tokenizers;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -86,20 +84,7 @@ public final class PromptTuningMethod implements PeftMethod {
             cfg.recorded().check(model);
             Tensor prompt = parameter("prompt_embeddings", loading ? Init.zeros(model.dataType(), cfg.numVirtualTokens(), model.config().hidden())
                     : initialPrompt(model, cfg, seed(seed, 0)));
-            int n = cfg.numVirtualTokens();
-            long d = model.config().hidden();
-            install(model.hooks().sites(io.peft4j.core.hooks.SiteKind.EMBEDDINGS).get(0).name(), new EmbeddingHook() {
-                @Override
-                public Tensor apply(Tensor e, io.peft4j.core.hooks.ForwardContext ctx) {
-                    if (rows(ctx).none()) return e;
-                    return Ops.concat(1, Ops.broadcastTo(Ops.reshape(prompt, 1, n, d), e.size(0), n, d), e);
-                }
-
-                @Override
-                public boolean[] appliesTo(io.peft4j.core.hooks.ForwardContext ctx) {
-                    return rows(ctx).flags();
-                }
-            });
+            install(model.hooks().sites(io.peft4j.core.hooks.SiteKind.EMBEDDINGS).get(0).name(), PromptLearning.prepending(this, ctx -> prompt));
         }
     }
 }
