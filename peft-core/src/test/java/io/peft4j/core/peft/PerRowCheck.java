@@ -82,4 +82,15 @@ public final class PerRowCheck {
         });
         params.values().forEach(Tensor::zeroGrad);
     }
+
+    /**
+     * Adds a second adapter from {@code cfg} (of another length than {@code first}'s) and checks both checks on
+     * a batch whose rows use the second adapter, the first one and neither; then removes it again.
+     */
+    public static void withASecondAdapter(PeftModel m, PeftConfig cfg, String first, Batch batch, double tol) {
+        Adapter second = m.add("second", cfg, 6);
+        rowsMatchSeparateRuns(m, batch, List.of("second", first, "__base__"), tol);
+        gradientsComeFromTheAdaptersRowsOnly(m, second, batch, List.of("second", first, "second"), tol);
+        m.remove("second");
+    }
 }
