@@ -1,7 +1,6 @@
 package io.peft4j.core.model;
 
 import io.peft4j.core.PeftException;
-import io.peft4j.core.hooks.EmbeddingHook;
 import io.peft4j.core.hooks.ForwardContext;
 import io.peft4j.core.hooks.HookSite;
 import io.peft4j.core.hooks.Hooks;
@@ -202,12 +201,7 @@ public final class Bert implements TransformerModel {
         int b = batch.size(), t = batch.length();
         long d = cfg.hidden();
         Blocks.Leading lead = new Blocks.Leading(b, hooks, prefixSites, ctx);
-        Tensor e = Ops.reshape(Ops.embedding(wordEmb, batch.flatIds()), b, t, d);
-        for (EmbeddingHook h : hooks.at(EMBEDDINGS, EmbeddingHook.class)) {
-            long before = e.size(1);
-            e = h.apply(e, ctx);
-            lead.addVirtual((int) (e.size(1) - before), h.appliesTo(ctx));
-        }
+        Tensor e = lead.embed(Ops.reshape(Ops.embedding(wordEmb, batch.flatIds()), b, t, d), hooks, EMBEDDINGS, ctx);
         int total = (int) e.size(1), virtual = total - t;
         int[] positions = lead.positions(t);
         int needed = Blocks.positionsNeeded(positions);

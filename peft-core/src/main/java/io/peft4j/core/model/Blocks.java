@@ -1,5 +1,6 @@
 package io.peft4j.core.model;
 
+import io.peft4j.core.hooks.EmbeddingHook;
 import io.peft4j.core.hooks.ForwardContext;
 import io.peft4j.core.hooks.HiddenHook;
 import io.peft4j.core.hooks.Hooks;
@@ -98,9 +99,18 @@ final class Blocks {
             }
         }
 
-        /** Records {@code n} virtual tokens an embedding hook prepended, used by the flagged rows (null: all). */
-        void addVirtual(int n, boolean[] rows) {
-            if (n > 0) virtual = prepend(virtual, n, rows);
+        /**
+         * Applies the {@link EmbeddingHook}s on {@code site} to the token embeddings {@code e} in order, recording
+         * the virtual tokens each prepends and the rows that use them.
+         */
+        Tensor embed(Tensor e, Hooks hooks, String site, ForwardContext ctx) {
+            for (EmbeddingHook h : hooks.at(site, EmbeddingHook.class)) {
+                long before = e.size(1);
+                e = h.apply(e, ctx);
+                int n = (int) (e.size(1) - before);
+                if (n > 0) virtual = prepend(virtual, n, h.appliesTo(ctx));
+            }
+            return e;
         }
 
         private boolean[][] prepend(boolean[][] cur, int n, boolean[] rows) {

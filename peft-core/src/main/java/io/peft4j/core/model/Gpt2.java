@@ -1,7 +1,6 @@
 package io.peft4j.core.model;
 
 import io.peft4j.core.PeftException;
-import io.peft4j.core.hooks.EmbeddingHook;
 import io.peft4j.core.hooks.ForwardContext;
 import io.peft4j.core.hooks.HookSite;
 import io.peft4j.core.hooks.Hooks;
@@ -169,11 +168,7 @@ public final class Gpt2 implements TransformerModel {
         int[][] mask, keyMask;
         if (first) {
             Blocks.Leading lead = new Blocks.Leading(b, hooks, prefixSites, ctx);
-            for (EmbeddingHook h : hooks.at(EMBEDDINGS, EmbeddingHook.class)) {
-                long before = x.size(1);
-                x = h.apply(x, ctx);
-                lead.addVirtual((int) (x.size(1) - before), h.appliesTo(ctx));
-            }
+            x = lead.embed(x, hooks, EMBEDDINGS, ctx);
             positions = lead.positions(t);
             mask = lead.outputMask(batch.attentionMask(), t);
             keyMask = lead.keyMask(mask);
