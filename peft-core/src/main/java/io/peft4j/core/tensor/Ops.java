@@ -1,6 +1,5 @@
 package io.peft4j.core.tensor;
 
-import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.CustomOp;
 import org.nd4j.linalg.api.ops.impl.transforms.custom.SoftMax;
@@ -771,17 +770,10 @@ public final class Ops {
         java.util.SplittableRandom rng = new java.util.SplittableRandom(seed);
         long n = x.value().length();
         if (n > Integer.MAX_VALUE) throw new IllegalArgumentException("dropout on more than 2^31 elements");
-        double keep = 1.0 / (1.0 - p);                                   // exact in the tensor's own precision
-        INDArray mask;
-        if (x.dataType() == DataType.DOUBLE) {
-            double[] m = new double[(int) n];
-            for (int i = 0; i < m.length; i++) m[i] = rng.nextDouble() < p ? 0 : keep;
-            mask = Nd4j.create(m, x.shape(), 'c');
-        } else {
-            float[] m = new float[(int) n];
-            for (int i = 0; i < m.length; i++) m[i] = rng.nextDouble() < p ? 0f : (float) keep;
-            mask = Nd4j.create(m, x.shape(), 'c').castTo(x.dataType());
-        }
+        float[] m = new float[(int) n];
+        for (int i = 0; i < m.length; i++) m[i] = rng.nextDouble() < p ? 0f : 1f;
+        // 0/1 is exact in every type; the scale 1/(1-p) is then applied in the tensor's own precision
+        INDArray mask = Nd4j.create(m, x.shape(), 'c').castTo(x.dataType()).muli(1.0 / (1.0 - p));
         INDArray y = x.value().mul(mask);
         if (!x.requiresGrad()) return Tensor.result(y, null, x);
         INDArray maskk = Tensor.save(mask);
