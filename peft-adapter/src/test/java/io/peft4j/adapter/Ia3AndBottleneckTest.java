@@ -159,6 +159,14 @@ class Ia3AndBottleneckTest {
     }
 
     @Test
+    void architecturesParseFromTheirShortAndAdapterHubNames() {
+        assertThat(List.of("houlsby", "Double_Seq_Bn", "pfeiffer", "seq_bn", "PARALLEL", "par_bn").stream().map(Architecture::parse))
+                .containsExactly(Architecture.HOUSLBY, Architecture.HOUSLBY, Architecture.PFEIFFER, Architecture.PFEIFFER, Architecture.PARALLEL, Architecture.PARALLEL);
+        assertThat(Architecture.HOUSLBY.hubName()).isEqualTo("double_seq_bn");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> Architecture.parse("compacter")).hasMessageContaining("'compacter'");
+    }
+
+    @Test
     void aBottleneckConfigAdapterHubDefinesOtherwiseIsRefusedNamingTheField(@TempDir Path tmp) throws Exception {
         PeftModel m = PeftModel.of(Models.load(Fixtures.dir("bert-tiny"), DataType.FLOAT), "bert-tiny");
         m.add("t", BottleneckConfig.of(Architecture.HOUSLBY), 1);

@@ -94,13 +94,14 @@ final class TrainCommand implements Runnable {
 
     @Override
     public void run() {
-        Path dir = ModelHub.resolve(model);
-        TransformerModel base = Models.load(dir, DataType.FLOAT);
-        Tokenizer tok = Tokenizers.load(dir);
+        // the options alone decide these: before loading anything
         if (epochs <= 0 && maxSteps <= 0) throw new PeftException("--epochs " + epochs + " and --max-steps " + maxSteps + ": one of them must be positive");
         if (batchSize <= 0) throw new PeftException("--batch-size must be positive, not " + batchSize);
         if (accumulation <= 0) throw new PeftException("--accumulation must be positive, not " + accumulation);
         if (resume && checkpointDir == null) throw new PeftException("--resume needs --checkpoint-dir (where the last/ checkpoint is)");
+        Path dir = ModelHub.resolve(model);
+        TransformerModel base = Models.load(dir, DataType.FLOAT);
+        Tokenizer tok = Tokenizers.load(dir);
         TreeSet<String> labelSet = new TreeSet<>();
         List<JsonNode> trainRows = read(data, labelSet);
         TreeSet<String> trainLabels = new TreeSet<>(labelSet);

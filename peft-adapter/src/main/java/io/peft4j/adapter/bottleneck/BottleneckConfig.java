@@ -26,15 +26,25 @@ public record BottleneckConfig(Architecture architecture, boolean mhAdapter, boo
                                String nonLinearity, double scaling, double dropout, List<Integer> leaveOut) implements PeftConfig {
     /** The three AdapterHub configurations. */
     public enum Architecture {
-        HOUSLBY, PFEIFFER, PARALLEL;
+        HOUSLBY("houlsby", "double_seq_bn"), PFEIFFER("pfeiffer", "seq_bn"), PARALLEL("parallel", "par_bn");
 
+        private final String shortName, hubName;
+
+        Architecture(String shortName, String hubName) {
+            this.shortName = shortName;
+            this.hubName = hubName;
+        }
+
+        /** AdapterHub's current name of the configuration ({@code seq_bn}, {@code double_seq_bn}, {@code par_bn}). */
+        public String hubName() {
+            return hubName;
+        }
+
+        /** From the short name ({@code houlsby}, {@code pfeiffer}, {@code parallel}) or AdapterHub's, any case. */
         public static Architecture parse(String s) {
-            return switch (s.toLowerCase(Locale.ROOT)) {
-                case "houlsby", "double_seq_bn" -> HOUSLBY;
-                case "pfeiffer", "seq_bn" -> PFEIFFER;
-                case "parallel", "par_bn" -> PARALLEL;
-                default -> throw new IllegalArgumentException("adapter config '" + s + "' is not houlsby, pfeiffer or parallel");
-            };
+            String n = s.toLowerCase(Locale.ROOT);
+            for (Architecture a : values()) if (n.equals(a.shortName) || n.equals(a.hubName)) return a;
+            throw new IllegalArgumentException("adapter config '" + s + "' is not houlsby, pfeiffer or parallel");
         }
     }
 

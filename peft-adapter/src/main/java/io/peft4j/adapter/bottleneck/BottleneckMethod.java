@@ -44,8 +44,7 @@ public final class BottleneckMethod implements PeftMethod {
         boolean lnBefore = f.bool("original_ln_before", arch == Architecture.PFEIFFER);
         if (lnBefore != (arch == Architecture.PFEIFFER)) {
             throw PeftException.inFile(file, "field 'config.original_ln_before' is " + lnBefore + ": with mh_adapter " + mh + " and is_parallel " + parallel
-                    + " only " + !lnBefore + " (AdapterHub's " + (arch == Architecture.PFEIFFER ? "seq_bn" : arch == Architecture.HOUSLBY ? "double_seq_bn" : "par_bn")
-                    + ") is supported");
+                    + " only " + !lnBefore + " (AdapterHub's " + arch.hubName() + ") is supported");
         }
         return new BottleneckConfig(arch, mh, out, f.positiveInt("reduction_factor", 16), f.text("non_linearity", "relu"),
                 f.number("scaling", 1.0, -1e6, 1e6), f.number("dropout", 0, 0, 0.999), f.ints("leave_out"));
