@@ -138,6 +138,7 @@ final class Cases {
 
     static String kindOf(String id) {
         if (id.startsWith("regression:")) return regression(id).kind();
+        if (id.startsWith("selftest:")) return "selftest";
         return id.substring(0, id.indexOf(':'));
     }
 
@@ -149,6 +150,7 @@ final class Cases {
 
     /** Copies the kind's seed into {@code dir} and applies the case's mutation there. */
     static Prepared prepare(String id, Path seeds, Path dir) throws Exception {
+        if (id.startsWith("selftest:")) return selfTest(id, dir);
         FileKind kind = FileKinds.byName(kindOf(id));
         Path seedDir = seeds.resolve(kind.name());
         copyTree(seedDir, dir);
@@ -167,6 +169,37 @@ final class Cases {
         Files.write(file, m.bytes());
         String fileName = file.getFileName().toString();
         return new Prepared(id, kind, target + ": " + m.description(), new Expect(fileName, m.mustReject(), false, List.of(), List.of()));
+    }
+
+    /**
+     * The harness's own test cases ({@code selftest:ok|peft|unnamed|npe|oom|hang|crash}): an action that loads
+     * nothing and succeeds, throws a PeftException naming {@code file.txt}, one naming nothing, a
+     * NullPointerException, runs out of heap, sleeps forever, or crashes the JVM.
+     */
+    private static Prepared selfTest(String id, Path dir) throws IOException {
+        Files.createDirectories(dir);
+        String what = id.substring("selftest:".length());
+        FileKind.Action action = (d, env) -> {
+            switch (what) {
+                case "ok" -> { }
+                case "peft" -> throw io.peft4j.core.PeftException.inFile(d.resolve("file.txt"), "bad");
+                case "unnamed" -> throw new io.peft4j.core.PeftException("bad");
+                case "npe" -> throw new NullPointerException("npe");
+                case "oom" -> {
+                    List<long[]> hog = new ArrayList<>();
+                    while (true) hog.add(new long[1 << 20]);
+                }
+                case "hang" -> Thread.sleep(Long.MAX_VALUE);
+                case "crash" -> {
+                    var f = sun.misc.Unsafe.class.getDeclaredField("theUnsafe");
+                    f.setAccessible(true);
+                    ((sun.misc.Unsafe) f.get(null)).getByte(0L);       // SIGSEGV
+                }
+                default -> throw new IllegalArgumentException("no self-test '" + what + "'");
+            }
+        };
+        return new Prepared(id, new FileKind("selftest", (d, r) -> { }, List.of(), action), "self-test " + what,
+                new Expect("file.txt", false, false, List.of(), List.of()));
     }
 
     static void copyTree(Path from, Path to) throws IOException {

@@ -149,8 +149,10 @@ final class FuzzHarness {
                     if (current != null) {
                         String banner = noise.stream().filter(l -> l.contains("SIG") || l.contains("Problematic frame") || l.startsWith("# C  ")
                                 || l.startsWith("# V  ") || l.startsWith("# j  ")).collect(Collectors.joining(" | "));
+                        Path hsErr = work.resolve("hs_err_pid" + proc.pid() + ".log");
                         results.put(current, new Result(current, Cases.kindOf(current), mutation, FuzzChild.FAIL, "JVM crash",
-                                "exit code " + code + (banner.isEmpty() ? "" : "; " + banner) + "; stderr: " + tail(stderr)));
+                                "exit code " + code + (banner.isEmpty() ? "" : "; " + banner) + "; stderr: " + tail(stderr)
+                                        + (Files.exists(hsErr) ? "; " + hsErr : "")));
                         return index + 1;
                     }
                     if (index < ids.size() && code != 3) {
