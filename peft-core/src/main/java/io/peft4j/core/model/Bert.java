@@ -61,11 +61,7 @@ public final class Bert implements TransformerModel {
     private Bert(ModelConfig cfg, Weights w, DataType type) {
         this.cfg = cfg;
         this.type = type;
-        this.gelu = switch (cfg.activation()) {
-            case "gelu" -> Ops.Gelu.ERF;
-            case "gelu_new", "gelu_pytorch_tanh" -> Ops.Gelu.TANH;
-            default -> throw new PeftException("config: hidden_act '" + cfg.activation() + "' is not supported (gelu, gelu_new)");
-        };
+        this.gelu = Ops.Gelu.forActivation(cfg.activation());      // ModelConfig admits GELUs only
         long d = cfg.hidden(), f = cfg.intermediate();
         wordEmb = w.get("embeddings.word_embeddings.weight", names("embeddings.word_embeddings.weight", Role.TABLE), cfg.vocabSize(), d);
         posEmb = w.get("embeddings.position_embeddings.weight", names("embeddings.position_embeddings.weight", Role.TABLE), cfg.maxPositions(), d);

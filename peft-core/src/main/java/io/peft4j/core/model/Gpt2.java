@@ -57,11 +57,7 @@ public final class Gpt2 implements TransformerModel {
     private Gpt2(ModelConfig cfg, Weights w, DataType type) {
         this.cfg = cfg;
         this.type = type;
-        this.gelu = switch (cfg.activation()) {
-            case "gelu_new", "gelu_pytorch_tanh", "gelu_fast" -> Ops.Gelu.TANH;
-            case "gelu" -> Ops.Gelu.ERF;
-            default -> throw new PeftException("config: activation_function '" + cfg.activation() + "' is not supported (gelu_new, gelu)");
-        };
+        this.gelu = Ops.Gelu.forActivation(cfg.activation());      // ModelConfig admits GELUs only
         long d = cfg.hidden(), f = cfg.intermediate();
         wte = w.get("wte.weight", names("wte.weight"), cfg.vocabSize(), d);
         wpe = w.get("wpe.weight", names("wpe.weight"), cfg.maxPositions(), d);
