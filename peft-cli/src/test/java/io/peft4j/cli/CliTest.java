@@ -186,12 +186,15 @@ class CliTest {
         Path src = RES.resolve("fixtures/gpt2-tiny");
         Files.copy(src.resolve("config.json"), tmp.resolve("config.json"));
         Files.copy(src.resolve("model.safetensors"), tmp.resolve("model.safetensors"));
-        // a 97-token byte-level vocabulary: ids 0..93 are '!'..'~', 94 'Ġ' (space), 95 'Ċ' (newline), 96 <|endoftext|>
+        // the model's 97 ids: 0..93 are '!'..'~', 94 'Ġ' (space), 95 'Ċ' (newline), 96 <|endoftext|>; the other byte
+        // symbols (GPT-2's bytes_to_unicode) at ids the model never produces, for a byte-level vocabulary must hold all 256
         var vocab = new java.util.LinkedHashMap<String, Integer>();
         for (int i = 0; i < 94; i++) vocab.put(String.valueOf((char) ('!' + i)), i);
         vocab.put("Ġ", 94);
         vocab.put("Ċ", 95);
         vocab.put("<|endoftext|>", 96);
+        for (int b = 0xA1; b <= 0xFF; b++) if (b != 0xAD) vocab.put(String.valueOf((char) b), vocab.size());
+        for (int n = 0; n < 68; n++) vocab.putIfAbsent(String.valueOf((char) (256 + n)), vocab.size());
         M.writeValue(tmp.resolve("tokenizer.json").toFile(), Map.of("model", Map.of("type", "BPE", "vocab", vocab, "merges", java.util.List.of())));
         JsonNode exp = M.readTree(src.resolve("expected.json").toFile());
         JsonNode last = exp.get("logits").get(6);
