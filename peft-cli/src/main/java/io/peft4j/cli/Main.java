@@ -49,7 +49,14 @@ public final class Main implements Runnable {
             err.flush();
             return 1;
         });
-        int code = cl.execute(args);
+        int code;
+        try {
+            code = cl.execute(args);
+        } catch (OutOfMemoryError e) {
+            // picocli passes Errors through; a user gets one line, not a stack trace
+            err.println("peft: error: out of memory (" + e.getMessage() + "): give the JVM more with PEFT4J_JAVA_OPTS=-Xmx16g, or use smaller batches");
+            code = 1;
+        }
         out.flush();
         err.flush();
         return code;
