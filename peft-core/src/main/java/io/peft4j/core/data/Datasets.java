@@ -36,18 +36,17 @@ public final class Datasets {
 
     /**
      * The records of a data file, or of split {@code split} of a built-in dataset: {@code pathOrName} is a path
-     * when such a file exists, else a built-in name ({@code split} chooses the split; it plays no part for a
+     * when such a (regular) file exists, else a built-in name ({@code split} chooses the split; it plays no part for a
      * file). An unknown name is a {@link PeftException} listing the built-in names.
      */
     public static List<TextRecord> load(String pathOrName, Split split, DataSpec spec) {
-        Path file = asExistingPath(pathOrName);
-        if (file != null) return read(file, spec);
+        Path path = asPath(pathOrName);
+        if (path != null && Files.isRegularFile(path)) return read(path, spec);
         BuiltinIndex idx = index();
+        if (idx.find(pathOrName) != null) return read(idx.source(pathOrName, split), spec, spec.format() != null ? spec.format() : Format.JSON_LINES);
+        if (path != null && Files.exists(path)) return read(path, spec);   // a directory: says so
         if (!idx.present()) throw PeftException.inFile(pathOrName, "no such file (" + BuiltinIndex.MISSING + " to read a built-in dataset)");
-        if (idx.find(pathOrName) == null) {
-            throw PeftException.inFile(pathOrName, "no such file, nor a built-in dataset (" + String.join(", ", idx.names()) + ")");
-        }
-        return read(idx.source(pathOrName, split), spec, spec.format() != null ? spec.format() : Format.JSON_LINES);
+        throw PeftException.inFile(pathOrName, "no such file, nor a built-in dataset (" + String.join(", ", idx.names()) + ")");
     }
 
     /** {@link #load(String, Split, DataSpec)} with {@link #defaultSpec} of {@code pathOrName}. */
@@ -63,7 +62,8 @@ public final class Datasets {
 
     /** Whether {@code pathOrName} reads as a built-in dataset: no such file exists and a built-in dataset has that name. */
     public static boolean isBuiltin(String pathOrName) {
-        return asExistingPath(pathOrName) == null && index().find(pathOrName) != null;
+        Path path = asPath(pathOrName);
+        return (path == null || !Files.isRegularFile(path)) && index().find(pathOrName) != null;
     }
 
     /** The built-in datasets' names, sorted; empty when the {@code peft-datasets} module is not on the class path. */
@@ -84,10 +84,9 @@ public final class Datasets {
         };
     }
 
-    private static Path asExistingPath(String pathOrName) {
+    private static Path asPath(String pathOrName) {
         try {
-            Path p = Path.of(pathOrName);
-            return Files.exists(p) ? p : null;
+            return Path.of(pathOrName);
         } catch (InvalidPathException e) {
             return null;
         }

@@ -94,6 +94,8 @@ class DatasetsTest {
                 .hasMessage("spma: no such file, nor a built-in dataset (afinn-sentiment, name-gender, opinion-words, sotu, spam, stopword-language)");
         assertThatThrownBy(() -> Datasets.load(tmp.resolve("nope.jsonl").toString(), Split.DEV)).isInstanceOf(PeftException.class)
                 .hasMessageStartingWith(tmp.resolve("nope.jsonl") + ": no such file");
+        assertThatThrownBy(() -> Datasets.load(tmp.toString(), Split.DEV)).isInstanceOf(PeftException.class)
+                .hasMessage(tmp + ": not a regular file");
         // a built-in read with another spec: its text field as a single text, a label map, a limit
         List<TextRecord> words = Datasets.load("opinion-words", Split.DEV,
                 DataSpec.defaults().withLabelMap(Map.of("negative", "bad", "positive", "good")).withLimit(50));
