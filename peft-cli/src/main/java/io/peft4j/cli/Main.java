@@ -13,7 +13,7 @@ import java.io.PrintWriter;
 @Command(name = "peft", mixinStandardHelpOptions = true, version = "peft4j 0.1.0",
         description = "Parameter-efficient fine-tuning for the JVM.",
         subcommands = {DemoCommand.class, FillMaskCommand.class, TokenizeCommand.class, GenerateCommand.class, LogitsCommand.class,
-                ParamsCommand.class, TrainCommand.class})
+                ParamsCommand.class, TrainCommand.class, DatasetsCommand.class})
 public final class Main implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -49,7 +49,14 @@ public final class Main implements Runnable {
             err.flush();
             return 1;
         });
-        int code = cl.execute(args);
+        int code;
+        try {
+            code = cl.execute(args);
+        } catch (OutOfMemoryError e) {
+            // picocli passes Errors through; a user gets one line, not a stack trace
+            err.println("peft: error: out of memory (" + e.getMessage() + "): give the JVM more with PEFT4J_JAVA_OPTS=-Xmx16g, or use smaller batches");
+            code = 1;
+        }
         out.flush();
         err.flush();
         return code;

@@ -1,16 +1,18 @@
 package io.peft4j.cli;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import io.peft4j.core.PeftException;
+import io.peft4j.core.data.DataSpec;
+import io.peft4j.core.data.Labels;
+import io.peft4j.core.data.TextEncoder;
+import io.peft4j.core.data.TextRecord;
+import io.peft4j.core.data.Truncation;
 import io.peft4j.core.head.ClassificationHead;
 import io.peft4j.core.head.Pooling;
 import io.peft4j.core.hub.ModelHub;
-import io.peft4j.core.io.Json;
 import io.peft4j.core.model.Models;
 import io.peft4j.core.model.TransformerModel;
 import io.peft4j.core.peft.PeftConfig;
 import io.peft4j.core.peft.PeftModel;
-import io.peft4j.core.tokenizer.Tokenizer;
 import io.peft4j.core.tokenizer.Tokenizers;
 import io.peft4j.core.train.Example;
 import io.peft4j.core.train.Metric;
@@ -30,8 +32,6 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -41,20 +41,12 @@ import java.util.Map;
 import java.util.TreeSet;
 
 @Command(name = "train", mixinStandardHelpOptions = true,
-        description = "Trains a PEFT method (or full fine-tuning) with a sequence-classification head on JSON-lines data.")
+        description = "Trains a PEFT method (or full fine-tuning) with a sequence-classification head on JSON-lines, CSV or TSV data or a built-in dataset.")
 final class TrainCommand implements Runnable {
     @Option(names = "--model", required = true, description = "Model directory or known name (bert-base-uncased).")
     String model;
-    @Option(names = "--data", required = true, description = "Training data, one JSON object per line.")
-    Path data;
-    @Option(names = "--dev", description = "Dev data for accuracy and early stopping.")
-    Path dev;
-    @Option(names = "--text-field", defaultValue = "text", description = "JSON field holding the text (default: ${DEFAULT-VALUE}).")
-    String textField;
-    @Option(names = "--label-field", defaultValue = "label", description = "JSON field holding the label (default: ${DEFAULT-VALUE}).")
-    String labelField;
-    @Option(names = "--limit", description = "Use at most this many examples of each file.")
-    Integer limit;
+    @Mixin
+    DataOptions data;
     @Mixin
     MethodOptions method;
     @Option(names = "--output", description = "Where to save the adapter and head; with --method full, the whole model as a model directory (replaced atomically).")
@@ -75,6 +67,9 @@ final class TrainCommand implements Runnable {
     String schedule;
     @Option(names = "--max-length", defaultValue = "128", description = "Tokens kept per example (default: ${DEFAULT-VALUE}).")
     int maxLength;
+    @Option(names = "--truncation", defaultValue = "head",
+            description = "Which tokens a longer text keeps: head (its beginning) or tail (its end); a pair loses tokens from its longer text (default: ${DEFAULT-VALUE}).")
+    String truncation;
     @Option(names = "--seed", defaultValue = "42", description = "Seed of initialisation, shuffling and dropout (default: ${DEFAULT-VALUE}).")
     long seed;
     @Option(names = "--eval-every", defaultValue = "0", description = "Evaluate every N steps (0: each epoch).")
@@ -98,23 +93,31 @@ final class TrainCommand implements Runnable {
         if (epochs <= 0 && maxSteps <= 0) throw new PeftException("--epochs " + epochs + " and --max-steps " + maxSteps + ": one of them must be positive");
         if (batchSize <= 0) throw new PeftException("--batch-size must be positive, not " + batchSize);
         if (accumulation <= 0) throw new PeftException("--accumulation must be positive, not " + accumulation);
+        if (maxLength <= 0) throw new PeftException("--max-length must be positive, not " + maxLength);
         if (resume && checkpointDir == null) throw new PeftException("--resume needs --checkpoint-dir (where the last/ checkpoint is)");
-        Path dir = ModelHub.resolve(model);
-        TransformerModel base = Models.load(dir, DataType.FLOAT);
-        Tokenizer tok = Tokenizers.load(dir);
-        TreeSet<String> labelSet = new TreeSet<>();
-        List<JsonNode> trainRows = read(data, labelSet);
-        TreeSet<String> trainLabels = new TreeSet<>(labelSet);
-        List<JsonNode> devRows = dev == null ? List.of() : read(dev, labelSet);
+        Truncation trunc = switch (truncation.toLowerCase(Locale.ROOT)) {
+            case "head" -> Truncation.HEAD;
+            case "tail" -> Truncation.TAIL;
+            default -> throw new PeftException("--truncation: '" + truncation + "' is not head or tail");
+        };
+        // the data before the model: bad data fails fast
+        DataSpec dataSpec = data.spec();
+        List<TextRecord> trainRecords = data.train(dataSpec), devRecords = data.dev(dataSpec);
+        List<String> trainLabels = Labels.of(trainRecords);
+        TreeSet<String> labelSet = new TreeSet<>(trainLabels);
+        labelSet.addAll(Labels.of(devRecords));
         if (labelSet.size() > trainLabels.size()) {
             TreeSet<String> devOnly = new TreeSet<>(labelSet);
             devOnly.removeAll(trainLabels);
-            spec.commandLine().getErr().println("peft train: warning: " + dev + ": labels " + devOnly + " do not occur in " + data
+            spec.commandLine().getErr().println("peft train: warning: " + data.dev + ": labels " + devOnly + " do not occur in " + data.data
                     + "; the head gets a class for each, which training never sees");
         }
         List<String> labels = new ArrayList<>(labelSet);
-        if (labels.size() < 2) throw PeftException.inFile(data, "field '" + labelField + "' has fewer than two distinct values");
-        List<Example.Classification> train = examples(trainRows, tok, labels), devSet = examples(devRows, tok, labels);
+        if (labels.size() < 2) throw PeftException.inFile(data.data, "field '" + dataSpec.labelField() + "' has fewer than two distinct values");
+        Path dir = ModelHub.resolve(model);
+        TransformerModel base = Models.load(dir, DataType.FLOAT);
+        TextEncoder encoder = new TextEncoder(Tokenizers.load(dir), dataSpec.textFields(), maxLength, trunc);
+        List<Example.Classification> train = encoder.classification(trainRecords, labels), devSet = encoder.classification(devRecords, labels);
         boolean gpt2 = base.config().modelType().equals("gpt2");
         PeftModel peft = PeftModel.of(base, model);
         PeftConfig pc = method.config(base.config().hidden());
@@ -193,43 +196,5 @@ final class TrainCommand implements Runnable {
             peft.writeFiles(tmp);
             Tokenizers.copyFiles(modelDir, tmp);
         });
-    }
-
-    private List<JsonNode> read(Path file, TreeSet<String> labels) {
-        if (!Files.isRegularFile(file)) throw PeftException.inFile(file, "no such file");
-        List<JsonNode> rows = new ArrayList<>();
-        try (var lines = Files.lines(file)) {
-            int n = 0;
-            for (String line : (Iterable<String>) lines::iterator) {
-                n++;
-                if (line.isBlank()) continue;
-                if (limit != null && rows.size() >= limit) break;
-                JsonNode j;
-                try {
-                    j = Json.MAPPER.readTree(line);
-                } catch (IOException e) {
-                    String why = e instanceof com.fasterxml.jackson.core.JsonProcessingException jp ? jp.getOriginalMessage() : e.getMessage();
-                    why = why.lines().findFirst().orElse("").replaceAll("\\s*\\(start marker at .*", "");
-                    throw PeftException.inFile(file, "line " + n + ": not JSON (" + why + ")");
-                }
-                if (!j.path(textField).isTextual()) throw PeftException.inFile(file, "line " + n + ": no string field '" + textField + "'");
-                if (!j.hasNonNull(labelField)) throw PeftException.inFile(file, "line " + n + ": no field '" + labelField + "'");
-                labels.add(j.get(labelField).asText());
-                rows.add(j);
-            }
-        } catch (IOException e) {
-            throw PeftException.inFile(file, "cannot read: " + e.getMessage());
-        }
-        if (rows.isEmpty()) throw PeftException.inFile(file, "no examples");
-        return rows;
-    }
-
-    private List<Example.Classification> examples(List<JsonNode> rows, Tokenizer tok, List<String> labels) {
-        List<Example.Classification> out = new ArrayList<>();
-        for (JsonNode j : rows) {
-            var enc = tok.encode(j.get(textField).asText(), null, maxLength);
-            out.add(new Example.Classification(enc.ids(), enc.typeIds(), labels.indexOf(j.get(labelField).asText())));
-        }
-        return out;
     }
 }

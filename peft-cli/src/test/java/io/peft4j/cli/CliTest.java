@@ -128,6 +128,65 @@ class CliTest {
         assertThat(devOnly.err()).contains("warning").contains("labels [neutral] do not occur in");
     }
 
+    /** A CSV of text pairs with a label map trains to the labels the map names; bad data options are one-line errors. */
+    @Test
+    void trainReadsCsvTextPairsWithALabelMap(@TempDir Path tmp) throws Exception {
+        Path model = tinyBertAndTask(tmp);
+        StringBuilder csv = new StringBuilder("id,first,second,gold\n");
+        for (int i = 0; i < 24; i++) csv.append(i).append(i % 2 == 0 ? ",\"good, film\",w9,1\n" : ",\"bad, film\",w11,0\n");
+        Path pairs = tmp.resolve("pairs.csv");
+        Files.writeString(pairs, csv);
+        String m = model.toString(), d = pairs.toString();
+        Result r = run("train", "--model", m, "--data", d, "--dev", d, "--text-field", "first, second", "--label-field", "gold",
+                "--label-map", "0=negative,1=positive", "--method", "lora", "--r", "4", "--epochs", "8", "--batch-size", "8", "--lr", "5e-2",
+                "--output", tmp.resolve("out").toString(), "--no-progress");
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(M.readTree(r.out()).get("dev_accuracy").asDouble()).isEqualTo(1.0);
+        JsonNode head = M.readTree(tmp.resolve("out/head_config.json").toFile());
+        assertThat(head.get("id2label").get("0").asText()).isEqualTo("negative");
+        assertThat(head.get("id2label").get("1").asText()).isEqualTo("positive");
+
+        assertThat(run("train", "--model", m, "--data", d, "--text-field", "a,b,c", "--method", "lora").err())
+                .contains("peft train: error: --text-field: one field, or two comma-separated fields for a text pair, not 'a,b,c'");
+        assertThat(run("train", "--model", m, "--data", d, "--label-map", "0", "--method", "lora").err())
+                .contains("--label-map: expected RAW=NAME pairs");
+        assertThat(run("train", "--model", m, "--data", d, "--truncation", "middle", "--method", "lora").err())
+                .contains("--truncation: 'middle' is not head or tail");
+        Result unmapped = run("train", "--model", m, "--data", d, "--text-field", "first,second", "--label-field", "gold", "--label-map", "1=positive",
+                "--method", "lora");
+        assertThat(unmapped.code()).isEqualTo(1);
+        assertThat(unmapped.err()).contains(d + ": line 3 (record 2): label '0' is not in the label map (it maps 1)");
+        Result noField = run("train", "--model", m, "--data", d, "--label-field", "gold", "--method", "lora");
+        assertThat(noField.err()).contains(d + ": line 2 (record 1): no field 'text' (the line has: id, first, second, gold)");
+    }
+
+    /** A built-in dataset by name: its train split, its own text pair, its labels; its dev split for --dev. */
+    @Test
+    void trainOnABuiltinDatasetByName(@TempDir Path tmp) throws Exception {
+        Path model = tinyBertAndTask(tmp);
+        // the first 40 training messages are all ham: one label is not a task
+        Result oneLabel = run("train", "--model", model.toString(), "--data", "spam", "--limit", "40", "--method", "lora");
+        assertThat(oneLabel.code()).isEqualTo(1);
+        assertThat(oneLabel.err()).contains("spam: field 'label' has fewer than two distinct values");
+        Result r = run("train", "--model", model.toString(), "--data", "spam", "--dev", "spam", "--method", "lora", "--r", "2", "--max-steps", "2",
+                "--max-length", "24", "--batch-size", "4", "--output", tmp.resolve("spam-out").toString(), "--no-progress");
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(M.readTree(r.out()).get("steps").asLong()).isEqualTo(2);
+        JsonNode head = M.readTree(tmp.resolve("spam-out/head_config.json").toFile());
+        assertThat(head.get("id2label").get("0").asText()).isEqualTo("ham");
+        assertThat(head.get("id2label").get("1").asText()).isEqualTo("spam");
+        Result typo = run("train", "--model", model.toString(), "--data", "spma", "--method", "lora");
+        assertThat(typo.err()).contains("spma: no such file, nor a built-in dataset (afinn-sentiment, name-gender, opinion-words, sotu, spam, stopword-language)");
+        Result list = run("datasets", "--json");
+        assertThat(list.code()).as(list.err()).isZero();
+        String[] lines = list.out().strip().split("\n");
+        assertThat(lines).hasSize(6);
+        JsonNode spam = M.readTree(lines[4]);
+        assertThat(spam.get("name").asText()).isEqualTo("spam");
+        assertThat(M.convertValue(spam.get("text_fields"), String[].class)).containsExactly("subject", "text");
+        assertThat(spam.get("licence").asText()).contains("SpamAssassin");
+    }
+
     /** Full fine-tuning saves a model directory: weights as Hugging Face lays them out, tokenizer, head; it serves as --model. */
     @Test
     void trainFullSavesAModelDirectoryThatServesAsModel(@TempDir Path tmp) throws Exception {
@@ -186,12 +245,15 @@ class CliTest {
         Path src = RES.resolve("fixtures/gpt2-tiny");
         Files.copy(src.resolve("config.json"), tmp.resolve("config.json"));
         Files.copy(src.resolve("model.safetensors"), tmp.resolve("model.safetensors"));
-        // a 97-token byte-level vocabulary: ids 0..93 are '!'..'~', 94 'Ġ' (space), 95 'Ċ' (newline), 96 <|endoftext|>
+        // the model's 97 ids: 0..93 are '!'..'~', 94 'Ġ' (space), 95 'Ċ' (newline), 96 <|endoftext|>; the other byte
+        // symbols (GPT-2's bytes_to_unicode) at ids the model never produces, for a byte-level vocabulary must hold all 256
         var vocab = new java.util.LinkedHashMap<String, Integer>();
         for (int i = 0; i < 94; i++) vocab.put(String.valueOf((char) ('!' + i)), i);
         vocab.put("Ġ", 94);
         vocab.put("Ċ", 95);
         vocab.put("<|endoftext|>", 96);
+        for (int b = 0xA1; b <= 0xFF; b++) if (b != 0xAD) vocab.put(String.valueOf((char) b), vocab.size());
+        for (int n = 0; n < 68; n++) vocab.putIfAbsent(String.valueOf((char) (256 + n)), vocab.size());
         M.writeValue(tmp.resolve("tokenizer.json").toFile(), Map.of("model", Map.of("type", "BPE", "vocab", vocab, "merges", java.util.List.of())));
         JsonNode exp = M.readTree(src.resolve("expected.json").toFile());
         JsonNode last = exp.get("logits").get(6);

@@ -39,6 +39,22 @@ public final class Fixtures {
         throw new IllegalStateException("test resource " + path + " not found");
     }
 
+    /** A copy of adapter fixture {@code name} under {@code dir} whose {@code adapter_config.json} has {@code field} set to {@code value}. */
+    public static Path adapterWith(String name, Path dir, String field, Object value) {
+        try {
+            Path out = java.nio.file.Files.createDirectories(dir.resolve(name + "-" + field));
+            for (String f : new String[]{"adapter_config.json", "adapter_model.safetensors"}) {
+                java.nio.file.Files.copy(dir(name).resolve(f), out.resolve(f), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            }
+            var cfg = (com.fasterxml.jackson.databind.node.ObjectNode) Json.read(out.resolve("adapter_config.json"));
+            cfg.set(field, Json.MAPPER.valueToTree(value));
+            Json.write(out.resolve("adapter_config.json"), cfg);
+            return out;
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
     public static JsonNode expected(String model) {
         return Json.read(dir(model).resolve("expected.json"));
     }

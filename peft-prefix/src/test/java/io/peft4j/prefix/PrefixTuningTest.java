@@ -14,6 +14,7 @@ import io.peft4j.core.peft.Adapter;
 import io.peft4j.core.peft.PeftModel;
 import io.peft4j.core.peft.PerRowCheck;
 import io.peft4j.core.tensor.GradCheck;
+import io.peft4j.core.PeftException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -26,6 +27,7 @@ import java.util.List;
 import static io.peft4j.core.Fixtures.assertClose;
 import static io.peft4j.core.Fixtures.matrix;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 class PrefixTuningTest {
     private static final Batch BATCH = new Batch(new int[][]{{3, 7, 11, 2}, {5, 9, 1, 0}}, null, new int[][]{{1, 1, 1, 1}, {1, 1, 1, 0}});
@@ -136,5 +138,16 @@ class PrefixTuningTest {
         m.load(Fixtures.dir("gpt2-tiny-prefix"), "p");
         m.setActive();
         assertClose(logits(m, Fixtures.ints(exp.get("input_ids"))), matrix(exp.get("logits")), 1e-4);
+    }
+
+    /** A size field the weights file does not back is refused before anything is allocated from it (issue 14: this allocated gigabytes). */
+    @Test
+    void aSizeFieldTheWeightsDoNotBackIsRefusedBeforeAllocating(@TempDir Path tmp) {
+        Path dir = Fixtures.adapterWith("gpt2-tiny-prefix", tmp, "num_virtual_tokens", 67108863);
+        PeftModel m = PeftModel.of(Models.load(Fixtures.dir("gpt2-tiny"), DataType.FLOAT));
+        assertThatThrownBy(() -> m.load(dir, "default")).isInstanceOf(PeftException.class)
+                .hasMessageStartingWith(dir.resolve("adapter_config.json").toString())
+                .hasMessageContaining("describes more parameters than the").hasMessageContaining("adapter_model.safetensors");
+        assertThat(m.adapters()).isEmpty();
     }
 }

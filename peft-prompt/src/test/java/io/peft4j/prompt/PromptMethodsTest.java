@@ -16,6 +16,7 @@ import io.peft4j.core.tensor.GradCheck;
 import io.peft4j.core.tensor.Tensor;
 import io.peft4j.prompt.ptuning.PTuningConfig;
 import io.peft4j.prompt.tuning.PromptTuningConfig;
+import io.peft4j.core.PeftException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -214,5 +215,16 @@ class PromptMethodsTest {
         Files.writeString(copy.resolve("adapter_config.json"), cfg.replace("\"num_layers\": 2", "\"num_layers\": 12"));
         assertThatThrownBy(() -> bert.load(copy, "x")).hasMessageContaining("num_layers' is 12");
         assertThat(bert.adapters()).isEmpty();
+    }
+
+    /** A size field the weights file does not back is refused before anything is allocated from it (issue 14: this allocated gigabytes). */
+    @Test
+    void aSizeFieldTheWeightsDoNotBackIsRefusedBeforeAllocating(@TempDir Path tmp) {
+        Path dir = Fixtures.adapterWith("gpt2-tiny-prompt", tmp, "num_virtual_tokens", 67108863);
+        PeftModel m = PeftModel.of(Models.load(Fixtures.dir("gpt2-tiny"), DataType.FLOAT));
+        assertThatThrownBy(() -> m.load(dir, "default")).isInstanceOf(PeftException.class)
+                .hasMessageStartingWith(dir.resolve("adapter_config.json").toString())
+                .hasMessageContaining("describes more parameters than the").hasMessageContaining("adapter_model.safetensors");
+        assertThat(m.adapters()).isEmpty();
     }
 }

@@ -93,6 +93,6 @@ public final class ClassificationHead implements Head {
         }
         long hidden = Head.hiddenSize(json, file);
         List<String> labels = Head.labels(json, file);
-        return new ClassificationHead(pooling, labels, regression, hidden, json.path("dropout").asDouble(0.1), type, 0);
+        return new ClassificationHead(pooling, labels, regression, hidden, Head.dropout(json, file), type, 0);
     }
 }

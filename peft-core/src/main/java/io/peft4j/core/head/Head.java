@@ -18,6 +18,9 @@ import java.util.Map;
  * Saved beside an adapter as {@code head_config.json} + {@code head.safetensors}.
  */
 public interface Head {
+    /** The most labels a saved head may declare (more than any classification or token-labelling task has). */
+    int MAX_LABELS = 1 << 20;
+
     /** Task logits from the model output: {@code [B, labels]} (sequence heads) or {@code [B, T, labels]} (token heads). */
     Tensor apply(ModelOutput out, ForwardContext ctx);
 
@@ -56,15 +59,25 @@ public interface Head {
 
     /** The hidden size a head config records; errors name the file. */
     static long hiddenSize(JsonNode json, Path file) {
-        long hidden = json.path("hidden_size").asLong(-1);
-        if (hidden <= 0) throw PeftException.inFile(file, "field 'hidden_size' is missing or not positive");
-        return hidden;
+        JsonNode h = json.path("hidden_size");
+        if (!h.isIntegralNumber() || !h.canConvertToInt() || h.asInt() <= 0) throw PeftException.inFile(file, "field 'hidden_size' is missing or not a positive integer");
+        return h.asInt();
+    }
+
+    /** The dropout a head config records (0.1 when absent); errors name the file. */
+    static double dropout(JsonNode json, Path file) {
+        JsonNode d = json.get("dropout");
+        if (d == null || d.isNull()) return 0.1;
+        if (!d.isNumber() || !(d.asDouble() >= 0 && d.asDouble() < 1)) throw PeftException.inFile(file, "field 'dropout' must be a number in [0, 1), not " + d);
+        return d.asDouble();
     }
 
     /** The label names a head config records ({@code LABEL_i} where {@code id2label} has none). */
     static List<String> labels(JsonNode json, Path file) {
-        int n = json.path("num_labels").asInt(-1);
-        if (n <= 0) throw PeftException.inFile(file, "field 'num_labels' is missing or not positive");
+        JsonNode num = json.path("num_labels");
+        if (!num.isIntegralNumber() || !num.canConvertToInt() || num.asInt() <= 0) throw PeftException.inFile(file, "field 'num_labels' is missing or not a positive integer");
+        int n = num.asInt();
+        if (n > MAX_LABELS) throw PeftException.inFile(file, "field 'num_labels' is " + n + ", more than a head may have (" + MAX_LABELS + ")");
         List<String> labels = new java.util.ArrayList<>();
         for (int i = 0; i < n; i++) labels.add(json.path("id2label").path(Integer.toString(i)).asText("LABEL_" + i));
         return labels;

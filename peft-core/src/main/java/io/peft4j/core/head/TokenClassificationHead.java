@@ -60,6 +60,6 @@ public final class TokenClassificationHead implements Head {
     static TokenClassificationHead fromJson(JsonNode json, Path file, DataType type) {
         long hidden = Head.hiddenSize(json, file);
         List<String> labels = Head.labels(json, file);
-        return new TokenClassificationHead(labels, hidden, json.path("dropout").asDouble(0.1), type, 0);
+        return new TokenClassificationHead(labels, hidden, Head.dropout(json, file), type, 0);
     }
 }

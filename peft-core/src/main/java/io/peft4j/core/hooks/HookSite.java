@@ -8,7 +8,8 @@ package io.peft4j.core.hooks;
  * GPT-2 {@code h.3.attn.c_attn}, BERT {@code encoder.layer.3.attention.self.query}. The non-linear sites
  * are {@code embeddings}, {@code <layer>.attn.prefix} / {@code <layer>.attention.self.prefix},
  * {@code <layer>.attn.output} / {@code <layer>.attention.output}, {@code <layer>.mlp.output} /
- * {@code <layer>.output}, and {@code final}.
+ * {@code <layer>.output}, the layer outputs {@code embeddings.output} and {@code encoder.layer.<i>} /
+ * {@code h.<i>}, and {@code final}.
  *
  * @param name   the site's name, unique within a model
  * @param kind   what the site carries and which hook type it accepts

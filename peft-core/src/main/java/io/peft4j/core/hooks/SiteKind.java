@@ -15,6 +15,13 @@ public enum SiteKind {
     ATTENTION_OUTPUT(SublayerHook.class),
     /** The feed-forward sublayer's output, before the residual add: {@link SublayerHook}. */
     FFN_OUTPUT(SublayerHook.class),
+    /**
+     * Each layer's output {@code [B, P + T, D]}, Hugging Face's {@code hidden_states}: the embeddings' output at
+     * the site of layer -1 ({@code embeddings.output}), then each block's ({@code encoder.layer.<i>} /
+     * {@code h.<i>}); GPT-2's last block output is before its final layer norm. {@link HiddenHook} (probes read
+     * them; a hook may also transform them).
+     */
+    LAYER_OUTPUT(HiddenHook.class),
     /** The final hidden states: {@link HiddenHook} (heads, probes). */
     FINAL_HIDDEN(HiddenHook.class);
 

@@ -17,6 +17,9 @@ public interface Checkpoint extends Closeable {
     /** Reads {@code name} converted to {@code type}. */
     INDArray load(String name, DataType type);
 
+    /** The file that names every tensor (the safetensors file, the shard index, the bundle's index), for error messages. */
+    java.nio.file.Path path();
+
     /** The file that holds {@code name}, for error messages. */
     String fileOf(String name);
 

@@ -16,6 +16,9 @@ final class Numbers {
     private Numbers() {
     }
 
+    /** The most elements one stored tensor may have (readers index them with an int). */
+    static final long MAX_ELEMENTS = Integer.MAX_VALUE;
+
     /** Elements converted per step when a stored type is not the array's (a small heap buffer, reused). */
     private static final int CHUNK = 1 << 16;
 

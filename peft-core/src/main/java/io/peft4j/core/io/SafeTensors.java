@@ -101,13 +101,7 @@ public final class SafeTensors implements Checkpoint {
             }
             ByteBuffer hb = ByteBuffer.allocate((int) headerLen);
             Numbers.readFully(ch, hb, 8);
-            JsonNode header;
-            try {
-                header = Json.MAPPER.readTree(new String(hb.array(), StandardCharsets.UTF_8));
-            } catch (JsonProcessingException e) {
-                throw PeftException.inFile(file, "corrupt safetensors header: malformed JSON: " + e.getOriginalMessage());
-            }
-            if (header == null || !header.isObject()) throw PeftException.inFile(file, "corrupt safetensors header: not a JSON object");
+            JsonNode header = parseHeader(file, hb.array());
             long dataStart = 8 + headerLen;
             long dataLen = size - dataStart;
             Map<String, Entry> entries = new LinkedHashMap<>();
@@ -123,18 +117,52 @@ public final class SafeTensors implements Checkpoint {
                 }
                 entries.put(name, parseEntry(file, name, v, dataLen));
             }
-            List<Entry> byOffset = new ArrayList<>(entries.values());
-            byOffset.sort(Comparator.comparingLong(Entry::begin));
-            for (int i = 1; i < byOffset.size(); i++) {
-                Entry prev = byOffset.get(i - 1), cur = byOffset.get(i);
-                if (cur.begin() < prev.end()) {
-                    throw PeftException.inFile(file, "corrupt safetensors header: tensors '" + prev.name() + "' and '" + cur.name()
-                            + "' overlap (offsets " + prev.begin() + ".." + prev.end() + " and " + cur.begin() + ".." + cur.end() + ")");
-                }
-            }
+            checkContiguous(file, entries.values(), dataLen);
             return new SafeTensors(file, ch, dataStart, entries, Collections.unmodifiableMap(metadata));
         } catch (IOException e) {
             throw PeftException.inFile(file, "cannot read: " + e.getMessage());
+        }
+    }
+
+    /**
+     * The header: one JSON object that ends where the data begins, padded with spaces, as the format's
+     * specification says. A header length one byte short or long therefore never passes: the object is cut,
+     * or a data byte follows it; where that byte is a space, {@link #checkContiguous} catches the shifted data.
+     */
+    private static JsonNode parseHeader(Path file, byte[] bytes) {
+        int end = bytes.length;
+        while (end > 0 && bytes[end - 1] == ' ') end--;
+        String source = file + ": corrupt safetensors header";
+        JsonNode header = Json.parse(source, TextFiles.decode(source, Arrays.copyOf(bytes, end)));
+        if (!header.isObject()) throw PeftException.inFile(file, "corrupt safetensors header: not a JSON object");
+        return header;
+    }
+
+    /**
+     * The tensors must tile the data section: sorted by offset, the first begins at 0, each begins where the
+     * previous one ends, and the last ends at the end of the file (the reference implementation's rule). A
+     * shifted header, a gap or an overlap is refused here, before any tensor is read.
+     */
+    private static void checkContiguous(Path file, java.util.Collection<Entry> entries, long dataLen) {
+        List<Entry> byOffset = new ArrayList<>(entries);
+        byOffset.sort(Comparator.comparingLong(Entry::begin).thenComparingLong(Entry::end));
+        long at = 0;
+        String prev = null;
+        for (Entry e : byOffset) {
+            if (e.begin() < at) {
+                throw PeftException.inFile(file, "corrupt safetensors header: tensors '" + prev + "' and '" + e.name()
+                        + "' overlap (tensor '" + e.name() + "' begins at " + e.begin() + ", before byte " + at + ")");
+            }
+            if (e.begin() > at) {
+                throw PeftException.inFile(file, "corrupt safetensors header: bytes " + at + ".." + e.begin() + " of the data section belong to no tensor"
+                        + " (tensor '" + e.name() + "' begins at " + e.begin() + ")");
+            }
+            at = e.end();
+            prev = e.name();
+        }
+        if (at != dataLen) {
+            throw PeftException.inFile(file, "corrupt safetensors header: the tensors end at byte " + at + " of the data section, which has "
+                    + dataLen + " bytes (wrong header length, or a truncated or extended file)");
         }
     }
 
@@ -151,7 +179,7 @@ public final class SafeTensors implements Checkpoint {
         long count = 1;
         for (int i = 0; i < shape.length; i++) {
             JsonNode d = sh.get(i);
-            if (!d.canConvertToLong() || d.asLong() < 0) throw PeftException.inFile(file, where + "bad dimension " + d + " in shape");
+            if (!isLong(d) || d.asLong() < 0) throw PeftException.inFile(file, where + "bad dimension " + d + " in shape");
             shape[i] = d.asLong();
             try {
                 count = Math.multiplyExact(count, shape[i]);
@@ -159,7 +187,7 @@ public final class SafeTensors implements Checkpoint {
                 throw PeftException.inFile(file, where + "shape " + sh + " overflows");
             }
         }
-        if (off == null || !off.isArray() || off.size() != 2 || !off.get(0).canConvertToLong() || !off.get(1).canConvertToLong()) {
+        if (off == null || !off.isArray() || off.size() != 2 || !isLong(off.get(0)) || !isLong(off.get(1))) {
             throw PeftException.inFile(file, where + "missing or malformed data_offsets");
         }
         long begin = off.get(0).asLong(), end = off.get(1).asLong();
@@ -176,10 +204,23 @@ public final class SafeTensors implements Checkpoint {
             throw PeftException.inFile(file, where + "shape " + Arrays.toString(shape) + " of " + dtype + " needs " + expected
                     + " bytes but data_offsets span " + (end - begin));
         }
+        if (count > Numbers.MAX_ELEMENTS) {
+            throw PeftException.inFile(file, where + "shape " + Arrays.toString(shape) + " has " + count + " elements, more than the "
+                    + Numbers.MAX_ELEMENTS + " one tensor may have");
+        }
         return new Entry(name, dtype, shape, begin, end);
     }
 
+    private static boolean isLong(JsonNode n) {
+        return n.isIntegralNumber() && n.canConvertToLong();
+    }
+
     public Path file() {
+        return file;
+    }
+
+    @Override
+    public Path path() {
         return file;
     }
 
@@ -215,7 +256,7 @@ public final class SafeTensors implements Checkpoint {
     @Override
     public INDArray load(String name, DataType type) {
         Entry e = entry(name);
-        int n = Math.toIntExact((e.end() - e.begin()) / dtypeBytes(e.dtype()));
+        int n = (int) ((e.end() - e.begin()) / dtypeBytes(e.dtype()));     // parseEntry bounds it
         try {
             return Numbers.read(channel, dataStart + e.begin(), e.dtype(), n, e.shape(), type);
         } catch (IOException ex) {

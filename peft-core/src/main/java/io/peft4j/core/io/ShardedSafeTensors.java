@@ -14,23 +14,26 @@ import java.util.Set;
 
 /** A checkpoint split over several safetensors files by {@code model.safetensors.index.json}. */
 public final class ShardedSafeTensors implements Checkpoint {
+    private final Path index;
     private final Map<String, SafeTensors> byName = new LinkedHashMap<>();
     private final List<SafeTensors> shards = new ArrayList<>();
 
-    private ShardedSafeTensors() {
+    private ShardedSafeTensors(Path index) {
+        this.index = index;
     }
 
     public static ShardedSafeTensors open(Path indexJson) {
         JsonNode idx = Json.read(indexJson);
         JsonNode map = idx.get("weight_map");
         if (map == null || !map.isObject()) throw PeftException.inFile(indexJson, "missing object 'weight_map'");
-        ShardedSafeTensors s = new ShardedSafeTensors();
+        ShardedSafeTensors s = new ShardedSafeTensors(indexJson);
         Map<String, SafeTensors> files = new LinkedHashMap<>();
         try {
             for (var it = map.fields(); it.hasNext(); ) {
                 var e = it.next();
+                if (!e.getValue().isTextual()) throw PeftException.inFile(indexJson, "weight_map['" + e.getKey() + "'] must be a shard file name, not " + e.getValue());
                 String file = e.getValue().asText();
-                if (file.isEmpty() || file.contains("/") || file.contains("\\")) {
+                if (file.isEmpty() || file.equals(".") || file.equals("..") || file.contains("/") || file.contains("\\")) {
                     throw PeftException.inFile(indexJson, "weight_map['" + e.getKey() + "']: bad shard file name '" + file + "'");
                 }
                 SafeTensors st = files.computeIfAbsent(file, f -> {
@@ -48,6 +51,11 @@ public final class ShardedSafeTensors implements Checkpoint {
             throw e;
         }
         return s;
+    }
+
+    @Override
+    public Path path() {
+        return index;
     }
 
     @Override
@@ -72,7 +80,7 @@ public final class ShardedSafeTensors implements Checkpoint {
 
     private SafeTensors shard(String name) {
         SafeTensors s = byName.get(name);
-        if (s == null) throw new PeftException("sharded checkpoint: no tensor named '" + name + "'");
+        if (s == null) throw PeftException.inFile(index, "no tensor named '" + name + "'");
         return s;
     }
 

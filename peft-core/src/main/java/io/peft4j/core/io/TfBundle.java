@@ -90,16 +90,7 @@ public final class TfBundle implements Checkpoint {
                     throw PeftException.inFile(paths[s], "data shard not found (named by " + index.getFileName() + ")");
                 }
             }
-            for (Entry e : entries.values()) {
-                if (e.shard() < 0 || e.shard() >= numShards) {
-                    throw PeftException.inFile(index, "corrupt TensorFlow index: tensor '" + e.name() + "' in shard " + e.shard() + " of " + numShards);
-                }
-                long fsize = chans[e.shard()].size();
-                if (e.offset() < 0 || e.size() < 0 || e.offset() + e.size() > fsize) {
-                    throw PeftException.inFile(paths[e.shard()], "tensor '" + e.name() + "' at bytes " + e.offset() + ".." + (e.offset() + e.size())
-                            + " lies past the end of the file (" + fsize + " bytes)");
-                }
-            }
+            for (Entry e : entries.values()) check(index, e, numShards, paths, chans);
         } catch (IOException e) {
             closeAll(chans);
             throw PeftException.inFile(index, "cannot read data shards: " + e.getMessage());
@@ -108,6 +99,38 @@ public final class TfBundle implements Checkpoint {
             throw e;
         }
         return new TfBundle(index, entries, chans, paths);
+    }
+
+    /**
+     * Checks an index entry against the data before anything is read: its shard exists, its byte range lies
+     * inside that shard (a comparison that cannot wrap), and, for number types, its shape times the element
+     * width is exactly its size (overflow-checked), so no entry can claim more elements than its bytes hold.
+     */
+    private static void check(Path index, Entry e, int numShards, Path[] paths, FileChannel[] chans) throws IOException {
+        String where = "corrupt TensorFlow index: tensor '" + e.name() + "': ";
+        if (e.shard() < 0 || e.shard() >= numShards) throw PeftException.inFile(index, where + "shard " + e.shard() + " of " + numShards);
+        long fsize = chans[e.shard()].size();
+        if (e.offset() < 0 || e.size() < 0 || e.offset() > fsize || e.size() > fsize - e.offset()) {
+            throw PeftException.inFile(index, where + "bytes " + Long.toUnsignedString(e.offset()) + " + " + Long.toUnsignedString(e.size())
+                    + " lie past the end of data shard " + paths[e.shard()].getFileName() + " (" + fsize + " bytes)");
+        }
+        String dtype = DTYPES.get(e.dtype());
+        if (dtype == null) return;     // not a number type: refused if it is ever loaded
+        long count = 1, bytes;
+        try {
+            for (long d : e.shape()) count = Math.multiplyExact(count, d);
+            bytes = Math.multiplyExact(count, SafeTensors.dtypeBytes(dtype));
+        } catch (ArithmeticException overflow) {
+            throw PeftException.inFile(index, where + "shape " + Arrays.toString(e.shape()) + " overflows");
+        }
+        if (bytes != e.size()) {
+            throw PeftException.inFile(index, where + "shape " + Arrays.toString(e.shape()) + " of " + dtype + " needs " + bytes
+                    + " bytes but the entry has " + e.size());
+        }
+        if (count > Numbers.MAX_ELEMENTS) {
+            throw PeftException.inFile(index, where + "shape " + Arrays.toString(e.shape()) + " has " + count + " elements, more than the "
+                    + Numbers.MAX_ELEMENTS + " one tensor may have");
+        }
     }
 
     // ------------------------------------------------------------------ LevelDB table
@@ -131,7 +154,7 @@ public final class TfBundle implements Checkpoint {
     }
 
     private static Map<String, byte[]> readBlock(byte[] f, long off, long size) {
-        if (off < 0 || size < 4 || off + size + 5 > f.length) throw new IllegalArgumentException("block at " + off + "+" + size + " outside the file");
+        if (off < 0 || size < 4 || off > f.length || size > f.length - off - 5) throw new IllegalArgumentException("block at " + off + "+" + size + " outside the file");
         int start = (int) off, end = (int) (off + size);
         int type = f[end];
         if (type != 0) throw new IllegalArgumentException("block compression type " + type + " is not supported (only uncompressed tables)");
@@ -143,7 +166,7 @@ public final class TfBundle implements Checkpoint {
         byte[] key = new byte[0];
         int[] p = {start};
         while (p[0] < limit) {
-            int shared = (int) varint(f, p), nonShared = (int) varint(f, p), valueLen = (int) varint(f, p);
+            int shared = intVarint(f, p), nonShared = intVarint(f, p), valueLen = intVarint(f, p);
             if (shared < 0 || shared > key.length || nonShared < 0 || valueLen < 0 || p[0] + (long) nonShared + valueLen > limit) {
                 throw new IllegalArgumentException("bad block entry at byte " + p[0]);
             }
@@ -155,6 +178,13 @@ public final class TfBundle implements Checkpoint {
             key = k;
         }
         return out;
+    }
+
+    /** A varint that must fit an int (a length, a count, an enum value). */
+    private static int intVarint(byte[] b, int[] pos) {
+        long v = varint(b, pos);
+        if (v < 0 || v > Integer.MAX_VALUE) throw new IllegalArgumentException("value " + Long.toUnsignedString(v) + " out of range");
+        return (int) v;
     }
 
     private static long varint(byte[] b, int[] pos) {
@@ -176,7 +206,7 @@ public final class TfBundle implements Checkpoint {
         while (p[0] < m.length) {
             long tag = varint(m, p);
             int field = (int) (tag >>> 3), wire = (int) (tag & 7);
-            if (field == 1 && wire == 0) shards = (int) varint(m, p);
+            if (field == 1 && wire == 0) shards = intVarint(m, p);
             else if (field == 2 && wire == 0 && varint(m, p) != 0) throw new IllegalArgumentException("big-endian bundles are not supported");
             else skip(m, p, wire);
         }
@@ -192,13 +222,13 @@ public final class TfBundle implements Checkpoint {
             long tag = varint(m, p);
             int field = (int) (tag >>> 3), wire = (int) (tag & 7);
             switch (field) {
-                case 1 -> dtype = (int) varint(m, p);
+                case 1 -> dtype = intVarint(m, p);
                 case 2 -> {
-                    int len = (int) varint(m, p);
+                    int len = intVarint(m, p);
                     shape = parseShape(Arrays.copyOfRange(m, p[0], checkedEnd(m, p[0], len)));
                     p[0] += len;
                 }
-                case 3 -> shard = (int) varint(m, p);
+                case 3 -> shard = intVarint(m, p);
                 case 4 -> offset = varint(m, p);
                 case 5 -> size = varint(m, p);
                 case 7 -> throw new IllegalArgumentException("sliced (partitioned) tensors are not supported");
@@ -215,7 +245,7 @@ public final class TfBundle implements Checkpoint {
             long tag = varint(m, p);
             int field = (int) (tag >>> 3), wire = (int) (tag & 7);
             if (field == 2 && wire == 2) {
-                int len = (int) varint(m, p);
+                int len = intVarint(m, p);
                 int end = checkedEnd(m, p[0], len);
                 long size = 0;
                 while (p[0] < end) {
@@ -243,7 +273,7 @@ public final class TfBundle implements Checkpoint {
             case 0 -> varint(m, p);
             case 1 -> p[0] = checkedEnd(m, p[0], 8);
             case 2 -> {
-                int len = (int) varint(m, p);
+                int len = intVarint(m, p);
                 p[0] = checkedEnd(m, p[0], len);
             }
             case 5 -> p[0] = checkedEnd(m, p[0], 4);
@@ -255,6 +285,11 @@ public final class TfBundle implements Checkpoint {
 
     public Map<String, Entry> entries() {
         return entries;
+    }
+
+    @Override
+    public Path path() {
+        return index;
     }
 
     @Override
@@ -285,13 +320,9 @@ public final class TfBundle implements Checkpoint {
         Entry e = entry(name);
         String dtype = DTYPES.get(e.dtype());
         if (dtype == null) throw PeftException.inFile(index, "tensor '" + name + "' has TensorFlow dtype " + e.dtype() + ", not a number type peft4j reads");
-        long count = 1;
-        for (long d : e.shape()) count *= d;
-        if (count * SafeTensors.dtypeBytes(dtype) != e.size()) {
-            throw PeftException.inFile(index, "tensor '" + name + "': shape " + Arrays.toString(e.shape()) + " of " + dtype + " does not fit its " + e.size() + " bytes");
-        }
+        int count = (int) (e.size() / SafeTensors.dtypeBytes(dtype));     // open() checked shape, size and bounds
         try {
-            return Numbers.read(shards[e.shard()], e.offset(), dtype, (int) count, e.shape(), type);
+            return Numbers.read(shards[e.shard()], e.offset(), dtype, count, e.shape(), type);
         } catch (IOException ex) {
             throw PeftException.inFile(shardPaths[e.shard()], "cannot read tensor '" + name + "': " + ex.getMessage());
         }

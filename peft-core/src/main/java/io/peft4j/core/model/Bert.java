@@ -36,10 +36,12 @@ import java.util.Map;
 public final class Bert implements TransformerModel {
     public static final String EMBEDDINGS = "embeddings";
     public static final String FINAL = "final";
+    /** The {@link SiteKind#LAYER_OUTPUT} site of the embeddings' output. */
+    public static final String EMBEDDINGS_OUTPUT = "embeddings.output";
 
     private record Layer(Linear query, Linear key, Linear value, Linear attnOut, Norm attnNorm,
                          Linear intermediate, Linear output, Norm outNorm,
-                         String prefixSite, String attnSite, String ffnSite) {
+                         String prefixSite, String attnSite, String ffnSite, String outputSite) {
     }
 
     private final ModelConfig cfg;
@@ -61,17 +63,14 @@ public final class Bert implements TransformerModel {
     private Bert(ModelConfig cfg, Weights w, DataType type) {
         this.cfg = cfg;
         this.type = type;
-        this.gelu = switch (cfg.activation()) {
-            case "gelu" -> Ops.Gelu.ERF;
-            case "gelu_new", "gelu_pytorch_tanh" -> Ops.Gelu.TANH;
-            default -> throw new PeftException("config: hidden_act '" + cfg.activation() + "' is not supported (gelu, gelu_new)");
-        };
+        this.gelu = Ops.Gelu.forActivation(cfg.activation());      // ModelConfig admits GELUs only
         long d = cfg.hidden(), f = cfg.intermediate();
         wordEmb = w.get("embeddings.word_embeddings.weight", names("embeddings.word_embeddings.weight", Role.TABLE), cfg.vocabSize(), d);
         posEmb = w.get("embeddings.position_embeddings.weight", names("embeddings.position_embeddings.weight", Role.TABLE), cfg.maxPositions(), d);
         typeEmb = w.get("embeddings.token_type_embeddings.weight", names("embeddings.token_type_embeddings.weight", Role.TABLE), cfg.typeVocabSize(), d);
         embNorm = norm(w, "embeddings.LayerNorm", d);
         hooks.declare(new HookSite(EMBEDDINGS, SiteKind.EMBEDDINGS, -1, d, d));
+        hooks.declare(new HookSite(EMBEDDINGS_OUTPUT, SiteKind.LAYER_OUTPUT, -1, d, d));
         for (int i = 0; i < cfg.layers(); i++) {
             String p = "encoder.layer." + i + ".";
             String prefixSite = p + "attention.self.prefix";
@@ -87,7 +86,8 @@ public final class Bert implements TransformerModel {
             Linear out = linear(w, p + "output.dense", i, f, d);
             hooks.declare(new HookSite(p + "output", SiteKind.FFN_OUTPUT, i, d, d));
             Norm n2 = norm(w, p + "output.LayerNorm", d);
-            layers.add(new Layer(q, k, v, o, n1, inter, out, n2, prefixSite, p + "attention.output", p + "output"));
+            hooks.declare(new HookSite("encoder.layer." + i, SiteKind.LAYER_OUTPUT, i, d, d));
+            layers.add(new Layer(q, k, v, o, n1, inter, out, n2, prefixSite, p + "attention.output", p + "output", "encoder.layer." + i));
         }
         hooks.declare(new HookSite(FINAL, SiteKind.FINAL_HIDDEN, -1, d, d));
         pooler = w.has(names("pooler.dense.weight", Role.LINEAR)) ? linear(w, "pooler.dense", -1, d, d) : null;
@@ -214,7 +214,7 @@ public final class Bert implements TransformerModel {
         }
         Tensor pos = Ops.reshape(Ops.embedding(posEmb, positions), b, total, d);
         Tensor typ = Ops.reshape(Ops.embedding(typeEmb, types), b, total, d);
-        Tensor x = embNorm.apply(Ops.add(Ops.add(e, pos), typ));
+        Tensor x = Blocks.hidden(EMBEDDINGS_OUTPUT, embNorm.apply(Ops.add(Ops.add(e, pos), typ)), hooks, ctx);
         int[][] mask = lead.outputMask(batch.attentionMask(), t);
         int[][] keyMask = lead.keyMask(mask);
         for (int i = 0; i < layers.size(); i++) {
@@ -222,9 +222,9 @@ public final class Bert implements TransformerModel {
             int layer = i;
             Tensor in = x;
             Tensor mid = Workspaces.block(() -> attention(l, layer, in, keyMask, ctx));
-            x = Workspaces.block(() -> feedForward(l, mid, ctx));
+            x = Blocks.hidden(l.outputSite(), Workspaces.block(() -> feedForward(l, mid, ctx)), hooks, ctx);
         }
-        x = Blocks.finalHidden(FINAL, x, hooks, ctx);
+        x = Blocks.hidden(FINAL, x, hooks, ctx);
         return new ModelOutput(x, virtual, mask);
     }
 

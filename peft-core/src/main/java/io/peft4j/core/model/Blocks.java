@@ -227,7 +227,8 @@ final class Blocks {
         return h;
     }
 
-    static Tensor finalHidden(String site, Tensor hidden, Hooks hooks, ForwardContext ctx) {
+    /** Applies the {@link HiddenHook}s at a {@code FINAL_HIDDEN} or {@code LAYER_OUTPUT} site. */
+    static Tensor hidden(String site, Tensor hidden, Hooks hooks, ForwardContext ctx) {
         for (HiddenHook f : hooks.at(site, HiddenHook.class)) hidden = f.apply(hidden, ctx);
         return hidden;
     }

@@ -37,9 +37,11 @@ import java.util.function.UnaryOperator;
 public final class Gpt2 implements TransformerModel {
     public static final String EMBEDDINGS = "embeddings";
     public static final String FINAL = "final";
+    /** The {@link SiteKind#LAYER_OUTPUT} site of the embeddings' output. */
+    public static final String EMBEDDINGS_OUTPUT = "embeddings.output";
 
     private record Block(Norm ln1, Linear cAttn, Linear attnProj, Norm ln2, Linear fc, Linear mlpProj,
-                         String prefixSite, String attnSite, String ffnSite) {
+                         String prefixSite, String attnSite, String ffnSite, String outputSite) {
     }
 
     private final ModelConfig cfg;
@@ -57,15 +59,12 @@ public final class Gpt2 implements TransformerModel {
     private Gpt2(ModelConfig cfg, Weights w, DataType type) {
         this.cfg = cfg;
         this.type = type;
-        this.gelu = switch (cfg.activation()) {
-            case "gelu_new", "gelu_pytorch_tanh", "gelu_fast" -> Ops.Gelu.TANH;
-            case "gelu" -> Ops.Gelu.ERF;
-            default -> throw new PeftException("config: activation_function '" + cfg.activation() + "' is not supported (gelu_new, gelu)");
-        };
+        this.gelu = Ops.Gelu.forActivation(cfg.activation());      // ModelConfig admits GELUs only
         long d = cfg.hidden(), f = cfg.intermediate();
         wte = w.get("wte.weight", names("wte.weight"), cfg.vocabSize(), d);
         wpe = w.get("wpe.weight", names("wpe.weight"), cfg.maxPositions(), d);
         hooks.declare(new HookSite(EMBEDDINGS, SiteKind.EMBEDDINGS, -1, d, d));
+        hooks.declare(new HookSite(EMBEDDINGS_OUTPUT, SiteKind.LAYER_OUTPUT, -1, d, d));
         for (int i = 0; i < cfg.layers(); i++) {
             String p = "h." + i + ".";
             String prefixSite = p + "attn.prefix";
@@ -79,7 +78,8 @@ public final class Gpt2 implements TransformerModel {
             Linear fc = linear(w, p + "mlp.c_fc", i, d, f);
             Linear mlpProj = linear(w, p + "mlp.c_proj", i, f, d);
             hooks.declare(new HookSite(p + "mlp.output", SiteKind.FFN_OUTPUT, i, d, d));
-            blocks.add(new Block(ln1, cAttn, attnProj, ln2, fc, mlpProj, prefixSite, p + "attn.output", p + "mlp.output"));
+            hooks.declare(new HookSite("h." + i, SiteKind.LAYER_OUTPUT, i, d, d));
+            blocks.add(new Block(ln1, cAttn, attnProj, ln2, fc, mlpProj, prefixSite, p + "attn.output", p + "mlp.output", "h." + i));
         }
         lnF = norm(w, "ln_f", d);
         hooks.declare(new HookSite(FINAL, SiteKind.FINAL_HIDDEN, -1, d, d));
@@ -184,16 +184,16 @@ public final class Gpt2 implements TransformerModel {
         if (needed > cfg.maxPositions()) {
             throw new PeftException("input of " + needed + " positions is longer than the model's " + cfg.maxPositions() + " (n_positions)");
         }
-        x = Ops.add(x, Ops.reshape(Ops.embedding(wpe, positions), b, total, d));
+        x = Blocks.hidden(EMBEDDINGS_OUTPUT, Ops.add(x, Ops.reshape(Ops.embedding(wpe, positions), b, total, d)), hooks, ctx);
         if (cache != null) cache.advance(keyMask, positions, total);
         for (int i = 0; i < blocks.size(); i++) {
             Block blk = blocks.get(i);
             int layer = i;
             Tensor in = x;
             Tensor mid = Workspaces.block(() -> attention(blk, layer, in, keyMask, first, cache, ctx));
-            x = Workspaces.block(() -> mlp(blk, mid, ctx));
+            x = Blocks.hidden(blk.outputSite(), Workspaces.block(() -> mlp(blk, mid, ctx)), hooks, ctx);
         }
-        x = Blocks.finalHidden(FINAL, lnF.apply(x), hooks, ctx);
+        x = Blocks.hidden(FINAL, lnF.apply(x), hooks, ctx);
         return new ModelOutput(x, virtual, mask);
     }
 

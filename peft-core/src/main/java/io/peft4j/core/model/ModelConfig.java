@@ -3,6 +3,7 @@ package io.peft4j.core.model;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.peft4j.core.PeftException;
 import io.peft4j.core.io.Json;
+import io.peft4j.core.tensor.Ops;
 
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -29,8 +30,16 @@ public record ModelConfig(String modelType, int vocabSize, int hidden, int layer
                           int padTokenId, int eosTokenId) {
 
     public ModelConfig {
-        if (hidden % heads != 0) throw new PeftException("config: hidden size " + hidden + " is not divisible by " + heads + " heads");
+        if (heads <= 0 || hidden % heads != 0) throw new IllegalArgumentException("hidden size " + hidden + " is not divisible by " + heads + " heads");
     }
+
+    /**
+     * Upper bounds no real model of these families comes near (the largest vocabularies have about 260k
+     * tokens, the widest models 16k-wide hidden states); a config beyond them is refused before anything is
+     * sized from it.
+     */
+    static final int MAX_VOCAB = 1 << 22, MAX_HIDDEN = 1 << 16, MAX_LAYERS = 1 << 10, MAX_INTERMEDIATE = 1 << 20,
+            MAX_POSITIONS = 1 << 22, MAX_TOKEN_TYPES = 1 << 16;
 
     public int headDim() {
         return hidden / heads;
@@ -44,21 +53,25 @@ public record ModelConfig(String modelType, int vocabSize, int hidden, int layer
     public static ModelConfig fromJson(JsonNode c, String source) {
         if (c == null || !c.isObject()) throw PeftException.inFile(source, "not a JSON object");
         String type = text(c, "model_type", source);
-        return switch (type) {
-            case "gpt2" -> {
-                int d = integer(c, "n_embd", source, null);
-                yield new ModelConfig("gpt2", integer(c, "vocab_size", source, null), d, integer(c, "n_layer", source, null),
-                        integer(c, "n_head", source, null), integer(c, "n_inner", source, 4 * d),
-                        integer(c, "n_positions", source, null), 0, number(c, "layer_norm_epsilon", source, 1e-5),
-                        c.path("activation_function").asText("gelu_new"), -1, integer(c, "eos_token_id", source, 50256));
-            }
-            case "bert" -> new ModelConfig("bert", integer(c, "vocab_size", source, null), integer(c, "hidden_size", source, null),
-                    integer(c, "num_hidden_layers", source, null), integer(c, "num_attention_heads", source, null),
-                    integer(c, "intermediate_size", source, null), integer(c, "max_position_embeddings", source, null),
-                    integer(c, "type_vocab_size", source, 2), number(c, "layer_norm_eps", source, 1e-12),
-                    c.path("hidden_act").asText("gelu"), integer(c, "pad_token_id", source, 0), -1);
-            default -> throw PeftException.inFile(source, "model_type '" + type + "' is not supported (gpt2, bert)");
-        };
+        try {
+            return switch (type) {
+                case "gpt2" -> {
+                    int d = integer(c, "n_embd", source, null, MAX_HIDDEN);
+                    yield new ModelConfig("gpt2", integer(c, "vocab_size", source, null, MAX_VOCAB), d, integer(c, "n_layer", source, null, MAX_LAYERS),
+                            integer(c, "n_head", source, null, MAX_HIDDEN), integer(c, "n_inner", source, 4 * d, MAX_INTERMEDIATE),
+                            integer(c, "n_positions", source, null, MAX_POSITIONS), 0, number(c, "layer_norm_epsilon", source, 1e-5),
+                            activation(c, "activation_function", "gelu_new", source), -1, tokenId(c, "eos_token_id", source, 50256));
+                }
+                case "bert" -> new ModelConfig("bert", integer(c, "vocab_size", source, null, MAX_VOCAB), integer(c, "hidden_size", source, null, MAX_HIDDEN),
+                        integer(c, "num_hidden_layers", source, null, MAX_LAYERS), integer(c, "num_attention_heads", source, null, MAX_HIDDEN),
+                        integer(c, "intermediate_size", source, null, MAX_INTERMEDIATE), integer(c, "max_position_embeddings", source, null, MAX_POSITIONS),
+                        integer(c, "type_vocab_size", source, 2, MAX_TOKEN_TYPES), number(c, "layer_norm_eps", source, 1e-12),
+                        activation(c, "hidden_act", "gelu", source), tokenId(c, "pad_token_id", source, 0), -1);
+                default -> throw PeftException.inFile(source, "model_type '" + type + "' is not supported (gpt2, bert)");
+                };
+        } catch (IllegalArgumentException e) {
+            throw PeftException.inFile(source, e.getMessage());         // the record's own checks (heads divide the width)
+        }
     }
 
     /** The config as Hugging Face writes it. */
@@ -96,22 +109,41 @@ public record ModelConfig(String modelType, int vocabSize, int hidden, int layer
         return v.asText();
     }
 
-    private static int integer(JsonNode c, String field, String source, Integer dflt) {
+    private static int integer(JsonNode c, String field, String source, Integer dflt, int max) {
         JsonNode v = c.get(field);
         if (v == null || v.isNull()) {
             if (dflt == null) throw PeftException.inFile(source, "missing field '" + field + "'");
             return dflt;
         }
-        if (!v.isIntegralNumber() || v.asLong() <= 0 && !field.endsWith("token_id") || v.asLong() > Integer.MAX_VALUE) {
+        if (!v.isIntegralNumber() || v.asLong() <= 0 || !v.canConvertToInt()) {
             throw PeftException.inFile(source, "field '" + field + "' must be a positive integer, got " + v);
         }
+        if (v.asInt() > max) throw PeftException.inFile(source, "field '" + field + "' is " + v + ", larger than any real model's (at most " + max + ")");
         return v.asInt();
+    }
+
+    /** A token id: an integer, -1 or absent meaning none. */
+    private static int tokenId(JsonNode c, String field, String source, int dflt) {
+        JsonNode v = c.get(field);
+        if (v == null || v.isNull()) return dflt;
+        if (!v.isIntegralNumber() || !v.canConvertToInt() || v.asInt() < -1) throw PeftException.inFile(source, "field '" + field + "' must be a token id, got " + v);
+        return v.asInt();
+    }
+
+    /** The activation's name, which must be one of the GELU forms the models compute. */
+    private static String activation(JsonNode c, String field, String dflt, String source) {
+        JsonNode v = c.get(field);
+        String name = v == null || v.isNull() ? dflt : v.asText();
+        if (v != null && !v.isNull() && !v.isTextual() || Ops.Gelu.forActivation(name) == null) {
+            throw PeftException.inFile(source, "field '" + field + "' is " + v + ": not supported (gelu, gelu_new, gelu_pytorch_tanh, gelu_fast)");
+        }
+        return name;
     }
 
     private static double number(JsonNode c, String field, String source, double dflt) {
         JsonNode v = c.get(field);
         if (v == null || v.isNull()) return dflt;
-        if (!v.isNumber() || v.asDouble() < 0) throw PeftException.inFile(source, "field '" + field + "' must be a non-negative number, got " + v);
+        if (!v.isNumber() || !(v.asDouble() >= 0) || Double.isInfinite(v.asDouble())) throw PeftException.inFile(source, "field '" + field + "' must be a non-negative number, got " + v);
         return v.asDouble();
     }
 }

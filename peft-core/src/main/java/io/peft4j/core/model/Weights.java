@@ -107,8 +107,7 @@ final class Weights {
             huggingFaceForms.put(canonical, candidates.get(0));
             return t;
         }
-        String anyFile = checkpoint.names().isEmpty() ? "checkpoint" : checkpoint.fileOf(checkpoint.names().iterator().next());
-        throw PeftException.inFile(anyFile, "missing tensor '" + candidates.get(0).name() + "' (looked for "
+        throw PeftException.inFile(checkpoint.path(), "missing tensor '" + candidates.get(0).name() + "' (looked for "
                 + candidates.stream().map(Candidate::name).toList() + ")");
     }
 }

@@ -12,6 +12,7 @@ import io.peft4j.core.model.Batch;
 import io.peft4j.core.model.ModelOutput;
 import io.peft4j.core.model.Models;
 import io.peft4j.core.model.TransformerModel;
+import io.peft4j.core.tensor.Init;
 import io.peft4j.core.tensor.Tensor;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
@@ -232,7 +233,12 @@ public final class PeftModel {
         String type = json.hasNonNull("peft_type") ? json.get("peft_type").asText()
                 : json.has("config") && json.get("config").isObject() ? "BOTTLENECK" : null;
         if (type == null) throw PeftException.inFile(cfgFile, "no 'peft_type' (Hugging Face PEFT) and no 'config' object (AdapterHub)");
-        PeftMethod method = Methods.forType(type);
+        PeftMethod method;
+        try {
+            method = Methods.forType(type);
+        } catch (PeftException e) {
+            throw PeftException.inFile(cfgFile, e.getMessage());
+        }
         PeftConfig config;
         try {
             config = method.readConfig(json, cfgFile);
@@ -247,20 +253,17 @@ public final class PeftModel {
             throw PeftException.inFile(dir, "no " + weights.getFileName() + (pickle ? " (PyTorch .bin files are not read: re-save with safetensors)" : ""));
         }
         Map<String, INDArray> tensors = SafeTensors.readAll(weights, base.dataType());
-        Adapter a;
-        try {
-            a = method.createForLoading(base, config, name);
-        } catch (IllegalArgumentException e) {
-            throw PeftException.inFile(cfgFile, e.getMessage());
-        }
+        Adapter a = backedBy(tensors, cfgFile, weights, () -> method.createForLoading(base, config, name));
+        Head savedHead;
         try {
             a.loadStateDict(tensors, weights);
+            savedHead = Files.isRegularFile(dir.resolve(HEAD_CONFIG_FILE)) ? readHead(dir) : null;
         } catch (RuntimeException e) {
-            a.remove();
+            a.remove();          // nothing of a directory that fails to load stays installed
             throw e;
         }
         adapters.put(name, a);
-        if (Files.isRegularFile(dir.resolve(HEAD_CONFIG_FILE))) head = readHead(dir);
+        if (savedHead != null) head = savedHead;
         return a;
     }
 
@@ -276,14 +279,36 @@ public final class PeftModel {
 
     private Head readHead(Path dir) {
         Path f = dir.resolve(HEAD_CONFIG_FILE);
-        Head h = Head.read(Json.read(f), f, base.dataType());
+        JsonNode json = Json.read(f);
+        Path w = dir.resolve(HEAD_WEIGHTS_FILE);
+        if (!Files.isRegularFile(w)) throw PeftException.inFile(dir, "no " + HEAD_WEIGHTS_FILE + " beside " + HEAD_CONFIG_FILE);
+        Map<String, INDArray> tensors = SafeTensors.readAll(w, base.dataType());
+        Head h = backedBy(tensors, f, w, () -> Head.read(json, f, base.dataType()));
         long hidden = h.parameters().get("classifier.weight").size(1);
         if (hidden != base.config().hidden()) {
             throw PeftException.inFile(f, "head was made for hidden size " + hidden + ", this base has " + base.config().hidden());
         }
-        Path w = dir.resolve(HEAD_WEIGHTS_FILE);
-        if (!Files.isRegularFile(w)) throw PeftException.inFile(dir, "no " + HEAD_WEIGHTS_FILE + " beside " + HEAD_CONFIG_FILE);
-        h.load(SafeTensors.readAll(w, base.dataType()), w);
+        h.load(tensors, w);
         return h;
+    }
+
+    /** Elements a config may ask for beyond what its weights file holds (4 MiB of float32). */
+    private static final long UNBACKED_SLACK = 1 << 20;
+
+    /**
+     * Creates a module from its config ({@code create}) allowing it no more elements than the weights file
+     * holds plus {@link #UNBACKED_SLACK}: a size field no file backs (an {@code r} or {@code num_virtual_tokens}
+     * of millions) is refused by name before it allocates, while a small mismatch gets the per-tensor message
+     * of {@link Adapter#loadStateDict}.
+     */
+    private static <T> T backedBy(Map<String, INDArray> tensors, Path configFile, Path weightsFile, java.util.function.Supplier<T> create) {
+        long held = tensors.values().stream().mapToLong(INDArray::length).sum();
+        java.util.function.Supplier<PeftException> fault = () -> PeftException.inFile(configFile, "describes more parameters than the "
+                + held + " values in " + weightsFile.getFileName() + ": a size field (r, num_virtual_tokens, a hidden size, ...) does not match the weights");
+        try {
+            return Init.limited(held + UNBACKED_SLACK, fault, create);
+        } catch (IllegalArgumentException e) {
+            throw PeftException.inFile(configFile, e.getMessage());
+        }
     }
 }

@@ -5,6 +5,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 import java.util.SplittableRandom;
+import java.util.function.Supplier;
 
 /**
  * Parameter initialisers drawn from a seeded Java generator, so a seed gives the same initial adapter on
@@ -12,6 +13,30 @@ import java.util.SplittableRandom;
  */
 public final class Init {
     private Init() {
+    }
+
+    /** What {@link #limited} allows on this thread: elements left, and the error when they run out. */
+    private record Limit(long[] left, Supplier<? extends RuntimeException> fault) {
+    }
+
+    private static final ThreadLocal<Limit> LIMIT = new ThreadLocal<>();
+
+    /**
+     * Runs {@code body} allowing the initialisers on this thread at most {@code maxElements} elements in all;
+     * the allocation that would pass the limit throws {@code fault}'s exception instead of allocating.
+     * Loaders use it to create a module from a config only as large as the file that backs it: an adapter's
+     * tensors are allocated from its config before its weights are copied in, so a config field such as
+     * {@code r} or {@code num_virtual_tokens} that the weights do not match would otherwise allocate first.
+     */
+    public static <T> T limited(long maxElements, Supplier<? extends RuntimeException> fault, Supplier<T> body) {
+        Limit outer = LIMIT.get();
+        LIMIT.set(new Limit(new long[]{maxElements}, fault));
+        try {
+            return body.get();
+        } finally {
+            if (outer == null) LIMIT.remove();
+            else LIMIT.set(outer);
+        }
     }
 
     /** Normal(0, std²). */
@@ -44,17 +69,28 @@ public final class Init {
     }
 
     public static INDArray zeros(DataType type, long... shape) {
+        length(shape);
         return Nd4j.zeros(type, shape);
     }
 
     public static INDArray ones(DataType type, long... shape) {
+        length(shape);
         return Nd4j.ones(type, shape);
     }
 
+    /** The element count of {@code shape}, charged against the thread's {@link #limited limit}. */
     private static int length(long[] shape) {
         long n = 1;
-        for (long s : shape) n *= s;
-        if (n > Integer.MAX_VALUE) throw new IllegalArgumentException("parameter too large to initialise: " + n + " elements");
+        for (long s : shape) {
+            if (s < 0) throw new IllegalArgumentException("negative dimension in " + java.util.Arrays.toString(shape));
+            n = s == 0 || n <= Integer.MAX_VALUE / s ? n * s : Long.MAX_VALUE;
+        }
+        Limit limit = LIMIT.get();
+        if (limit != null) {
+            if (n > limit.left()[0]) throw limit.fault().get();
+            limit.left()[0] -= n;
+        }
+        if (n > Integer.MAX_VALUE) throw new IllegalArgumentException("parameter too large to initialise: " + java.util.Arrays.toString(shape));
         return (int) n;
     }
 }

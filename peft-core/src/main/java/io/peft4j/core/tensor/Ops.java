@@ -499,7 +499,23 @@ public final class Ops {
     // ---------------------------------------------------------------- activations
 
     /** GELU variants: {@code ERF} (BERT's exact form) and {@code TANH} (GPT-2's {@code gelu_new}). */
-    public enum Gelu { ERF, TANH }
+    /** GELU's two forms: the exact one with erf, and the tanh approximation. */
+    public enum Gelu {
+        ERF, TANH;
+
+        /**
+         * The form a Hugging Face activation name ({@code hidden_act}, {@code activation_function}) denotes, or
+         * null for a name that is not a GELU: {@code gelu} is the erf form; {@code gelu_new},
+         * {@code gelu_pytorch_tanh} and {@code gelu_fast} are the tanh form.
+         */
+        public static Gelu forActivation(String name) {
+            return switch (name) {
+                case "gelu" -> ERF;
+                case "gelu_new", "gelu_pytorch_tanh", "gelu_fast" -> TANH;
+                default -> null;
+            };
+        }
+    }
 
     /**
      * GELU. When a gradient is needed the derivative is computed now, straight into memory that outlives the

@@ -42,28 +42,43 @@ public final class ByteLevelBpeTokenizer implements Tokenizer {
     private final int endOfText;
 
     /**
-     * @param vocab    token string to id ({@code vocab.json})
-     * @param merges   merge pairs in rank order, each "a b" ({@code merges.txt})
-     * @param specials added tokens kept whole when they appear in text (must be in the vocabulary)
+     * Checks the files as Hugging Face's tokenizers library does when it loads them, so a tokenizer that
+     * loads can encode every text: the vocabulary holds all 256 byte symbols, and each merge's two symbols
+     * and their concatenation are in the vocabulary.
+     *
+     * @param vocab        token string to id, ids non-negative ({@code vocab.json})
+     * @param merges       merge pairs in rank order, each "a b" ({@code merges.txt})
+     * @param specials     added tokens kept whole when they appear in text (those in the vocabulary are used)
+     * @param vocabSource  the vocabulary's file, named in errors
+     * @param mergesSource the merges' file, named in errors
      */
-    public ByteLevelBpeTokenizer(Map<String, Integer> vocab, List<String> merges, List<String> specials, String source) {
-        if (vocab.isEmpty()) throw PeftException.inFile(source, "empty vocabulary");
+    public ByteLevelBpeTokenizer(Map<String, Integer> vocab, List<String> merges, List<String> specials, Object vocabSource, Object mergesSource) {
+        if (vocab.isEmpty()) throw PeftException.inFile(vocabSource, "empty vocabulary");
+        if (vocab.values().stream().anyMatch(i -> i < 0)) throw PeftException.inFile(vocabSource, "negative token id in the vocabulary");
+        for (int b = 0; b < 256; b++) {
+            if (!vocab.containsKey(String.valueOf(BYTE_TO_CHAR[b]))) {
+                throw PeftException.inFile(vocabSource, String.format("byte symbol '%s' (byte 0x%02x) is not in the vocabulary: "
+                        + "byte-level BPE needs all 256 to encode any text", BYTE_TO_CHAR[b], b));
+            }
+        }
         this.encoder = new HashMap<>(vocab);
         int max = vocab.values().stream().mapToInt(Integer::intValue).max().orElse(-1);
-        if (vocab.values().stream().anyMatch(i -> i < 0)) throw PeftException.inFile(source, "negative token id in the vocabulary");
         this.decoder = new String[max + 1];
         vocab.forEach((k, v) -> decoder[v] = k);
         this.mergeRanks = new HashMap<>(merges.size() * 2);
         for (int i = 0; i < merges.size(); i++) {
             String m = merges.get(i);
-            String[] parts = m.split(" ");
+            String[] parts = m.split(" ", -1);
             if (parts.length != 2 || parts[0].isEmpty() || parts[1].isEmpty()) {
-                throw PeftException.inFile(source, "merge " + (i + 1) + " is not two symbols separated by a space: '" + m + "'");
+                throw PeftException.inFile(mergesSource, "merge " + (i + 1) + " is not two symbols separated by a space: '" + m + "'");
+            }
+            for (String t : new String[]{parts[0], parts[1], parts[0] + parts[1]}) {
+                if (!vocab.containsKey(t)) throw PeftException.inFile(mergesSource, "merge " + (i + 1) + " ('" + m + "'): '" + t + "' is not in the vocabulary");
             }
             mergeRanks.putIfAbsent(m, i);
         }
         this.specials = new ArrayList<>();
-        for (String s : specials) if (vocab.containsKey(s)) this.specials.add(s);
+        for (String s : specials) if (!s.isEmpty() && vocab.containsKey(s)) this.specials.add(s);
         this.endOfText = vocab.getOrDefault("<|endoftext|>", -1);
     }
 
@@ -121,7 +136,7 @@ public final class ByteLevelBpeTokenizer implements Tokenizer {
             int[] ids = new int[word.size()];
             for (int i = 0; i < ids.length; i++) {
                 Integer id = encoder.get(word.get(i));
-                if (id == null) throw new PeftException("BPE symbol '" + word.get(i) + "' is not in the vocabulary");
+                if (id == null) throw new IllegalStateException("BPE symbol '" + word.get(i) + "' is not in the vocabulary");   // the constructor rules it out
                 ids[i] = id;
             }
             return ids;

@@ -3,14 +3,14 @@ package io.peft4j.core.tokenizer;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.peft4j.core.PeftException;
 import io.peft4j.core.io.Json;
+import io.peft4j.core.io.TextFiles;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -69,31 +69,46 @@ public final class Tokenizers {
         return true;
     }
 
+    /** Token ids above this are refused: no real vocabulary comes near it, and decoding tables are sized by the largest id. */
+    public static final int MAX_TOKEN_ID = (1 << 22) - 1;
+
     /** GPT-2's files: {@code vocab.json} (token to id) and {@code merges.txt} (one merge per line after a version header). */
     public static ByteLevelBpeTokenizer fromVocabAndMerges(Path vocabJson, Path mergesTxt) {
-        Map<String, Integer> vocab = vocabMap(Json.read(vocabJson), vocabJson.toString());
+        Map<String, Integer> vocab = vocabMap(Json.read(vocabJson), vocabJson, "");
         List<String> merges = new ArrayList<>();
-        try {
-            for (String line : Files.readAllLines(mergesTxt, StandardCharsets.UTF_8)) {
-                if (line.startsWith("#version") || line.isBlank()) continue;
-                merges.add(line.strip());
+        List<String> lines = TextFiles.lines(mergesTxt);
+        for (int i = 0; i < lines.size(); i++) {
+            String line = lines.get(i);
+            if (i == 0 && line.startsWith("#version") || line.isBlank()) continue;
+            String m = line.strip();
+            if (m.split(" ", -1).length != 2 || m.startsWith(" ") || m.endsWith(" ")) {
+                throw PeftException.inFile(mergesTxt, "line " + (i + 1) + ": not two symbols separated by one space: '" + m + "'");
             }
-        } catch (NoSuchFileException e) {
-            throw PeftException.inFile(mergesTxt, "file not found");
-        } catch (IOException e) {
-            throw PeftException.inFile(mergesTxt, "cannot read as UTF-8 text: " + e.getMessage());
+            merges.add(m);
         }
-        return new ByteLevelBpeTokenizer(vocab, merges, List.of("<|endoftext|>"), mergesTxt.toString());
+        return new ByteLevelBpeTokenizer(vocab, merges, List.of("<|endoftext|>"), vocabJson, mergesTxt);
     }
 
-    private static Map<String, Integer> vocabMap(JsonNode v, String source) {
-        if (v == null || !v.isObject()) throw PeftException.inFile(source, "vocabulary must be a JSON object of token to id");
+    /**
+     * A JSON object of token to id. Every id must be an integer in {@code 0..}{@value #MAX_TOKEN_ID} and no two tokens
+     * may share one (a shared id would decode to either token); faults name {@code file} and {@code field}.
+     */
+    private static Map<String, Integer> vocabMap(JsonNode v, Path file, String field) {
+        String where = field.isEmpty() ? "" : field + ": ";
+        if (v == null || !v.isObject()) throw PeftException.inFile(file, where + "vocabulary must be a JSON object of token to id");
         Map<String, Integer> out = new LinkedHashMap<>();
+        Map<Integer, String> byId = new HashMap<>();
         for (var it = v.fields(); it.hasNext(); ) {
             var e = it.next();
-            if (!e.getValue().canConvertToInt()) throw PeftException.inFile(source, "token '" + e.getKey() + "' has a non-integer id " + e.getValue());
-            out.put(e.getKey(), e.getValue().asInt());
+            JsonNode id = e.getValue();
+            if (!id.isIntegralNumber() || !id.canConvertToInt() || id.asInt() < 0 || id.asInt() > MAX_TOKEN_ID) {
+                throw PeftException.inFile(file, where + "token '" + e.getKey() + "' has id " + id + ": ids are integers in 0.." + MAX_TOKEN_ID);
+            }
+            String other = byId.putIfAbsent(id.asInt(), e.getKey());
+            if (other != null) throw PeftException.inFile(file, where + "tokens '" + other + "' and '" + e.getKey() + "' both have id " + id);
+            out.put(e.getKey(), id.asInt());
         }
+        if (out.isEmpty()) throw PeftException.inFile(file, where + "empty vocabulary");
         return out;
     }
 
@@ -107,10 +122,12 @@ public final class Tokenizers {
         root.path("added_tokens").forEach(t -> added.add(t.path("content").asText()));
         switch (type) {
             case "WordPiece" -> {
-                Map<String, Integer> vocab = vocabMap(model.get("vocab"), file + " (model.vocab)");
+                Map<String, Integer> vocab = vocabMap(model.get("vocab"), file, "model.vocab");
                 String[] byId = new String[vocab.size()];
                 vocab.forEach((k, v) -> {
-                    if (v < 0 || v >= byId.length) throw PeftException.inFile(file, "model.vocab: id " + v + " of '" + k + "' is not in 0.." + (byId.length - 1));
+                    if (v >= byId.length) {
+                        throw PeftException.inFile(file, "model.vocab: ids must run from 0 to " + (byId.length - 1) + " without gaps, but '" + k + "' has id " + v);
+                    }
                     byId[v] = k;
                 });
                 JsonNode norm = root.path("normalizer");
@@ -120,17 +137,20 @@ public final class Tokenizers {
                 return new WordPieceTokenizer(List.of(byId), lower, strip, model.path("max_input_chars_per_word").asInt(100), file.toString());
             }
             case "BPE" -> {
-                Map<String, Integer> vocab = vocabMap(model.get("vocab"), file + " (model.vocab)");
+                Map<String, Integer> vocab = vocabMap(model.get("vocab"), file, "model.vocab");
                 JsonNode m = model.get("merges");
                 if (m == null || !m.isArray()) throw PeftException.inFile(file, "model.merges must be an array");
                 List<String> merges = new ArrayList<>(m.size());
                 for (JsonNode x : m) {
-                    if (x.isTextual()) merges.add(x.asText());
-                    else if (x.isArray() && x.size() == 2) merges.add(x.get(0).asText() + " " + x.get(1).asText());
-                    else throw PeftException.inFile(file, "model.merges: malformed entry " + x);
+                    String merge = x.isTextual() ? x.asText() : x.isArray() && x.size() == 2 && x.get(0).isTextual() && x.get(1).isTextual()
+                            ? x.get(0).asText() + " " + x.get(1).asText() : null;
+                    if (merge == null || merge.split(" ", -1).length != 2) {
+                        throw PeftException.inFile(file, "model.merges[" + merges.size() + "] (merge " + (merges.size() + 1) + "): not two symbols: " + x);
+                    }
+                    merges.add(merge);
                 }
                 added.add("<|endoftext|>");
-                return new ByteLevelBpeTokenizer(vocab, merges, added, file.toString());
+                return new ByteLevelBpeTokenizer(vocab, merges, added, file, file);
             }
             default -> throw PeftException.inFile(file, "tokenizer model type '" + type + "' is not supported (WordPiece, BPE)");
         }

@@ -1,6 +1,7 @@
 package io.peft4j.core.tokenizer;
 
 import io.peft4j.core.PeftException;
+import io.peft4j.core.io.TextFiles;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -58,14 +59,7 @@ public final class WordPieceTokenizer implements Tokenizer {
 
     /** Reads a {@code vocab.txt} (one token per line, id = line number). */
     public static WordPieceTokenizer fromVocabFile(Path vocabTxt, boolean lowerCase) {
-        List<String> lines;
-        try {
-            lines = Files.readAllLines(vocabTxt, StandardCharsets.UTF_8);
-        } catch (NoSuchFileException e) {
-            throw PeftException.inFile(vocabTxt, "file not found");
-        } catch (IOException e) {
-            throw PeftException.inFile(vocabTxt, "cannot read as UTF-8 text: " + e.getMessage());
-        }
+        List<String> lines = new ArrayList<>(TextFiles.lines(vocabTxt));
         while (!lines.isEmpty() && lines.get(lines.size() - 1).isEmpty()) lines.remove(lines.size() - 1);
         if (lines.isEmpty()) throw PeftException.inFile(vocabTxt, "empty vocabulary");
         for (int i = 0; i < lines.size(); i++) {

@@ -64,6 +64,44 @@ class ConformanceTest {
         assertClose(Fixtures.rows(mlm, 0, 8), matrix(exp.get("mlm_logits")), TOL);
     }
 
+    /**
+     * The layer-output sites see Hugging Face's hidden states: the embeddings' output recomputed here by hand
+     * from the weights (LayerNorm of word + position + type embeddings, in double), and the last layer's output,
+     * which is the reference's {@code last_hidden_state}.
+     */
+    @Test
+    void bertLayerOutputSitesSeeEachLayersHiddenStates() {
+        JsonNode exp = Fixtures.expected("bert-tiny");
+        TransformerModel m = Models.load(Fixtures.dir("bert-tiny"), DataType.FLOAT);
+        var sites = m.hooks().sites(io.peft4j.core.hooks.SiteKind.LAYER_OUTPUT);
+        assertThat(sites).extracting(io.peft4j.core.hooks.HookSite::name).containsExactly("embeddings.output", "encoder.layer.0", "encoder.layer.1");
+        Map<String, INDArray> seen = new java.util.LinkedHashMap<>();
+        for (var s : sites) m.hooks().add(s.name(), (io.peft4j.core.hooks.HiddenHook) (h, ctx) -> {
+            seen.put(s.name(), h.value().dup());
+            return h;
+        });
+        int[] ids = Fixtures.ints(exp.get("input_ids")), types = Fixtures.ints(exp.get("token_type_ids"));
+        m.forward(new Batch(new int[][]{ids}, new int[][]{types}, new int[][]{Fixtures.ints(exp.get("attention_mask"))}), ForwardContext.inference(1));
+        assertClose(Fixtures.rows(seen.get("encoder.layer.1").slice(0), 0, 8), matrix(exp.get("last_hidden_state")), TOL);
+        var p = m.parameters();
+        double[][] emb = new double[ids.length][];
+        for (int i = 0; i < ids.length; i++) {
+            double[] x = new double[32];
+            for (int j = 0; j < 32; j++) {
+                x[j] = p.get("embeddings.word_embeddings.weight").value().getDouble(ids[i], j) + p.get("embeddings.position_embeddings.weight").value().getDouble(i, j)
+                        + p.get("embeddings.token_type_embeddings.weight").value().getDouble(types[i], j);
+            }
+            double mean = java.util.Arrays.stream(x).average().orElseThrow(), var = 0;
+            for (double v : x) var += (v - mean) * (v - mean) / x.length;
+            emb[i] = new double[32];
+            for (int j = 0; j < 32; j++) {
+                emb[i][j] = (x[j] - mean) / Math.sqrt(var + 1e-12) * p.get("embeddings.LayerNorm.weight").value().getDouble(j)
+                        + p.get("embeddings.LayerNorm.bias").value().getDouble(j);
+            }
+        }
+        assertClose(seen.get("embeddings.output").slice(0), emb, TOL);
+    }
+
     @Test
     void loraOnLinearSites() {
         JsonNode exp = Fixtures.expected("gpt2-tiny");

@@ -1,0 +1,104 @@
+package io.peft4j.core.data;
+
+import io.peft4j.core.PeftException;
+
+import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * Reads labelled text from a file (JSON lines, CSV, TSV) or a built-in dataset.
+ *
+ * <p>A built-in dataset is found by name on the class path, in the {@code peft-datasets} module
+ * ({@link #builtinNames()}); a path to an existing file wins over a built-in name.
+ *
+ * <pre>{@code
+ * List<TextRecord> train = Datasets.load("spam", Split.TRAIN);                       // built-in, its own spec
+ * List<TextRecord> mine = Datasets.read(Path.of("reviews.csv"), DataSpec.defaults().withTextFields("review"));
+ * }</pre>
+ */
+public final class Datasets {
+    private static volatile BuiltinIndex index;
+
+    private Datasets() {
+    }
+
+    /**
+     * Reads a data file as {@code spec} says, in the format of {@link DataSpec#format()} or else of the file's
+     * extension ({@link Format#of}).
+     */
+    public static List<TextRecord> read(Path file, DataSpec spec) {
+        if (!Files.exists(file)) throw PeftException.inFile(file, "no such file");
+        if (!Files.isRegularFile(file)) throw PeftException.inFile(file, "not a regular file");
+        return read(new Source(file.toString(), () -> Files.newInputStream(file)), spec, spec.format() != null ? spec.format() : Format.of(file.toString()));
+    }
+
+    /**
+     * The records of a data file, or of split {@code split} of a built-in dataset: {@code pathOrName} is a path
+     * when such a (regular) file exists, else a built-in name ({@code split} chooses the split; it plays no part for a
+     * file). An unknown name is a {@link PeftException} listing the built-in names.
+     */
+    public static List<TextRecord> load(String pathOrName, Split split, DataSpec spec) {
+        Path path = asPath(pathOrName);
+        if (path != null && Files.isRegularFile(path)) return read(path, spec);
+        BuiltinIndex idx = index();
+        if (idx.find(pathOrName) != null) return read(idx.source(pathOrName, split), spec, spec.format() != null ? spec.format() : Format.JSON_LINES);
+        if (path != null && Files.exists(path)) return read(path, spec);   // a directory: says so
+        if (!idx.present()) throw PeftException.inFile(pathOrName, "no such file (" + BuiltinIndex.MISSING + " to read a built-in dataset)");
+        throw PeftException.inFile(pathOrName, "no such file, nor a built-in dataset (" + String.join(", ", idx.names()) + ")");
+    }
+
+    /** {@link #load(String, Split, DataSpec)} with {@link #defaultSpec} of {@code pathOrName}. */
+    public static List<TextRecord> load(String pathOrName, Split split) {
+        return load(pathOrName, split, defaultSpec(pathOrName));
+    }
+
+    /** A built-in dataset's own spec when {@code pathOrName} names one (and no such file exists), else {@link DataSpec#defaults()}. */
+    public static DataSpec defaultSpec(String pathOrName) {
+        BuiltinDataset d = isBuiltin(pathOrName) ? index().find(pathOrName) : null;
+        return d != null ? d.spec() : DataSpec.defaults();
+    }
+
+    /** Whether {@code pathOrName} reads as a built-in dataset: no such file exists and a built-in dataset has that name. */
+    public static boolean isBuiltin(String pathOrName) {
+        Path path = asPath(pathOrName);
+        return (path == null || !Files.isRegularFile(path)) && index().find(pathOrName) != null;
+    }
+
+    /** The built-in datasets' names, sorted; empty when the {@code peft-datasets} module is not on the class path. */
+    public static List<String> builtinNames() {
+        return index().names();
+    }
+
+    /** The built-in dataset called {@code name}; a {@link PeftException} listing the names when there is none. */
+    public static BuiltinDataset builtin(String name) {
+        return index().require(name);
+    }
+
+    private static List<TextRecord> read(Source src, DataSpec spec, Format format) {
+        return switch (format) {
+            case JSON_LINES -> JsonLinesReader.read(src, spec);
+            case CSV -> CsvReader.read(src, spec, ',');
+            case TSV -> CsvReader.read(src, spec, '\t');
+        };
+    }
+
+    private static Path asPath(String pathOrName) {
+        try {
+            return Path.of(pathOrName);
+        } catch (InvalidPathException e) {
+            return null;
+        }
+    }
+
+    private static BuiltinIndex index() {
+        BuiltinIndex i = index;
+        if (i == null) {
+            ClassLoader cl = Datasets.class.getClassLoader();
+            i = BuiltinIndex.load(cl != null ? cl : ClassLoader.getSystemClassLoader());
+            index = i;
+        }
+        return i;
+    }
+}

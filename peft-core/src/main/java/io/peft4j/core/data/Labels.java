@@ -1,0 +1,25 @@
+package io.peft4j.core.data;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/** Label bookkeeping for record lists. */
+public final class Labels {
+    private Labels() {
+    }
+
+    /** The distinct labels of {@code records}, sorted (a classification head's label order). */
+    public static List<String> of(List<TextRecord> records) {
+        return new ArrayList<>(counts(records).keySet());
+    }
+
+    /** How many records carry each label, by label in sorted order. */
+    public static Map<String, Integer> counts(List<TextRecord> records) {
+        Map<String, Integer> m = new TreeMap<>();
+        for (TextRecord r : records) m.merge(r.label(), 1, Integer::sum);
+        return Collections.unmodifiableMap(m);
+    }
+}
