@@ -20,7 +20,8 @@ import java.util.stream.Stream;
 
 /**
  * Case ids and what each case does and expects. A random case is {@code <kind>:<seed>:<n>}: its mutation is drawn
- * from a {@link Random} seeded by all three, so the id alone reproduces it. A regression case is
+ * from a {@link Random} seeded by all three, so the id alone reproduces it. {@code seed:<kind>} loads a kind's seed
+ * unchanged. A regression case is
  * {@code regression:<name>}: a fixed edit of one seed file for a defect found before (issue 14), with the message
  * fragments its error must contain.
  */
@@ -125,6 +126,11 @@ final class Cases {
     private Cases() {
     }
 
+    /** One case per kind that loads its seed unchanged: the seeds must be valid, or every mutant of them is. */
+    static List<String> seedIds() {
+        return FileKinds.ALL.stream().map(k -> "seed:" + k.name()).toList();
+    }
+
     static List<String> regressionIds() {
         return REGRESSIONS.stream().map(r -> "regression:" + r.name()).toList();
     }
@@ -139,6 +145,7 @@ final class Cases {
     static String kindOf(String id) {
         if (id.startsWith("regression:")) return regression(id).kind();
         if (id.startsWith("selftest:")) return "selftest";
+        if (id.startsWith("seed:")) return id.substring("seed:".length());
         return id.substring(0, id.indexOf(':'));
     }
 
@@ -159,6 +166,7 @@ final class Cases {
             r.edit().apply(dir);
             return new Prepared(id, kind, "regression " + r.name(), r.expect());
         }
+        if (id.startsWith("seed:")) return new Prepared(id, kind, "the seed, unchanged", Expect.loads(kind.targets().get(0)));
         String[] p = id.split(":");
         if (p.length != 3) throw new IllegalArgumentException("case id '" + id + "' is not kind:seed:n or regression:name");
         long seed = Long.parseLong(p[1]), n = Long.parseLong(p[2]);

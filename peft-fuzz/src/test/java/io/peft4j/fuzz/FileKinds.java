@@ -108,11 +108,12 @@ final class FileKinds {
         t.encode("first segment", "second", 8);
     }
 
-    /** Two rows of token ids below the vocabulary size, the second one padded. */
+    /** Two rows of token ids below the vocabulary size, the second one padded; BERT gets two segments. */
     private static Batch batch(TransformerModel m) {
-        int v = m.config().vocabSize();
+        int v = m.config().vocabSize(), t = m.config().typeVocabSize();
         int[][] ids = {{1 % v, 5 % v, 9 % v, 2 % v}, {3 % v, 7 % v, 0, 0}};
-        return new Batch(ids, null, new int[][]{{1, 1, 1, 1}, {1, 1, 0, 0}});
+        int[][] types = t > 1 ? new int[][]{{0, 0, 1, 1}, {0, 1, 0, 0}} : null;
+        return new Batch(ids, types, new int[][]{{1, 1, 1, 1}, {1, 1, 0, 0}});
     }
 
     /**

@@ -36,6 +36,13 @@ class LoaderFuzzTest {
         Seeds.build(seeds);
     }
 
+    /** Every kind's seed, unchanged, loads and runs (else its mutants test nothing but the first check that fails). */
+    @Test
+    void everySeedLoadsAndRuns() throws Exception {
+        assumeTrue(System.getProperty("peft4j.fuzz.case", "").isBlank(), "-Dpeft4j.fuzz.case runs the given cases only");
+        check("seeds", Cases.seedIds());
+    }
+
     /** The defects of issue 14 and its message faults, each built on purpose, must be rejected with a named, at-load error. */
     @Test
     void regressionCasesAreRejectedWithMessagesNamingTheFile() throws Exception {
