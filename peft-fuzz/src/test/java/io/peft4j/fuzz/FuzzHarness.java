@@ -235,7 +235,8 @@ final class FuzzHarness {
     }
 
     private static String normalise(String detail) {
-        return detail.replaceAll("0x[0-9a-fA-F]+", "0x…")
+        return detail.replaceAll("^[^ :]*: ", "…: ")                // the file a message starts with
+                .replaceAll("0x[0-9a-fA-F]+", "0x…")
                 .replaceAll("'[^']*'", "'…'")
                 .replaceAll("\\[[-0-9, ]*\\]", "[…]")
                 .replaceAll("-?\\d+", "N");
