@@ -98,7 +98,7 @@ final class FuzzHarness {
             // ND4J allocates natively past JavaCPP's byte counts, and zeroes what it gets: without a limit on the address
             // space, one huge allocation takes gigabytes of the machine before maxphysicalbytes notices. A normal child
             // reserves about 3.5 GB of address space and touches 0.3 GB.
-            cmd.addAll(List.of("/bin/sh", "-c", "ulimit -v " + settings.addressSpaceMb() * 1024 + " && exec \"$0\" \"$@\""));
+            cmd.addAll(List.of("/bin/sh", "-c", "ulimit -v " + settings.addressSpaceMb() * 1024 + " 2>/dev/null; exec \"$0\" \"$@\""));
         }
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.addAll(settings.jvmOptions());
@@ -110,10 +110,10 @@ final class FuzzHarness {
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(stderr.toFile());
         pb.environment().put("GOMP_SPINCOUNT", "0");
         pb.environment().put("OPENBLAS_THREAD_TIMEOUT", "16");
-        if (settings.workers() > 1) {
-            pb.environment().put("OMP_NUM_THREADS", "1");        // one core per child: the tiny models gain nothing from more
-            pb.environment().put("OPENBLAS_NUM_THREADS", "1");
-        }
+        // one thread per child: the tiny models gain nothing from more, and each thread's malloc arena reserves address space
+        pb.environment().put("OMP_NUM_THREADS", "1");
+        pb.environment().put("OPENBLAS_NUM_THREADS", "1");
+        pb.environment().put("MALLOC_ARENA_MAX", "2");
         Process proc = pb.start();
         proc.getOutputStream().close();
         BlockingQueue<String> lines = new LinkedBlockingQueue<>();
