@@ -43,7 +43,10 @@ public final class Datasets {
         Path path = asPath(pathOrName);
         if (path != null && Files.isRegularFile(path)) return read(path, spec);
         BuiltinIndex idx = index();
-        if (idx.find(pathOrName) != null) return read(idx.source(pathOrName, split), spec, spec.format() != null ? spec.format() : Format.JSON_LINES);
+        Named named = named(pathOrName, split);
+        if (idx.find(named.name()) != null) {
+            return read(idx.source(named.name(), named.split()), spec, spec.format() != null ? spec.format() : Format.JSON_LINES);
+        }
         if (path != null && Files.exists(path)) return read(path, spec);   // a directory: says so
         if (!idx.present()) throw PeftException.inFile(pathOrName, "no such file (" + BuiltinIndex.MISSING + " to read a built-in dataset)");
         throw PeftException.inFile(pathOrName, "no such file, nor a built-in dataset (" + String.join(", ", idx.names()) + ")");
@@ -56,14 +59,26 @@ public final class Datasets {
 
     /** A built-in dataset's own spec when {@code pathOrName} names one (and no such file exists), else {@link DataSpec#defaults()}. */
     public static DataSpec defaultSpec(String pathOrName) {
-        BuiltinDataset d = isBuiltin(pathOrName) ? index().find(pathOrName) : null;
+        BuiltinDataset d = isBuiltin(pathOrName) ? index().find(named(pathOrName, Split.TRAIN).name()) : null;
         return d != null ? d.spec() : DataSpec.defaults();
     }
 
     /** Whether {@code pathOrName} reads as a built-in dataset: no such file exists and a built-in dataset has that name. */
     public static boolean isBuiltin(String pathOrName) {
         Path path = asPath(pathOrName);
-        return (path == null || !Files.isRegularFile(path)) && index().find(pathOrName) != null;
+        return (path == null || !Files.isRegularFile(path)) && index().find(named(pathOrName, Split.TRAIN).name()) != null;
+    }
+
+    /** A built-in name and the split it asks for: {@code spam:dev} is spam's dev split; a bare name takes {@code dflt}. */
+    private record Named(String name, Split split) {
+    }
+
+    private static Named named(String pathOrName, Split dflt) {
+        for (Split s : Split.values()) {
+            String suffix = ":" + s.name().toLowerCase(java.util.Locale.ROOT);
+            if (pathOrName.endsWith(suffix)) return new Named(pathOrName.substring(0, pathOrName.length() - suffix.length()), s);
+        }
+        return new Named(pathOrName, dflt);
     }
 
     /** The built-in datasets' names, sorted; empty when the {@code peft-datasets} module is not on the class path. */

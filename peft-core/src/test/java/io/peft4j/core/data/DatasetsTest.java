@@ -43,6 +43,10 @@ class DatasetsTest {
         List<TextRecord> dev = Datasets.builtin("spam").load(Split.DEV);
         assertThat(dev).hasSize(683);
         assertThat(Labels.counts(dev).get("spam")).isEqualTo(113);
+        assertThat(Datasets.load("spam:dev", Split.TRAIN)).hasSize(683);          // a named split overrides the caller's
+        assertThat(Datasets.load("spam:train", Split.DEV)).hasSize(2_567);
+        assertThat(Datasets.isBuiltin("spam:dev")).isTrue();
+        assertThat(Datasets.defaultSpec("spam:dev")).isEqualTo(Datasets.builtin("spam").spec());
         TextRecord first = train.get(0);
         assertThat(first.source()).isEqualTo("built-in spam/train.jsonl");
         assertThat(first.line()).isEqualTo(1);
