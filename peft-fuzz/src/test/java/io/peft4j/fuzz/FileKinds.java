@@ -2,6 +2,12 @@ package io.peft4j.fuzz;
 
 import io.peft4j.core.Fixtures;
 import io.peft4j.core.PeftException;
+import io.peft4j.core.data.DataSpec;
+import io.peft4j.core.data.Datasets;
+import io.peft4j.core.data.Labels;
+import io.peft4j.core.data.TextEncoder;
+import io.peft4j.core.data.TextRecord;
+import io.peft4j.core.data.Truncation;
 import io.peft4j.core.hooks.ForwardContext;
 import io.peft4j.core.io.Checkpoint;
 import io.peft4j.core.model.Batch;
@@ -54,7 +60,10 @@ final class FileKinds {
             new FileKind("tokenizer-config", Seeds::vocabTxt, List.of("tokenizer_config.json"), FileKinds::tokenizer),
             new FileKind("bpe", Seeds::bpe, List.of("vocab.json", "merges.txt"), FileKinds::tokenizer),
             new FileKind("tokenizer-json-wordpiece", Seeds::wordPieceTokenizerJson, List.of("tokenizer.json"), FileKinds::tokenizer),
-            new FileKind("tokenizer-json-bpe", Seeds::bpeTokenizerJson, List.of("tokenizer.json"), FileKinds::tokenizer));
+            new FileKind("tokenizer-json-bpe", Seeds::bpeTokenizerJson, List.of("tokenizer.json"), FileKinds::tokenizer),
+            new FileKind("dataset-jsonl", Seeds::jsonLines, List.of("train.jsonl"), (d, env) -> dataset(d.resolve("train.jsonl"), env)),
+            new FileKind("dataset-csv", Seeds::csv, List.of("train.csv"), (d, env) -> dataset(d.resolve("train.csv"), env)),
+            new FileKind("dataset-tsv", Seeds::tsv, List.of("train.tsv"), (d, env) -> dataset(d.resolve("train.tsv"), env)));
 
     private FileKinds() {
     }
@@ -112,6 +121,14 @@ final class FileKinds {
         t.decode(e.ids(), true);
         t.encodeBatch(List.of(TEXT, "a"), 16);
         t.encode("first segment", "second", 8);
+    }
+
+    /** A data file read with the default spec (text, label), then encoded for classification with the WordPiece seed. */
+    static void dataset(Path file, FileKind.Env env) {
+        List<TextRecord> records = Datasets.read(file, DataSpec.defaults());
+        env.running();
+        Tokenizer t = Tokenizers.load(env.seeds().resolve("vocab-txt"));
+        new TextEncoder(t, List.of("text"), 16, Truncation.TAIL).classification(records, Labels.of(records));
     }
 
     /** Two rows of token ids below the vocabulary size, the second one padded; BERT gets two segments. */

@@ -77,7 +77,8 @@ final class Mutators {
             if (structured && name.endsWith(".safetensors")) m = safetensors(bytes, rng);
             else if (structured && name.endsWith(".json")) m = json(bytes, rng);
             else if (structured && name.endsWith(".index")) m = tfIndex(seedFile, rng);
-            else if (structured && name.endsWith(".txt")) m = text(bytes, rng);
+            else if (structured && (name.endsWith(".txt") || name.endsWith(".csv") || name.endsWith(".tsv"))) m = text(bytes, rng);
+            else if (structured && name.endsWith(".jsonl")) m = rng.nextBoolean() ? text(bytes, rng) : jsonLine(bytes, rng);
         } catch (Exception e) {
             m = null;       // not parseable as its structure: mutate the bytes instead
         }
@@ -206,6 +207,17 @@ final class Mutators {
             for (var r : rawText.entrySet()) s = s.replace("\"" + r.getKey() + "\"", r.getValue());
             return s.getBytes(StandardCharsets.UTF_8);
         }
+    }
+
+    /** A JSON edit of one line of a JSON-lines file. */
+    static Mutation jsonLine(byte[] bytes, Random rng) throws Exception {
+        List<String> lines = new ArrayList<>(Arrays.asList(new String(bytes, StandardCharsets.UTF_8).split("\n", -1)));
+        int i = rng.nextInt(lines.size());
+        JsonNode root = PLAIN.readTree(lines.get(i));
+        if (root == null) return null;
+        Edit e = jsonEdit(root, rng);
+        lines.set(i, new String(e.write(), StandardCharsets.UTF_8));
+        return new Mutation(String.join("\n", lines).getBytes(StandardCharsets.UTF_8), "line " + (i + 1) + ": " + e.description, false);
     }
 
     /** A place in a document: a container and a field name or index. */
@@ -824,8 +836,9 @@ final class Mutators {
                 what = "deleted line " + (i + 1);
             }
             case 2 -> {
-                String g = pick(new String[]{"a b c", "x", " " + lines.get(i), lines.get(i) + " ", "", "   ", lines.get(i).replace(' ', '\t'),
-                        "\u0000", lines.get(i) + " " + lines.get(i), "ab"}, rng);
+                String l = lines.get(i);
+                String g = pick(new String[]{"a b c", "x", " " + l, l + " ", "", "   ", l.replace(' ', '\t'), "\u0000", l + " " + l, "ab",
+                        "\"" + l, l + ",extra", l + "\textra", l.replace(",", ""), l.replace("\t", ""), l.replace("\"", "")}, rng);
                 lines.set(i, g);
                 what = "line " + (i + 1) + " -> " + TextNode.valueOf(g);
             }

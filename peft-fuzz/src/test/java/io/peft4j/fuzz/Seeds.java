@@ -140,6 +140,34 @@ final class Seeds {
         m.save(dir);
     }
 
+    // ------------------------------------------------------------------ data files
+
+    /** Labelled texts for the data kinds: quotes, commas, tabs' neighbours, accents, CJK, emoji, an empty label-free line. */
+    static final List<String[]> RECORDS = List.of(new String[]{"free entry in a weekly draw, text WIN now", "spam"},
+            new String[]{"are we still on for lunch?", "ham"}, new String[]{"Grüße aus Köln: \"bis bald\"", "ham"},
+            new String[]{"你好，世界 🙂", "ham"}, new String[]{"URGENT! call 0800 123 456, claim your prize", "spam"},
+            new String[]{"ok", "ham"});
+
+    static void jsonLines(Path dir, Path root) throws IOException {
+        StringBuilder s = new StringBuilder();
+        for (String[] r : RECORDS) s.append(Json.MAPPER.writer().without(com.fasterxml.jackson.databind.SerializationFeature.INDENT_OUTPUT)
+                .writeValueAsString(Map.of("text", r[0], "label", r[1]))).append('\n');
+        Files.writeString(dir.resolve("train.jsonl"), s);
+    }
+
+    static void csv(Path dir, Path root) throws IOException {
+        StringBuilder s = new StringBuilder("text,label\n");
+        for (String[] r : RECORDS) s.append('"').append(r[0].replace("\"", "\"\"")).append("\",").append(r[1]).append('\n');
+        s.append("\"a text over\ntwo lines\",ham\n");
+        Files.writeString(dir.resolve("train.csv"), s);
+    }
+
+    static void tsv(Path dir, Path root) throws IOException {
+        StringBuilder s = new StringBuilder("text\tlabel\n");
+        for (String[] r : RECORDS) s.append(r[0]).append('\t').append(r[1]).append('\n');
+        Files.writeString(dir.resolve("train.tsv"), s);
+    }
+
     // ------------------------------------------------------------------ tokenizers
 
     /** A small WordPiece vocabulary: the specials, ASCII punctuation and digits, letters, a few words and pieces, CJK. */
