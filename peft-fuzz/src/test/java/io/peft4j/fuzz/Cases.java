@@ -286,10 +286,10 @@ final class Cases {
     /** Rewrites model.safetensors with its header padded by spaces, and its length field off by {@code delta}. */
     static void headerLength(Path file, int delta) throws IOException {
         byte[] f = Files.readAllBytes(file);
-        Mutators.St st = Mutators.St.parse(f);
+        SafetensorsMutations.St st = SafetensorsMutations.St.parse(f);
         String json = new String(st.header(), StandardCharsets.UTF_8).strip() + "    ";
         byte[] h = json.getBytes(StandardCharsets.UTF_8);
-        Files.write(file, Mutators.St.write(h.length + delta, h, st.data()));
+        Files.write(file, SafetensorsMutations.St.write(h.length + delta, h, st.data()));
     }
 
     static byte[] emptySafetensors() {
