@@ -77,10 +77,14 @@ final class FileKinds {
 
     /** Every tensor of the checkpoint read and checked, then the model loaded and run (forward and LM logits). */
     static void model(Path dir, FileKind.Env env) throws Exception {
+        long bytes;
+        try (var files = java.nio.file.Files.walk(dir)) {
+            bytes = files.filter(java.nio.file.Files::isRegularFile).mapToLong(f -> f.toFile().length()).sum();
+        }
         try (Checkpoint c = Models.openCheckpoint(dir)) {
             for (String name : c.names()) {
                 INDArray a = c.load(name, DataType.FLOAT);
-                touch(a, c.shape(name), Path.of(c.fileOf(name)), c.fileOf(name).replace(dir + "/", "") + " '" + name + "'");
+                touch(a, c.shape(name), bytes, c.fileOf(name).replace(dir + "/", "") + " '" + name + "'");
             }
         }
         TransformerModel m = Models.load(dir, DataType.FLOAT);
@@ -140,19 +144,19 @@ final class FileKinds {
     }
 
     /**
-     * Checks that a loaded array is what the checkpoint says and could have come from its file: every element takes
-     * at least one byte there, so an array claiming more elements than the file has bytes is backed by less memory
-     * than it claims, and reading it reads outside native memory (issue 14's SIGSEGV). Then reads its first, middle
-     * and last element.
+     * Checks that a loaded array is what the checkpoint says and could have come from its files: every element takes
+     * at least one byte there, so an array claiming more elements than the checkpoint's files have bytes is backed by
+     * less memory than it claims, and reading it reads outside native memory (issue 14's SIGSEGV). Then reads its
+     * first, middle and last element.
      */
-    private static void touch(INDArray a, long[] shape, Path file, String what) throws java.io.IOException {
+    private static void touch(INDArray a, long[] shape, long bytes, String what) {
         if (!Arrays.equals(a.shape(), shape)) {
             throw new AssertionError(what + ": Checkpoint.shape says " + Arrays.toString(shape) + ", load returned " + Arrays.toString(a.shape()));
         }
-        long n = a.length(), bytes = java.nio.file.Files.size(file);
+        long n = a.length();
         if (n > bytes) {
             throw new AssertionError(what + ": Checkpoint.load returned an array of shape " + Arrays.toString(a.shape()) + " (" + n
-                    + " elements) from a file of " + bytes + " bytes");
+                    + " elements) from files of " + bytes + " bytes");
         }
         if (n == 0) return;
         a.getDouble(0L);

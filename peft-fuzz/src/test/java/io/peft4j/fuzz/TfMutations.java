@@ -98,7 +98,11 @@ final class TfMutations {
                     }
                     default -> {
                         TfWriter.varint(x, (9 << 3) | 2);
-                        TfWriter.varint(x, anyLong.get());
+                        long len;
+                        do {
+                            len = anyLong.get();
+                        } while (len >= 0 && len < 64);      // a length the entry's few bytes cannot hold (0 is a valid empty field)
+                        TfWriter.varint(x, len);
                         kind = "a length-delimited field of a huge length";
                     }
                 }

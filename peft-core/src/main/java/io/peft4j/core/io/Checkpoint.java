@@ -20,7 +20,7 @@ public interface Checkpoint extends Closeable {
     /** The file that names every tensor (the safetensors file, the shard index, the bundle's index), for error messages. */
     java.nio.file.Path path();
 
-    /** The file that holds {@code name}, for error messages. */
+    /** The file that records {@code name}'s type and shape (a safetensors shard, a bundle's index), for error messages. */
     String fileOf(String name);
 
     @Override

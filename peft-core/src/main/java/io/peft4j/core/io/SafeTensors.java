@@ -125,11 +125,14 @@ public final class SafeTensors implements Checkpoint {
     }
 
     /**
-     * The header: one JSON object that ends where the data begins, padded with spaces, as the format's
-     * specification says. A header length one byte short or long therefore never passes: the object is cut,
+     * The header: one JSON object that begins at its first byte and ends where the data begins, padded with
+     * spaces, as the format's specification says. A header length one byte short or long therefore never passes: the object is cut,
      * or a data byte follows it; where that byte is a space, {@link #checkContiguous} catches the shifted data.
      */
     private static JsonNode parseHeader(Path file, byte[] bytes) {
+        if (bytes[0] != '{') {
+            throw PeftException.inFile(file, "corrupt safetensors header: it must begin with '{', not byte " + String.format("0x%02x", bytes[0] & 0xff));
+        }
         int end = bytes.length;
         while (end > 0 && bytes[end - 1] == ' ') end--;
         String source = file + ": corrupt safetensors header";

@@ -36,11 +36,16 @@ public final class ShardedSafeTensors implements Checkpoint {
                 if (file.isEmpty() || file.equals(".") || file.equals("..") || file.contains("/") || file.contains("\\")) {
                     throw PeftException.inFile(indexJson, "weight_map['" + e.getKey() + "']: bad shard file name '" + file + "'");
                 }
-                SafeTensors st = files.computeIfAbsent(file, f -> {
-                    SafeTensors opened = SafeTensors.open(indexJson.resolveSibling(f));
-                    s.shards.add(opened);
-                    return opened;
-                });
+                SafeTensors st = files.get(file);
+                if (st == null) {
+                    try {
+                        st = SafeTensors.open(indexJson.resolveSibling(file));
+                    } catch (PeftException | java.nio.file.InvalidPathException bad) {
+                        throw PeftException.inFile(indexJson, "weight_map['" + e.getKey() + "'] names shard '" + file + "': " + bad.getMessage());
+                    }
+                    files.put(file, st);
+                    s.shards.add(st);
+                }
                 if (!st.names().contains(e.getKey())) {
                     throw PeftException.inFile(st.file(), "tensor '" + e.getKey() + "' listed in " + indexJson.getFileName() + " is not in this shard");
                 }

@@ -206,9 +206,13 @@ public final class TfBundle implements Checkpoint {
         while (p[0] < m.length) {
             long tag = varint(m, p);
             int field = (int) (tag >>> 3), wire = (int) (tag & 7);
-            if (field == 1 && wire == 0) shards = intVarint(m, p);
-            else if (field == 2 && wire == 0 && varint(m, p) != 0) throw new IllegalArgumentException("big-endian bundles are not supported");
-            else skip(m, p, wire);
+            if (field == 1 && wire == 0) {
+                shards = intVarint(m, p);
+            } else if (field == 2 && wire == 0) {
+                if (varint(m, p) != 0) throw new IllegalArgumentException("big-endian bundles are not supported");   // 0 is LITTLE
+            } else {
+                skip(m, p, wire);
+            }
         }
         return shards;
     }
@@ -303,8 +307,10 @@ public final class TfBundle implements Checkpoint {
     }
 
     @Override
+    /** The index: it records every tensor's name, type and shape (the data shards hold only bytes). */
     public String fileOf(String name) {
-        return shardPaths[entry(name).shard()].toString();
+        entry(name);
+        return index.toString();
     }
 
     private Entry entry(String name) {

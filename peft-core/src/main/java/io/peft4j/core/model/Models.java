@@ -86,14 +86,20 @@ public final class Models {
     public static TransformerModel load(Path dir, DataType type) {
         if (!Files.isDirectory(dir)) throw PeftException.inFile(dir, "not a model directory");
         checkThreadSettings();
-        ModelConfig cfg = ModelConfig.load(dir.resolve("config.json"));
+        Path cfgFile = dir.resolve("config.json");
+        ModelConfig cfg = ModelConfig.load(cfgFile);
         long t0 = System.nanoTime();
         try (Checkpoint ckpt = openCheckpoint(dir)) {
-            TransformerModel m = switch (cfg.modelType()) {
-                case "gpt2" -> Gpt2.load(cfg, ckpt, type);
-                case "bert" -> Bert.load(cfg, ckpt, type);
-                default -> throw new IllegalStateException(cfg.modelType());
-            };
+            TransformerModel m;
+            try {
+                m = switch (cfg.modelType()) {
+                    case "gpt2" -> Gpt2.load(cfg, ckpt, type);
+                    case "bert" -> Bert.load(cfg, ckpt, type);
+                    default -> throw new IllegalStateException(cfg.modelType());
+                };
+            } catch (PeftException e) {
+                throw e.with("the model as " + cfgFile + " describes it");     // a weight that does not fit names both files
+            }
             LOG.info("loaded {} ({} layers, d={}, {} parameters) from {} in {} ms", cfg.modelType(), cfg.layers(), cfg.hidden(),
                     m.parameterCount(), dir, (System.nanoTime() - t0) / 1_000_000);
             return m;

@@ -256,7 +256,11 @@ public final class PeftModel {
         Adapter a = backedBy(tensors, cfgFile, weights, () -> method.createForLoading(base, config, name));
         Head savedHead;
         try {
-            a.loadStateDict(tensors, weights);
+            try {
+                a.loadStateDict(tensors, weights);
+            } catch (PeftException e) {
+                throw e.with("the adapter as " + cfgFile + " describes it");
+            }
             savedHead = Files.isRegularFile(dir.resolve(HEAD_CONFIG_FILE)) ? readHead(dir) : null;
         } catch (RuntimeException e) {
             a.remove();          // nothing of a directory that fails to load stays installed
@@ -288,7 +292,11 @@ public final class PeftModel {
         if (hidden != base.config().hidden()) {
             throw PeftException.inFile(f, "head was made for hidden size " + hidden + ", this base has " + base.config().hidden());
         }
-        h.load(tensors, w);
+        try {
+            h.load(tensors, w);
+        } catch (PeftException e) {
+            throw e.with("the head as " + f + " describes it");
+        }
         return h;
     }
 

@@ -73,7 +73,10 @@ public final class ByteLevelBpeTokenizer implements Tokenizer {
                 throw PeftException.inFile(mergesSource, "merge " + (i + 1) + " is not two symbols separated by a space: '" + m + "'");
             }
             for (String t : new String[]{parts[0], parts[1], parts[0] + parts[1]}) {
-                if (!vocab.containsKey(t)) throw PeftException.inFile(mergesSource, "merge " + (i + 1) + " ('" + m + "'): '" + t + "' is not in the vocabulary");
+                if (!vocab.containsKey(t)) {
+                    throw PeftException.inFile(mergesSource, "merge " + (i + 1) + " ('" + m + "'): '" + t + "' is not in the vocabulary"
+                            + (vocabSource.equals(mergesSource) ? "" : " of " + vocabSource));
+                }
             }
             mergeRanks.putIfAbsent(m, i);
         }
