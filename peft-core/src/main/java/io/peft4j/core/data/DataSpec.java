@@ -4,7 +4,6 @@ import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 import java.util.TreeMap;
 
 /**
@@ -16,7 +15,8 @@ import java.util.TreeMap;
  * }</pre>
  *
  * @param textFields one field (a single text) or two (a text pair: text_a, text_b); each must be a string
- * @param labelField the field holding the label (a JSON string, number or boolean; a CSV column)
+ * @param labelField the field holding the label (a JSON string, number or boolean; a CSV column); null for
+ *                   unlabelled text (records to classify: their {@link TextRecord#label()} is null)
  * @param labelMap   raw label value to label name; empty: labels are taken as they are. When not empty, a
  *                   value missing from the map is an error naming the line
  * @param limit      read at most this many records ({@link Integer#MAX_VALUE}: all)
@@ -30,8 +30,7 @@ public record DataSpec(List<String> textFields, String labelField, Map<String, S
         }
         if (new HashSet<>(textFields).size() != textFields.size()) throw new IllegalArgumentException("text fields repeat: " + textFields);
         for (String f : textFields) if (f.isBlank()) throw new IllegalArgumentException("a text field name is blank: " + textFields);
-        Objects.requireNonNull(labelField, "labelField");
-        if (labelField.isBlank()) throw new IllegalArgumentException("the label field name is blank");
+        if (labelField != null && labelField.isBlank()) throw new IllegalArgumentException("the label field name is blank");
         labelMap = java.util.Collections.unmodifiableMap(new TreeMap<>(labelMap));
         if (limit <= 0) throw new IllegalArgumentException("limit must be positive, not " + limit);
     }
@@ -62,6 +61,16 @@ public record DataSpec(List<String> textFields, String labelField, Map<String, S
     /** With a fixed format (null: from the file name's extension). */
     public DataSpec withFormat(Format f) {
         return new DataSpec(textFields, labelField, labelMap, limit, f);
+    }
+
+    /** Unlabelled text: no label field is read (a label present in the data is ignored). */
+    public DataSpec withoutLabels() {
+        return new DataSpec(textFields, null, Map.of(), limit, format);
+    }
+
+    /** Whether records carry labels. */
+    public boolean labelled() {
+        return labelField != null;
     }
 
     /** Whether records are text pairs (two text fields). */

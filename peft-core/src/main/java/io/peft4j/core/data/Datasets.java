@@ -52,6 +52,14 @@ public final class Datasets {
         throw PeftException.inFile(pathOrName, "no such file, nor a built-in dataset (" + String.join(", ", idx.names()) + ")");
     }
 
+    /**
+     * One JSON-lines record on its own, for input that arrives a line at a time ({@code peft predict} reading
+     * standard input): {@code line} is line {@code lineNumber} of {@code source}, and faults name both.
+     */
+    public static TextRecord parseJsonLine(String line, DataSpec spec, String source, long lineNumber) {
+        return JsonLinesReader.record(line, lineNumber, new RecordMaker(spec, source));
+    }
+
     /** {@link #load(String, Split, DataSpec)} with {@link #defaultSpec} of {@code pathOrName}. */
     public static List<TextRecord> load(String pathOrName, Split split) {
         return load(pathOrName, split, defaultSpec(pathOrName));

@@ -25,16 +25,21 @@ final class JsonLinesReader {
             while (out.size() < spec.limit() && (line = lines.next()) != null) {
                 if (line.isBlank()) continue;
                 long n = lines.lineNumber();
-                Map<String, String> values = new LinkedHashMap<>();
-                Map<String, String> nonText = new LinkedHashMap<>();
-                parse(line, values, nonText, maker, "line " + n);
-                out.add(maker.make(values, nonText, n, "line " + n));
+                out.add(record(line, n, maker));
             }
         } catch (IOException e) {
             throw PeftException.inFile(src.name(), "cannot read: " + e.getMessage());
         }
         if (out.isEmpty()) throw PeftException.inFile(src.name(), "no examples");
         return out;
+    }
+
+    /** One line's record; faults name the source and line. */
+    static TextRecord record(String line, long n, RecordMaker maker) {
+        Map<String, String> values = new LinkedHashMap<>();
+        Map<String, String> nonText = new LinkedHashMap<>();
+        parse(line, values, nonText, maker, "line " + n);
+        return maker.make(values, nonText, n, "line " + n);
     }
 
     /** Parses one line's object: scalars into {@code values} (numbers as written), the kind of every non-string into {@code nonText}. */

@@ -16,10 +16,16 @@ public final class Labels {
         return new ArrayList<>(counts(records).keySet());
     }
 
+    /** The record's label; a {@link io.peft4j.core.PeftException} naming its line when it has none (unlabelled data). */
+    static String labelOf(TextRecord r) {
+        if (r.label() == null) throw r.error("no label (the data was read without labels)");
+        return r.label();
+    }
+
     /** How many records carry each label, by label in sorted order. */
     public static Map<String, Integer> counts(List<TextRecord> records) {
         Map<String, Integer> m = new TreeMap<>();
-        for (TextRecord r : records) m.merge(r.label(), 1, Integer::sum);
+        for (TextRecord r : records) m.merge(labelOf(r), 1, Integer::sum);
         return Collections.unmodifiableMap(m);
     }
 }

@@ -26,6 +26,7 @@ final class RecordMaker {
             if (!values.containsKey(f)) throw fault(where, "no field '" + f + "'" + has(values));
         }
         String lf = spec.labelField();
+        if (lf == null) return new TextRecord(values, null, source, line);
         String kind = nonText.get(lf);
         if (kind != null && !values.containsKey(lf)) {
             throw fault(where, "label field '" + lf + "' is " + kind + ", not a string, number or boolean");

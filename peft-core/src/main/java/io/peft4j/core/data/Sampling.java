@@ -74,7 +74,7 @@ public final class Sampling {
     private static Map<String, List<Integer>> byLabel(List<TextRecord> records) {
         if (records.isEmpty()) throw new IllegalArgumentException("no records to sample from");
         Map<String, List<Integer>> m = new TreeMap<>();
-        for (int i = 0; i < records.size(); i++) m.computeIfAbsent(records.get(i).label(), l -> new ArrayList<>()).add(i);
+        for (int i = 0; i < records.size(); i++) m.computeIfAbsent(Labels.labelOf(records.get(i)), l -> new ArrayList<>()).add(i);
         return m;
     }
 

@@ -54,7 +54,7 @@ public record TextEncoder(Tokenizer tokenizer, List<String> textFields, int maxL
     public List<Example.Classification> classification(List<TextRecord> records, List<String> labels) {
         List<Example.Classification> out = new ArrayList<>(records.size());
         for (TextRecord r : records) {
-            int label = labels.indexOf(r.label());
+            int label = labels.indexOf(Labels.labelOf(r));
             if (label < 0) throw r.error("label '" + r.label() + "' is not one of the labels " + labels);
             Encoding e = encode(r);
             out.add(new Example.Classification(e.ids(), e.typeIds(), label));

@@ -71,6 +71,20 @@ class DataReadersTest {
     }
 
     @Test
+    void unlabelledDataHasNoLabelsAndLinesParseOneAtATime() throws Exception {
+        Path p = file("in.jsonl", "{\"text\": \"hi\"}\n{\"text\": \"there\", \"label\": \"x\"}\n");
+        List<TextRecord> r = Datasets.read(p, DataSpec.defaults().withoutLabels());
+        assertThat(r).extracting(TextRecord::label).containsExactly(null, null);
+        assertThat(r.get(1).field("text")).isEqualTo("there");
+        fails(() -> Labels.of(r), p, "line 1: no label (the data was read without labels)");
+        TextRecord one = Datasets.parseJsonLine("{\"text\": \"a\", \"label\": 1}", DataSpec.defaults(), "<stdin>", 7);
+        assertThat(one.label()).isEqualTo("1");
+        assertThat(one.line()).isEqualTo(7);
+        assertThatThrownBy(() -> Datasets.parseJsonLine("{\"txt\": \"a\"}", DataSpec.defaults().withoutLabels(), "<stdin>", 3))
+                .isInstanceOf(PeftException.class).hasMessage("<stdin>: line 3: no field 'text' (the line has: txt)");
+    }
+
+    @Test
     void jsonLinesReadCrLfAByteOrderMarkAndALimit() throws Exception {
         Path f = bytes("crlf.json", new byte[]{(byte) 0xEF, (byte) 0xBB, (byte) 0xBF},
                 utf8("{\"text\": \"one\", \"label\": \"a\"}\r\n{\"text\": \"two\", \"label\": \"b\"}\r\n{\"text\": \"three\", \"label\": \"a\"}\r\n"));
