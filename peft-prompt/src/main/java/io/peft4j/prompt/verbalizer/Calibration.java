@@ -11,8 +11,8 @@ import java.util.Arrays;
  * {@code log_softmax_C(s(x) - s_ref)}. Without a reference ({@link #none}) they are {@code log_softmax_C(s(x))}.
  * <ul>
  *   <li>{@link #contentFree}: contextual calibration (Zhao et al. 2021): {@code s_ref = log p_cf}, p_cf the mean
- *   over content-free inputs (e.g. {@code N/A} in place of the input) of their class probabilities
- *   {@code softmax_C(s(cf))}. Then {@code exp(result) = normalise(diag(p_cf)^-1 p)}, Zhao et al.'s
+ *   over content-free inputs (e.g. {@code N/A} in place of the input) of {@code exp(s(cf))}. Then
+ *   {@code exp(result) = normalise(diag(p_cf)^-1 p)} with p the class probabilities: Zhao et al.'s
  *   {@code W = diag(p_cf)^-1, b = 0}.</li>
  *   <li>{@link #meanOf}: OpenPrompt's {@code calibrate(prompt_model, dataloader)}: {@code s_ref} = the verbalizer's
  *   scores of the mean over unlabelled inputs of the vocabulary log-softmax at the answer position (OpenPrompt
@@ -38,17 +38,22 @@ public final class Calibration {
         return new Calibration(referenceScores.clone());
     }
 
-    /** Contextual calibration from the class scores {@code [N, C]} of N content-free inputs. */
+    /**
+     * Contextual calibration from the class scores {@code [N, C]} of N content-free inputs:
+     * {@code s_ref = log mean_i exp(s_i)}, Zhao et al.'s average of the unnormalised label probabilities (with the
+     * default {@link Normalization#VOCABULARY} and one word per label, {@code exp(s)} is the word's probability);
+     * for one input {@code s_ref = s_1}.
+     */
     public static Calibration contentFree(double[][] contentFreeScores) {
         if (contentFreeScores.length == 0) throw new PeftException("contextual calibration needs at least one content-free input");
-        int c = contentFreeScores[0].length;
-        double[] p = new double[c];
-        for (double[] s : contentFreeScores) {
-            double[] lp = logSoftmax(s);
-            for (int j = 0; j < c; j++) p[j] += Math.exp(lp[j]) / contentFreeScores.length;
-        }
+        int c = contentFreeScores[0].length, n = contentFreeScores.length;
         double[] ref = new double[c];
-        for (int j = 0; j < c; j++) ref[j] = Math.log(p[j]);
+        for (int j = 0; j < c; j++) {
+            double max = Double.NEGATIVE_INFINITY, sum = 0;
+            for (double[] s : contentFreeScores) max = Math.max(max, s[j]);
+            for (double[] s : contentFreeScores) sum += Math.exp(s[j] - max);
+            ref[j] = max + Math.log(sum / n);
+        }
         return of(ref);
     }
 
