@@ -544,6 +544,55 @@ public final class PromptClassifier {
         };
     }
 
+    // ------------------------------------------------------------------ files
+
+    /**
+     * Writes what this classifier needs besides the model's adapters and head into {@code dir}: {@value Template#FILE}
+     * (with {@code "head_input"} when a head scores the classes) and {@value Verbalizer#FILE} (whose label order is the
+     * class order). Meant for the directory {@link PeftModel#writeFiles} fills, inside one
+     * {@link io.peft4j.core.io.AtomicFiles#writeDirectory}.
+     */
+    public void writeFiles(java.nio.file.Path dir) {
+        var t = template().toJson();
+        if (headInput != null) t.put("head_input", headInput.name().toLowerCase(java.util.Locale.ROOT));
+        io.peft4j.core.io.Json.write(dir.resolve(Template.FILE), t);
+        if (words != null) words.verbalizer().write(dir.resolve(Verbalizer.FILE));
+    }
+
+    /**
+     * The classifier saved in {@code dir} by {@link #writeFiles}, on {@code model} (whose adapters and head were loaded
+     * from it): a verbalizer when {@value Verbalizer#FILE} is there, else the model's head with the recorded
+     * {@code head_input}. A template's soft tokens are loaded from {@code dir/soft_tokens} (or {@code dir} itself)
+     * when the model does not have them yet. Faults name the file and field.
+     */
+    public static PromptClassifier read(PeftModel model, Tokenizer tokenizer, java.nio.file.Path dir) {
+        java.nio.file.Path tf = dir.resolve(Template.FILE), vf = dir.resolve(Verbalizer.FILE);
+        if (!java.nio.file.Files.isRegularFile(tf)) throw PeftException.inFile(dir, "no " + Template.FILE + " (not a prompt-based classifier)");
+        var json = io.peft4j.core.io.Json.read(tf);
+        Template template = Template.fromJson(json, tf);
+        Builder b = builder(model, tokenizer, template);
+        if (java.nio.file.Files.isRegularFile(vf)) {
+            b.verbalizer(Verbalizer.read(vf));
+        } else {
+            String in = json.path("head_input").asText("");
+            HeadInput h = java.util.Arrays.stream(HeadInput.values()).filter(x -> x.name().equalsIgnoreCase(in)).findFirst()
+                    .orElseThrow(() -> PeftException.inFile(tf, in.isEmpty() ? "no " + Verbalizer.FILE + " beside it and no field 'head_input'"
+                            : "field 'head_input' is \"" + in + "\", not \"mask\" or \"sequence\""));
+            b.head(h);
+        }
+        if (template.hasSoftTokens() && model.adapters().stream().noneMatch(a -> a.name().equals(SOFT_TOKENS))) {
+            java.nio.file.Path own = dir.resolve(SOFT_TOKENS);
+            if (java.nio.file.Files.isRegularFile(own.resolve(PeftModel.CONFIG_FILE))) model.load(own, SOFT_TOKENS);
+            else if (java.nio.file.Files.isRegularFile(dir.resolve(PeftModel.CONFIG_FILE))
+                    && io.peft4j.core.io.Json.read(dir.resolve(PeftModel.CONFIG_FILE)).path("peft_type").asText().equals(SoftTokensConfig.PEFT_TYPE)) {
+                model.load(dir, SOFT_TOKENS);
+            } else {
+                throw PeftException.inFile(dir, "template '" + template + "' has soft tokens, but no " + SOFT_TOKENS + " adapter was saved beside it");
+            }
+        }
+        return b.build();
+    }
+
     @Override
     public String toString() {
         return "PromptClassifier[" + template() + " -> " + (words != null ? words.verbalizer() : "head at " + headInput) + "]";

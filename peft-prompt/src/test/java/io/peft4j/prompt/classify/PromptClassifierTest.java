@@ -343,6 +343,46 @@ class PromptClassifierTest {
         assertThat(l.get(l.size() - 1)).isLessThan(l.get(0) - 0.05);
     }
 
+    // ------------------------------------------------------------------ files
+
+    /** A saved classifier reads back whole: LoRA at the root, the soft tokens beside it, the template and verbalizer; or a head's input. */
+    @Test
+    void savedClassifiersReadBack(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp) throws Exception {
+        PeftModel m = bert(DataType.DOUBLE);
+        perturb(m.add("default", LoraConfig.defaults().withR(2)), 3);
+        PromptClassifier clf = PromptClassifier.of(m, BERT_TOK, Template.parse("{soft} {text} it was {mask} ."), GOOD_BAD);
+        perturb(m.adapter(PromptClassifier.SOFT_TOKENS), 5);
+        m.setHead(new ClassificationHead(Pooling.CLS, List.of("x", "y"), false, 32, 0.0, DataType.DOUBLE, 3));
+        PromptClassifier headed = PromptClassifier.builder(m, BERT_TOK, Template.parse("{text} , {text_b}")).head(PromptClassifier.HeadInput.SEQUENCE).build();
+        java.nio.file.Path a = tmp.resolve("verbalizer"), b = tmp.resolve("head");
+        io.peft4j.core.io.AtomicFiles.writeDirectory(a, t -> {
+            m.writeFiles(t);
+            clf.writeFiles(t);
+        });
+        io.peft4j.core.io.AtomicFiles.writeDirectory(b, t -> {
+            m.writeFiles(t);
+            headed.writeFiles(t);
+        });
+        assertThat(io.peft4j.core.io.Json.read(b.resolve(Template.FILE)).get("head_input").asText()).isEqualTo("sequence");
+        assertThat(java.nio.file.Files.exists(b.resolve(Verbalizer.FILE))).isFalse();
+        List<Map<String, String>> recs = List.of(Map.of("text", "the movie was great", "text_b", "fine"), Map.of("text", "a film", "text_b", "bad"));
+
+        PeftModel m2 = bert(DataType.DOUBLE);
+        m2.load(a, "default");
+        PromptClassifier back = PromptClassifier.read(m2, BERT_TOK, a);       // loads a/soft_tokens itself
+        assertThat(back.labels()).containsExactly("positive", "negative");
+        double[][] x = clf.classScores(recs, 2), y = back.classScores(recs, 2);
+        for (int i = 0; i < 2; i++) assertThat(y[i]).containsExactly(x[i], within(1e-12));
+        PromptClassifier headBack = PromptClassifier.read(m2, BERT_TOK, b);   // m2 has the head from a (the same head)
+        double[][] hx = headed.classScores(recs, 2), hy = headBack.classScores(recs, 2);
+        for (int i = 0; i < 2; i++) assertThat(hy[i]).containsExactly(hx[i], within(1e-12));
+
+        java.nio.file.Files.writeString(b.resolve(Template.FILE), "{\"template\": \"{text}\"}");
+        assertThatThrownBy(() -> PromptClassifier.read(m2, BERT_TOK, b)).isInstanceOf(PeftException.class)
+                .hasMessage(b.resolve(Template.FILE) + ": no verbalizer.json beside it and no field 'head_input'");
+        assertThatThrownBy(() -> PromptClassifier.read(m2, BERT_TOK, tmp)).hasMessage(tmp + ": no template.json (not a prompt-based classifier)");
+    }
+
     // ------------------------------------------------------------------ lengths and faults
 
     /** Prompt tuning's virtual tokens take positions too: the default length leaves room for them, and a long record is cut to fit. */
