@@ -555,6 +555,7 @@ public final class PromptClassifier {
     public void writeFiles(java.nio.file.Path dir) {
         var t = template().toJson();
         if (headInput != null) t.put("head_input", headInput.name().toLowerCase(java.util.Locale.ROOT));
+        if (softAdapter != null && !softAdapter.equals(SOFT_TOKENS)) t.put("soft_tokens_adapter", softAdapter);
         io.peft4j.core.io.Json.write(dir.resolve(Template.FILE), t);
         if (words != null) words.verbalizer().write(dir.resolve(Verbalizer.FILE));
     }
@@ -562,8 +563,9 @@ public final class PromptClassifier {
     /**
      * The classifier saved in {@code dir} by {@link #writeFiles}, on {@code model} (whose adapters and head were loaded
      * from it): a verbalizer when {@value Verbalizer#FILE} is there, else the model's head with the recorded
-     * {@code head_input}. A template's soft tokens are loaded from {@code dir/soft_tokens} (or {@code dir} itself)
-     * when the model does not have them yet. Faults name the file and field.
+     * {@code head_input}. A template's soft tokens are loaded from {@code dir/soft_tokens} (or {@code dir} itself; another
+     * adapter name when {@code template.json} records {@code soft_tokens_adapter}) when the model does not have them
+     * yet. Faults name the file and field.
      */
     public static PromptClassifier read(PeftModel model, Tokenizer tokenizer, java.nio.file.Path dir) {
         java.nio.file.Path tf = dir.resolve(Template.FILE), vf = dir.resolve(Verbalizer.FILE);
@@ -580,14 +582,16 @@ public final class PromptClassifier {
                             : "field 'head_input' is \"" + in + "\", not \"mask\" or \"sequence\""));
             b.head(h);
         }
-        if (template.hasSoftTokens() && model.adapters().stream().noneMatch(a -> a.name().equals(SOFT_TOKENS))) {
-            java.nio.file.Path own = dir.resolve(SOFT_TOKENS);
-            if (java.nio.file.Files.isRegularFile(own.resolve(PeftModel.CONFIG_FILE))) model.load(own, SOFT_TOKENS);
+        String soft = json.path("soft_tokens_adapter").asText(SOFT_TOKENS);
+        b.softTokens(soft);
+        if (template.hasSoftTokens() && model.adapters().stream().noneMatch(a -> a.name().equals(soft))) {
+            java.nio.file.Path own = dir.resolve(soft);
+            if (java.nio.file.Files.isRegularFile(own.resolve(PeftModel.CONFIG_FILE))) model.load(own, soft);
             else if (java.nio.file.Files.isRegularFile(dir.resolve(PeftModel.CONFIG_FILE))
                     && io.peft4j.core.io.Json.read(dir.resolve(PeftModel.CONFIG_FILE)).path("peft_type").asText().equals(SoftTokensConfig.PEFT_TYPE)) {
-                model.load(dir, SOFT_TOKENS);
+                model.load(dir, soft);
             } else {
-                throw PeftException.inFile(dir, "template '" + template + "' has soft tokens, but no " + SOFT_TOKENS + " adapter was saved beside it");
+                throw PeftException.inFile(dir, "template '" + template + "' has soft tokens, but no " + soft + " adapter was saved beside it");
             }
         }
         return b.build();

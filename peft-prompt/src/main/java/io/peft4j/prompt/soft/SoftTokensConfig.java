@@ -23,6 +23,9 @@ public record SoftTokensConfig(List<Integer> initTokenIds, Integer tokenDim) imp
     public SoftTokensConfig {
         initTokenIds = List.copyOf(initTokenIds);
         if (initTokenIds.isEmpty()) throw new IllegalArgumentException("num_soft_tokens must be positive");
+        for (int id : initTokenIds) {
+            if (id < -1) throw new IllegalArgumentException("init_token_ids must be token ids or -1 (random), not " + id);
+        }
     }
 
     public static SoftTokensConfig of(int... initTokenIds) {
