@@ -86,6 +86,7 @@ public final class PromptClassifier {
         return builder(model, tokenizer, template).verbalizer(verbalizer).build();
     }
 
+    /** Options for a classifier of {@code template} on {@code model}; see {@link Builder}. */
     public static Builder builder(PeftModel model, Tokenizer tokenizer, Template template) {
         return new Builder(model, tokenizer, template);
     }
@@ -107,6 +108,7 @@ public final class PromptClassifier {
             this.template = template;
         }
 
+        /** Scores the classes with the label words of {@code v}. */
         public Builder verbalizer(Verbalizer v) {
             this.verbalizer = v;
             return this;
@@ -143,6 +145,7 @@ public final class PromptClassifier {
             return this;
         }
 
+        /** Validates the template and verbalizer for the model and tokenizer; creates the soft-token adapter when needed. */
         public PromptClassifier build() {
             if ((verbalizer == null) == (head == null)) throw new IllegalStateException("set either a verbalizer or a head input, not both or neither");
             ModelConfig cfg = model.base().config();
@@ -186,14 +189,17 @@ public final class PromptClassifier {
         }
     }
 
+    /** The model the classifier runs. */
     public PeftModel model() {
         return model;
     }
 
+    /** The template. */
     public Template template() {
         return encoder.template();
     }
 
+    /** The template bound to the tokenizer, answer mode and length limit. */
     public TemplateEncoder encoder() {
         return encoder;
     }
@@ -218,6 +224,7 @@ public final class PromptClassifier {
         return softAdapter;
     }
 
+    /** The calibration predictions use ({@link Calibration#none()} unless set). */
     public Calibration calibration() {
         return calibration;
     }
@@ -230,6 +237,7 @@ public final class PromptClassifier {
         return new PromptClassifier(model, encoder, words, headInput, labels, softAdapter, c);
     }
 
+    /** {@code record} rendered through the template. */
     public Rendered render(Map<String, String> record) {
         return encoder.encode(record);
     }

@@ -28,10 +28,12 @@ public record SoftTokensConfig(List<Integer> initTokenIds, Integer tokenDim) imp
         }
     }
 
+    /** Soft tokens starting from these token ids (-1: random). */
     public static SoftTokensConfig of(int... initTokenIds) {
         return new SoftTokensConfig(java.util.Arrays.stream(initTokenIds).boxed().toList(), null);
     }
 
+    /** The number of soft tokens. */
     public int count() {
         return initTokenIds.size();
     }

@@ -12,6 +12,7 @@ package io.peft4j.prompt.template;
  * @param truncatedTokens how many tokens the input fields lost to fit the model
  */
 public record Rendered(int[] ids, int[] tokenTypes, int answerPosition, int[] softPositions, int[] softIndices, int truncatedTokens) {
+    /** The number of tokens. */
     public int length() {
         return ids.length;
     }

@@ -177,14 +177,17 @@ public final class Template {
         return new Template(text, parts, truncation, m);
     }
 
+    /** The template as written. */
     public String text() {
         return text;
     }
 
+    /** The parsed parts, in order. */
     public List<Part> parts() {
         return parts;
     }
 
+    /** Which end of a field loses tokens when a record is too long. */
     public Truncation truncation() {
         return truncation;
     }
@@ -206,10 +209,12 @@ public final class Template {
         return slots().stream().map(this::recordField).distinct().toList();
     }
 
+    /** Whether the template has {@code {mask}}. */
     public boolean hasMask() {
         return parts.stream().anyMatch(p -> p instanceof Mask);
     }
 
+    /** Whether the template has {@code {soft}} or {@code {soft:WORDS}} slots. */
     public boolean hasSoftTokens() {
         return parts.stream().anyMatch(p -> p instanceof Soft);
     }
@@ -289,6 +294,7 @@ public final class Template {
         return out;
     }
 
+    /** Reads a {@value #FILE} file; faults name the file and the field. */
     public static Template read(Path file) {
         return fromJson(Json.read(file), file);
     }

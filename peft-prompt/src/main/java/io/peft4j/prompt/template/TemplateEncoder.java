@@ -102,18 +102,22 @@ public final class TemplateEncoder {
         return false;
     }
 
+    /** The template this encoder renders. */
     public Template template() {
         return template;
     }
 
+    /** The tokenizer the template is bound to. */
     public Tokenizer tokenizer() {
         return tok;
     }
 
+    /** Where the answer is read. */
     public AnswerMode mode() {
         return mode;
     }
 
+    /** The longest rendering, special tokens included. */
     public int maxLength() {
         return maxLength;
     }

@@ -28,6 +28,7 @@ public final class Calibration {
         this.reference = reference;
     }
 
+    /** No calibration: log-probabilities are {@code log_softmax_C(s)}. */
     public static Calibration none() {
         return NONE;
     }

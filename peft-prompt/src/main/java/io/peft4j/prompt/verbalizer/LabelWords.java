@@ -77,14 +77,17 @@ public final class LabelWords {
         wordClass = cls.stream().mapToInt(Integer::intValue).toArray();
     }
 
+    /** The verbalizer these words come from. */
     public Verbalizer verbalizer() {
         return verbalizer;
     }
 
+    /** The labels in class order. */
     public List<String> labels() {
         return verbalizer.labels();
     }
 
+    /** The number of classes C. */
     public int classCount() {
         return ids.length;
     }

@@ -100,10 +100,12 @@ public final class Verbalizer {
         }
     }
 
+    /** This verbalizer, scoring words of several tokens by {@code multiToken}. */
     public Verbalizer withMultiToken(MultiToken multiToken) {
         return new Verbalizer(words, multiToken, normalization, prefix);
     }
 
+    /** This verbalizer with the word scores normalised as {@code normalization} says. */
     public Verbalizer withNormalization(Normalization normalization) {
         return new Verbalizer(words, multiToken, normalization, prefix);
     }
@@ -118,20 +120,24 @@ public final class Verbalizer {
         return List.copyOf(words.keySet());
     }
 
+    /** The words of {@code label}; an unknown label is an error listing the labels. */
     public List<String> words(String label) {
         List<String> w = words.get(label);
         if (w == null) throw new PeftException("verbalizer has no label '" + label + "' (labels: " + labels() + ")");
         return w;
     }
 
+    /** How words of several tokens are scored. */
     public MultiToken multiToken() {
         return multiToken;
     }
 
+    /** What the word scores are computed from. */
     public Normalization normalization() {
         return normalization;
     }
 
+    /** The text put before every label word when it is tokenized. */
     public String prefix() {
         return prefix;
     }
@@ -225,6 +231,7 @@ public final class Verbalizer {
         throw PeftException.inFile(file, "field '" + field + "' is " + n + ", not one of " + names);
     }
 
+    /** Reads a {@value #FILE} file; faults name the file and the field. */
     public static Verbalizer read(Path file) {
         return fromJson(Json.read(file), file);
     }
