@@ -9,6 +9,11 @@ import io.peft4j.core.tensor.Tensor;
  * they {@link #appliesTo apply to} they are attended and numbered from position 0 (real tokens follow at
  * {@code P..}), in the other rows they are masked out and skipped by the numbering, so those rows compute
  * exactly as without them. The model reports the number of prepended positions in its output.
+ *
+ * <p>A hook may also replace the embeddings of chosen real-token positions and return the same length
+ * ({@code P = 0}): a prompt template's trainable soft tokens do so, at the positions a
+ * {@link ForwardContext#attachment ForwardContext attachment} names. Hooks run in the order they were added,
+ * so such a hook finds the real tokens at the last {@code T} positions of what it receives.
  */
 @FunctionalInterface
 public interface EmbeddingHook extends Hook {

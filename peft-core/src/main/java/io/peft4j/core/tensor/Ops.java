@@ -673,6 +673,28 @@ public final class Ops {
         return Tensor.result(y, g -> x.accumulate(softmaxBackward(yk, g)), x);
     }
 
+    /**
+     * Log-softmax over the last dimension, {@code y = x - max - log Σ exp(x - max)} row by row (stable for any
+     * range of x). The backward {@code g - exp(y) Σ_j g_j} keeps only y.
+     */
+    public static Tensor logSoftmax(Tensor x) {
+        Profiler.Timer t = Profiler.start(Profiler.Kind.ELEMENTWISE);
+        INDArray xv = contiguous(x.value());
+        long n = xv.size(xv.rank() - 1);
+        INDArray x2 = xv.reshape('c', xv.length() / n, n);
+        INDArray shifted = x2.subColumnVector(x2.max(true, 1));
+        INDArray lse = Transforms.log(Transforms.exp(shifted, true).sum(true, 1), false);
+        INDArray y = shifted.subiColumnVector(lse).reshape('c', xv.shape());
+        t.stop();
+        if (!x.requiresGrad()) return Tensor.result(y, null, x);
+        INDArray yk = Tensor.save(y);
+        return Tensor.result(y, g -> {
+            INDArray g2 = contiguous(g).reshape('c', g.length() / n, n);
+            INDArray p = Transforms.exp(yk.reshape('c', yk.length() / n, n), true);
+            x.accumulate(g2.sub(p.muliColumnVector(g2.sum(true, 1))).reshape('c', yk.shape()));
+        }, x);
+    }
+
     /** {@code y ⊙ (g - Σ_j g_j y_j)} row by row. */
     static INDArray softmaxBackward(INDArray y, INDArray g) {
         long n = y.size(y.rank() - 1);

@@ -61,7 +61,7 @@ class OpsGradientTest {
     }
 
     @ParameterizedTest
-    @CsvSource({"gelu_erf", "gelu_tanh", "tanh", "sigmoid", "relu", "silu", "softmax"})
+    @CsvSource({"gelu_erf", "gelu_tanh", "tanh", "sigmoid", "relu", "silu", "softmax", "log_softmax"})
     void activations(String op) {
         Tensor x = param(11, 3, 7);
         check(() -> project(switch (op) {
@@ -71,8 +71,22 @@ class OpsGradientTest {
             case "sigmoid" -> Ops.sigmoid(x);
             case "relu" -> Ops.relu(x);
             case "silu" -> Ops.silu(x);
+            case "log_softmax" -> Ops.logSoftmax(x);
             default -> Ops.softmax(x);
         }, 2), List.of(x), 50, TOL);
+    }
+
+    /** Against the definition {@code x_i - log Σ_j exp(x_j)}, also for a row far from zero (where exp overflows unshifted). */
+    @Test
+    void logSoftmaxValuesMatchTheirDefinition() {
+        INDArray xs = Nd4j.createFromArray(new double[][]{{1.0, -2.0, 0.5, 3.0}, {1000.0, 999.0, 990.0, 1001.0}});
+        INDArray y = Ops.logSoftmax(Tensor.constant(xs)).value();
+        double[] first = {1.0, -2.0, 0.5, 3.0};
+        double lse = Math.log(Math.exp(1.0) + Math.exp(-2.0) + Math.exp(0.5) + Math.exp(3.0));
+        for (int j = 0; j < 4; j++) assertThat(y.getDouble(0, j)).isCloseTo(first[j] - lse, within(1e-12));
+        double lse2 = 1001.0 + Math.log(Math.exp(-1.0) + Math.exp(-2.0) + Math.exp(-11.0) + 1.0);
+        assertThat(y.getDouble(1, 3)).isCloseTo(1001.0 - lse2, within(1e-12));
+        assertThat(y.getDouble(1, 2)).isCloseTo(990.0 - lse2, within(1e-12));
     }
 
     @Test

@@ -1,0 +1,61 @@
+package io.peft4j.prompt;
+
+import io.peft4j.core.tokenizer.ByteLevelBpeTokenizer;
+import io.peft4j.core.tokenizer.WordPieceTokenizer;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Hand-made tokenizers whose vocabularies fit the tiny fixture models (bert-tiny: 101 ids, gpt2-tiny: 97), so
+ * that text renders to ids the tests can write down.
+ */
+public final class TinyTokenizers {
+    private TinyTokenizers() {
+    }
+
+    /** The WordPiece vocabulary of {@link #bert()}, id = index; ids beyond the words are {@code xN}. */
+    public static final List<String> BERT_VOCAB;
+
+    static {
+        List<String> v = new ArrayList<>(List.of("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]",
+                "the", "movie", "it", "was", "great", "terrible", "good", "bad", "awful", "fine", ".", ",", "a", "film", "is",
+                "not", "##s", "super", "##b", "all", "in", "n", "/", "subject", "body", "spam", "ham", "junk", "normal", "plot", "acting"));
+        while (v.size() < 101) v.add("x" + v.size());
+        BERT_VOCAB = List.copyOf(v);
+    }
+
+    /** An uncased WordPiece tokenizer over {@link #BERT_VOCAB} ({@code [CLS]} 2, {@code [SEP]} 3, {@code [MASK]} 4). */
+    public static WordPieceTokenizer bert() {
+        return new WordPieceTokenizer(BERT_VOCAB, true, true, 100, "tiny-bert-vocab");
+    }
+
+    /** The id of a word of {@link #BERT_VOCAB}. */
+    public static int bertId(String token) {
+        int i = BERT_VOCAB.indexOf(token);
+        if (i < 0) throw new IllegalArgumentException(token);
+        return i;
+    }
+
+    /**
+     * A byte-level BPE tokenizer without merges for gpt2-tiny: id i (i < 94) is the character {@code (char) (33 + i)}
+     * ('!' .. '~'), id 94 the space ('Ġ'); so a text of printable characters without spaces is one token per character.
+     */
+    public static ByteLevelBpeTokenizer gpt2() {
+        Map<String, Integer> vocab = new LinkedHashMap<>();
+        for (int i = 0; i < 94; i++) vocab.put(String.valueOf((char) (33 + i)), i);
+        vocab.put("\u0120", 94);
+        vocab.put("\u0120a", 95);
+        vocab.put("\u0120b", 96);
+        return new ByteLevelBpeTokenizer(vocab, List.of("\u0120 a", "\u0120 b"), List.of(), "tiny-gpt2-vocab");
+    }
+
+    /** The text {@link #gpt2()} encodes to {@code ids} (each below 94). */
+    public static String gpt2Text(int... ids) {
+        StringBuilder sb = new StringBuilder();
+        for (int id : ids) sb.append((char) (33 + id));
+        return sb.toString();
+    }
+}
