@@ -67,8 +67,8 @@ final class TrainCommand implements Runnable {
     String schedule;
     @Option(names = "--max-length", defaultValue = "128", description = "Tokens kept per example (default: ${DEFAULT-VALUE}).")
     int maxLength;
-    @Option(names = "--truncation", defaultValue = "head",
-            description = "Which tokens a longer text keeps: head (its beginning) or tail (its end); a pair loses tokens from its longer text (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--truncation", defaultValue = "end",
+            description = "Which end of a longer text loses tokens: end (keep its beginning) or start (keep its end); a pair loses tokens from its longer text (default: ${DEFAULT-VALUE}).")
     String truncation;
     @Option(names = "--seed", defaultValue = "42", description = "Seed of initialisation, shuffling and dropout (default: ${DEFAULT-VALUE}).")
     long seed;
@@ -95,11 +95,8 @@ final class TrainCommand implements Runnable {
         if (accumulation <= 0) throw new PeftException("--accumulation must be positive, not " + accumulation);
         if (maxLength <= 0) throw new PeftException("--max-length must be positive, not " + maxLength);
         if (resume && checkpointDir == null) throw new PeftException("--resume needs --checkpoint-dir (where the last/ checkpoint is)");
-        Truncation trunc = switch (truncation.toLowerCase(Locale.ROOT)) {
-            case "head" -> Truncation.HEAD;
-            case "tail" -> Truncation.TAIL;
-            default -> throw new PeftException("--truncation: '" + truncation + "' is not head or tail");
-        };
+        Truncation trunc = Truncation.parse(truncation);
+        if (trunc == null) throw new PeftException("--truncation: '" + truncation + "' is not end or start");
         // the data before the model: bad data fails fast
         DataSpec dataSpec = data.spec();
         List<TextRecord> trainRecords = data.train(dataSpec), devRecords = data.dev(dataSpec);

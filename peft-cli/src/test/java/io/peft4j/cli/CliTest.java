@@ -151,7 +151,7 @@ class CliTest {
         assertThat(run("train", "--model", m, "--data", d, "--label-map", "0", "--method", "lora").err())
                 .contains("--label-map: expected RAW=NAME pairs");
         assertThat(run("train", "--model", m, "--data", d, "--truncation", "middle", "--method", "lora").err())
-                .contains("--truncation: 'middle' is not head or tail");
+                .contains("--truncation: 'middle' is not end or start");
         Result unmapped = run("train", "--model", m, "--data", d, "--text-field", "first,second", "--label-field", "gold", "--label-map", "1=positive",
                 "--method", "lora");
         assertThat(unmapped.code()).isEqualTo(1);

@@ -132,7 +132,7 @@ final class FileKinds {
         List<TextRecord> records = Datasets.read(file, DataSpec.defaults());
         env.running();
         Tokenizer t = Tokenizers.load(env.seeds().resolve("vocab-txt"));
-        new TextEncoder(t, List.of("text"), 16, Truncation.TAIL).classification(records, Labels.of(records));
+        new TextEncoder(t, List.of("text"), 16, Truncation.START).classification(records, Labels.of(records));
     }
 
     /** Two rows of token ids below the vocabulary size, the second one padded; BERT gets two segments. */

@@ -42,6 +42,8 @@ public final class TinyTokenizers {
     /**
      * A byte-level BPE tokenizer without merges for gpt2-tiny: id i (i < 94) is the character {@code (char) (33 + i)}
      * ('!' .. '~'), id 94 the space ('Ġ'); so a text of printable characters without spaces is one token per character.
+     * The other byte symbols (GPT-2's bytes_to_unicode) follow at ids 97.., which the model's 97-token vocabulary never
+     * produces: a byte-level vocabulary must hold all 256.
      */
     public static ByteLevelBpeTokenizer gpt2() {
         Map<String, Integer> vocab = new LinkedHashMap<>();
@@ -49,7 +51,9 @@ public final class TinyTokenizers {
         vocab.put("\u0120", 94);
         vocab.put("\u0120a", 95);
         vocab.put("\u0120b", 96);
-        return new ByteLevelBpeTokenizer(vocab, List.of("\u0120 a", "\u0120 b"), List.of(), "tiny-gpt2-vocab");
+        for (int b = 0xA1; b <= 0xFF; b++) if (b != 0xAD) vocab.put(String.valueOf((char) b), vocab.size());
+        for (int n = 0; n < 68; n++) vocab.putIfAbsent(String.valueOf((char) (256 + n)), vocab.size());
+        return new ByteLevelBpeTokenizer(vocab, List.of("\u0120 a", "\u0120 b"), List.of(), "tiny-gpt2-vocab", "tiny-gpt2-merges");
     }
 
     /** The text {@link #gpt2()} encodes to {@code ids} (each below 94). */

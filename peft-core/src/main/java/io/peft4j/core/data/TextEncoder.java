@@ -12,12 +12,12 @@ import java.util.List;
  * Encodes records' text (a single text, or a pair: text_a from the first field, text_b from the second) with
  * a model's tokenizer and its special tokens, truncated to {@code maxLength} tokens. A pair loses tokens from
  * its longer segment first, the second segment on a tie ({@link Tokenizer#encode(String, String, int)}'s rule),
- * on the side {@code truncation} says; with {@link Truncation#HEAD} the result is exactly
+ * on the side {@code truncation} says; with {@link Truncation#END} the result is exactly
  * {@code tokenizer.encode(a, b, maxLength)}. (BERT: {@code [CLS] a [SEP] b [SEP]} with token types 0 and 1;
  * GPT-2 joins a pair's segments without a separator, as its Hugging Face tokenizer does.)
  *
  * <pre>{@code
- * TextEncoder enc = new TextEncoder(tokenizer, List.of("subject", "text"), 128, Truncation.HEAD);
+ * TextEncoder enc = new TextEncoder(tokenizer, List.of("subject", "text"), 128, Truncation.END);
  * List<Example.Classification> train = enc.classification(records, Labels.of(records));
  * }</pre>
  *
@@ -64,6 +64,6 @@ public record TextEncoder(Tokenizer tokenizer, List<String> textFields, int maxL
 
     private int[] keep(int[] ids, int n) {
         if (n == ids.length) return ids;
-        return truncation == Truncation.HEAD ? Arrays.copyOf(ids, n) : Arrays.copyOfRange(ids, ids.length - n, ids.length);
+        return truncation == Truncation.END ? Arrays.copyOf(ids, n) : Arrays.copyOfRange(ids, ids.length - n, ids.length);
     }
 }

@@ -13,7 +13,7 @@
  * List<TextRecord> dev = Datasets.load("spam", Split.DEV);
  * List<TextRecord> shots = Sampling.kShot(train, 16, 42);                  // 16 per label
  * List<String> labels = Labels.of(train);                                  // [ham, spam]
- * TextEncoder enc = new TextEncoder(tokenizer, Datasets.builtin("spam").spec().textFields(), 128, Truncation.HEAD);
+ * TextEncoder enc = new TextEncoder(tokenizer, Datasets.builtin("spam").spec().textFields(), 128, Truncation.END);
  * List<Example.Classification> examples = enc.classification(shots, labels);
  * }</pre>
  */

@@ -48,7 +48,7 @@ import java.util.Map;
  * int[] predicted = clf.predict(List.of(Map.of("text", "wonderful")), 32);   // index into clf.labels()
  * }</pre>
  */
-public final class PromptClassifier {
+public final class PromptClassifier implements io.peft4j.core.classify.TextClassifier {
     /** The adapter name a template's soft tokens get unless {@link Builder#softTokens} names another. */
     public static final String SOFT_TOKENS = "soft_tokens";
     /** The score of a class a row does not have, in a batch whose rows have different numbers of classes. */
@@ -155,10 +155,17 @@ public final class PromptClassifier {
             LabelWords lw = null;
             List<String> labels;
             if (verbalizer != null) {
-                if (tok.vocabSize() > cfg.vocabSize()) {
-                    throw new PeftException("the tokenizer has " + tok.vocabSize() + " tokens, the model's vocabulary " + cfg.vocabSize() + ": they do not belong together");
-                }
                 lw = verbalizer.bind(tok);
+                for (int[][] words : lw.ids()) {
+                    for (int[] word : words) {
+                        for (int id : word) {
+                            if (id >= cfg.vocabSize()) {
+                                throw new PeftException("a label word's token id " + id + " is outside the model's vocabulary of " + cfg.vocabSize()
+                                        + " (the tokenizer has " + tok.vocabSize() + " tokens): they do not belong together");
+                            }
+                        }
+                    }
+                }
                 labels = verbalizer.labels();
             } else {
                 if (!(model.head() instanceof ClassificationHead h) || h.isRegression()) {

@@ -1,5 +1,6 @@
 package io.peft4j.prompt.template;
 
+import io.peft4j.core.data.Truncation;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.peft4j.core.PeftException;
@@ -118,7 +119,7 @@ public final class Template {
         if (parts.stream().noneMatch(p -> p instanceof Field)) {
             throw new PeftException("template '" + text + "' has no slot for the input ({text}, {text_b} or {field:NAME})");
         }
-        return new Template(text, parts, Truncation.TAIL, Map.of());
+        return new Template(text, parts, Truncation.END, Map.of());
     }
 
     /** Adds the buffered template text as a part; returns the whitespace that ends it (the next part's lead). */
@@ -247,7 +248,7 @@ public final class Template {
 
     // ------------------------------------------------------------------ file form
 
-    /** {@code {"template": "...", "truncation": "tail", "fields": {"text": "body"}}} ({@code fields} only where a slot reads another field). */
+    /** {@code {"template": "...", "truncation": "end", "fields": {"text": "body"}}} ({@code fields} only where a slot reads another field). */
     public ObjectNode toJson() {
         ObjectNode n = Json.MAPPER.createObjectNode();
         n.put("template", text);
@@ -272,9 +273,9 @@ public final class Template {
         }
         JsonNode tr = json.get("truncation");
         if (tr != null && !tr.isNull()) {
-            String v = tr.isTextual() ? tr.asText().toUpperCase(java.util.Locale.ROOT) : "";
-            if (!v.equals("HEAD") && !v.equals("TAIL")) throw PeftException.inFile(file, "field 'truncation' is " + tr + ", not \"head\" or \"tail\"");
-            out = out.withTruncation(Truncation.valueOf(v));
+            Truncation cut = tr.isTextual() ? Truncation.parse(tr.asText()) : null;
+            if (cut == null) throw PeftException.inFile(file, "field 'truncation' is " + tr + ", not \"end\" or \"start\"");
+            out = out.withTruncation(cut);
         }
         JsonNode f = json.get("fields");
         if (f != null && !f.isNull()) {

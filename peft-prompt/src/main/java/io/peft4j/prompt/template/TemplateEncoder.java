@@ -1,5 +1,6 @@
 package io.peft4j.prompt.template;
 
+import io.peft4j.core.data.Truncation;
 import io.peft4j.core.PeftException;
 import io.peft4j.core.tokenizer.Encoding;
 import io.peft4j.core.tokenizer.Tokenizer;
@@ -165,7 +166,7 @@ public final class TemplateEncoder {
             if (p.field() != null) {
                 int[] all = fieldIds.get(f);
                 int k = keep[f++];
-                ids = template.truncation() == Truncation.TAIL ? Arrays.copyOfRange(all, 0, k) : Arrays.copyOfRange(all, all.length - k, all.length);
+                ids = template.truncation() == Truncation.END ? Arrays.copyOfRange(all, 0, k) : Arrays.copyOfRange(all, all.length - k, all.length);
             }
             if (p.mask()) answer = n;
             if (p.firstSoft() >= 0) {

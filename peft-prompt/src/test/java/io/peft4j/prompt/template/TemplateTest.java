@@ -1,5 +1,6 @@
 package io.peft4j.prompt.template;
 
+import io.peft4j.core.data.Truncation;
 import io.peft4j.core.Fixtures;
 import io.peft4j.core.PeftException;
 import io.peft4j.core.io.Json;
@@ -77,7 +78,7 @@ class TemplateTest {
         assertThat(tail.ids()).containsExactly(ids("[CLS]", "the", "movie", "it", "was", "[MASK]", ".", "[SEP]"));
         assertThat(tail.answerPosition()).isEqualTo(5);
         assertThat(tail.truncatedTokens()).isEqualTo(2);
-        Rendered head = t.withTruncation(Truncation.HEAD).encoder(BERT, AnswerMode.MASK, 8).encode(rec);
+        Rendered head = t.withTruncation(Truncation.START).encoder(BERT, AnswerMode.MASK, 8).encode(rec);
         assertThat(head.ids()).containsExactly(ids("[CLS]", "was", "great", "it", "was", "[MASK]", ".", "[SEP]"));
         // the template alone (6 tokens with the special ones) fits 6 but not 5
         assertThat(t.encoder(BERT, AnswerMode.MASK, 6).encode(rec).ids()).containsExactly(ids("[CLS]", "it", "was", "[MASK]", ".", "[SEP]"));
@@ -95,7 +96,7 @@ class TemplateTest {
         // 8: room for 3: 4+2 -> 3+2 -> 2+2 -> tie: the later field -> 2+1
         assertThat(t.encoder(BERT, AnswerMode.MASK, 8).encode(rec).ids())
                 .containsExactly(ids("[CLS]", "the", "movie", ",", "[MASK]", ".", "good", "[SEP]"));
-        assertThat(t.withTruncation(Truncation.HEAD).encoder(BERT, AnswerMode.MASK, 8).encode(rec).ids())
+        assertThat(t.withTruncation(Truncation.START).encoder(BERT, AnswerMode.MASK, 8).encode(rec).ids())
                 .containsExactly(ids("[CLS]", "was", "great", ",", "[MASK]", ".", "acting", "[SEP]"));
     }
 
@@ -165,7 +166,7 @@ class TemplateTest {
     void decoderTruncationKeepsTheLastTokenTheAnswer() {
         Tokenizer tok = TinyTokenizers.gpt2();
         Template t = Template.parse("{text}{mask}");
-        Rendered r = t.withTruncation(Truncation.HEAD).encoder(tok, AnswerMode.NEXT_TOKEN, 3).encode(Map.of("text", TinyTokenizers.gpt2Text(5, 6, 7, 8)));
+        Rendered r = t.withTruncation(Truncation.START).encoder(tok, AnswerMode.NEXT_TOKEN, 3).encode(Map.of("text", TinyTokenizers.gpt2Text(5, 6, 7, 8)));
         assertThat(r.ids()).containsExactly(6, 7, 8);
         assertThat(r.answerPosition()).isEqualTo(2);
         assertThat(r.truncatedTokens()).isEqualTo(1);
@@ -173,21 +174,21 @@ class TemplateTest {
 
     @Test
     void jsonFormRoundTripsAndItsFaultsNameTheFileAndField(@TempDir Path tmp) throws Exception {
-        Template t = Template.parse("{field:subject} . {text} {mask}").withField("text", "body").withTruncation(Truncation.HEAD);
+        Template t = Template.parse("{field:subject} . {text} {mask}").withField("text", "body").withTruncation(Truncation.START);
         Path f = tmp.resolve(Template.FILE);
         t.write(f);
         Template back = Template.read(f);
         assertThat(back.text()).isEqualTo(t.text());
-        assertThat(back.truncation()).isEqualTo(Truncation.HEAD);
+        assertThat(back.truncation()).isEqualTo(Truncation.START);
         assertThat(back.recordFields()).containsExactly("subject", "body");
-        assertThat(Json.read(f).toString()).isEqualTo("{\"template\":\"{field:subject} . {text} {mask}\",\"truncation\":\"head\",\"fields\":{\"text\":\"body\"}}");
+        assertThat(Json.read(f).toString()).isEqualTo("{\"template\":\"{field:subject} . {text} {mask}\",\"truncation\":\"start\",\"fields\":{\"text\":\"body\"}}");
 
         Files.writeString(f, "{\"truncation\": \"tail\"}");
         assertThatThrownBy(() -> Template.read(f)).isInstanceOf(PeftException.class).hasMessage(f + ": field 'template' is missing");
         Files.writeString(f, "{\"template\": \"{text} {mask\"}");
         assertThatThrownBy(() -> Template.read(f)).hasMessageStartingWith(f + ": field 'template': template '{text} {mask', character 8");
         Files.writeString(f, "{\"template\": \"{text} {mask}\", \"truncation\": \"middle\"}");
-        assertThatThrownBy(() -> Template.read(f)).hasMessage(f + ": field 'truncation' is \"middle\", not \"head\" or \"tail\"");
+        assertThatThrownBy(() -> Template.read(f)).hasMessage(f + ": field 'truncation' is \"middle\", not \"end\" or \"start\"");
         Files.writeString(f, "{\"template\": \"{text} {mask}\", \"fields\": {\"text_b\": \"x\"}}");
         assertThatThrownBy(() -> Template.read(f)).hasMessageStartingWith(f + ": field 'fields.text_b': template '{text} {mask}' has no slot 'text_b'");
         Files.writeString(f, "[1]");
