@@ -7,6 +7,7 @@ import io.peft4j.core.PeftException;
 import io.peft4j.core.peft.PeftConfig;
 import io.peft4j.prefix.PrefixTuningConfig;
 import io.peft4j.prompt.ptuning.PTuningConfig;
+import io.peft4j.prompt.task.ClassifierTraining;
 import io.peft4j.prompt.tuning.PromptTuningConfig;
 import picocli.CommandLine.Option;
 
@@ -15,7 +16,8 @@ import java.util.List;
 
 /** The PEFT method and its options, shared by {@code params} and {@code train}. */
 final class MethodOptions {
-    @Option(names = "--method", required = true, description = "lora, ia3, prompt, ptuning, prefix, adapter or full.")
+    @Option(names = "--method", required = true,
+            description = "lora, ia3, prompt, ptuning, prefix, adapter, full (every base weight), or none (only the head or the template's soft tokens train).")
     String method;
     @Option(names = "--r", description = "LoRA rank (default 8).")
     Integer r;
@@ -44,7 +46,14 @@ final class MethodOptions {
         return method.equals("full");
     }
 
-    /** The method's config for a model of hidden size {@code hidden}; null for full fine-tuning. */
+    /** How {@code train} adapts the base: the method's adapter, full fine-tuning, or none. */
+    ClassifierTraining.Method choice(long hidden) {
+        PeftConfig c = config(hidden);
+        if (c != null) return new ClassifierTraining.Method.Adapter(method, c);
+        return full() ? new ClassifierTraining.Method.Full() : new ClassifierTraining.Method.None();
+    }
+
+    /** The method's config for a model of hidden size {@code hidden}; null for full fine-tuning and none. */
     PeftConfig config(long hidden) {
         List<String> targets = targetModules == null ? null : Arrays.stream(targetModules.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList();
         int n = numVirtualTokens == null ? 20 : numVirtualTokens;
@@ -67,8 +76,8 @@ final class MethodOptions {
                     BottleneckConfig c = BottleneckConfig.of(BottleneckConfig.Architecture.parse(adapterConfig == null ? "pfeiffer" : adapterConfig));
                     yield reductionFactor == null ? c : c.withReductionFactor(reductionFactor);
                 }
-                case "full" -> null;
-                default -> throw new PeftException("--method: '" + method + "' is not one of lora, ia3, prompt, ptuning, prefix, adapter, full");
+                case "full", "none" -> null;
+                default -> throw new PeftException("--method: '" + method + "' is not one of lora, ia3, prompt, ptuning, prefix, adapter, full, none");
             };
         } catch (IllegalArgumentException e) {
             throw new PeftException("--method " + method + ": " + e.getMessage());

@@ -39,7 +39,7 @@ final class ParamsCommand implements Runnable {
         PeftConfig pc = method.config(cfg.hidden());
         ParameterCount count;
         if (pc == null) {
-            count = new ParameterCount(m.base().parameterCount(), m.base().parameterCount());
+            count = new ParameterCount(method.full() ? m.base().parameterCount() : 0, m.base().parameterCount());
         } else {
             try {
                 m.add("default", pc);

@@ -1,0 +1,103 @@
+package io.peft4j.prompt.task;
+
+import io.peft4j.core.PeftException;
+import io.peft4j.core.classify.HeadClassifier;
+import io.peft4j.core.classify.TextClassifier;
+import io.peft4j.core.data.TextEncoder;
+import io.peft4j.core.hub.ModelHub;
+import io.peft4j.core.io.AtomicFiles;
+import io.peft4j.core.io.Json;
+import io.peft4j.core.model.Models;
+import io.peft4j.core.peft.PeftModel;
+import io.peft4j.core.tokenizer.Tokenizer;
+import io.peft4j.core.tokenizer.Tokenizers;
+import io.peft4j.prompt.classify.PromptClassifier;
+import io.peft4j.prompt.soft.SoftTokensConfig;
+import io.peft4j.prompt.template.Template;
+import org.nd4j.linalg.api.buffer.DataType;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A trained classifier as a self-contained directory: the adapter files in Hugging Face PEFT's layout (bottleneck
+ * adapters in AdapterHub's; after full fine-tuning the whole model as a Hugging Face checkpoint with its tokenizer
+ * files), the head ({@code head_config.json} + {@code head.safetensors}) or the template and verbalizer
+ * ({@code template.json}, {@code verbalizer.json}), {@value TaskConfig#FILE} (labels, text fields, encoding,
+ * training settings) and {@value #METRICS} (the dev report). {@link #load} needs nothing else but the base model,
+ * which {@value TaskConfig#FILE} names.
+ */
+public final class ClassifierDirectory {
+    /** The metrics file's name. */
+    public static final String METRICS = "metrics.json";
+
+    private ClassifierDirectory() {
+    }
+
+    /** A classifier read back, with what it runs on. */
+    public record Loaded(PeftModel model, Tokenizer tokenizer, TextClassifier classifier, TaskConfig task) {
+    }
+
+    /**
+     * Writes the directory whole or not at all (a temporary sibling, then a rename). {@code modelDir} is the base
+     * model's directory: after full fine-tuning its tokenizer files are copied, so the directory is a model directory
+     * of its own.
+     */
+    public static void write(Path dir, PeftModel model, TextClassifier classifier, TaskConfig task, Map<String, Object> metrics, Path modelDir) {
+        AtomicFiles.writeDirectory(dir, tmp -> {
+            model.writeFiles(tmp);
+            if (classifier instanceof PromptClassifier p) p.writeFiles(tmp);
+            if (model.isBaseTrainable() && modelDir != null) Tokenizers.copyFiles(modelDir, tmp);
+            Json.write(tmp.resolve(TaskConfig.FILE), task.toJson());
+            if (metrics != null) Json.write(tmp.resolve(METRICS), metrics);
+        });
+    }
+
+    /**
+     * Reads a directory {@link #write} wrote. {@code model} overrides the base model the directory names (a name
+     * {@link ModelHub} resolves, or a directory); a fully fine-tuned directory is its own base. Faults name the
+     * file and what is missing.
+     */
+    public static Loaded load(Path dir, String model) {
+        if (!Files.isDirectory(dir)) throw PeftException.inFile(dir, "not a directory");
+        Path taskFile = dir.resolve(TaskConfig.FILE);
+        if (!Files.isRegularFile(taskFile)) {
+            throw PeftException.inFile(dir, "not a trained classifier (no " + TaskConfig.FILE + "; 'peft train --output DIR' writes one)");
+        }
+        TaskConfig task = TaskConfig.read(taskFile);
+        boolean full = Files.isRegularFile(dir.resolve("config.json"));
+        Path modelDir = full ? dir : ModelHub.resolve(model != null ? model : task.baseModel());
+        PeftModel pm = PeftModel.of(Models.load(modelDir, DataType.FLOAT), task.baseModel());
+        Tokenizer tok = Tokenizers.load(modelDir);
+        Path adapterConfig = dir.resolve(PeftModel.CONFIG_FILE);
+        boolean rootAdapter = Files.isRegularFile(adapterConfig)
+                && !Json.read(adapterConfig).path("peft_type").asText().equals(SoftTokensConfig.PEFT_TYPE);
+        if (rootAdapter) pm.load(dir, PeftModel.DEFAULT);               // the head saved beside it comes with it
+        else if (Files.isRegularFile(dir.resolve(PeftModel.HEAD_CONFIG_FILE))) pm.loadHead(dir);
+        TextClassifier clf;
+        if (Files.isRegularFile(dir.resolve(Template.FILE))) {
+            clf = PromptClassifier.read(pm, tok, dir);
+        } else {
+            if (pm.head() == null) throw PeftException.inFile(dir, "neither a head (" + PeftModel.HEAD_CONFIG_FILE + ") nor a template (" + Template.FILE + ")");
+            clf = new HeadClassifier(pm, new TextEncoder(tok, task.data().textFields(), task.maxLength(), task.truncation()));
+        }
+        if (!clf.labels().equals(task.labels())) {
+            throw PeftException.inFile(taskFile, "labels " + task.labels() + " differ from the classifier's " + clf.labels());
+        }
+        return new Loaded(pm, tok, clf, task);
+    }
+
+    /** The labels {@code clf} predicts for {@code records}, each with its class probabilities. */
+    public static List<Map<String, Double>> probabilities(TextClassifier clf, List<Map<String, String>> records, int batchSize) {
+        double[][] lp = clf.logProbabilities(records, batchSize);
+        List<Map<String, Double>> out = new java.util.ArrayList<>();
+        for (double[] row : lp) {
+            Map<String, Double> m = new java.util.LinkedHashMap<>();
+            for (int c = 0; c < row.length; c++) m.put(clf.labels().get(c), Math.exp(row[c]));
+            out.add(m);
+        }
+        return out;
+    }
+}
