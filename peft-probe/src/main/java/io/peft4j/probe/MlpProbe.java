@@ -1,26 +1,18 @@
 package io.peft4j.probe;
 
-import io.peft4j.core.tensor.Init;
-import io.peft4j.core.tensor.Ops;
-import io.peft4j.core.tensor.Tensor;
-import io.peft4j.core.tensor.Workspaces;
-import io.peft4j.core.train.AdamW;
-import org.nd4j.linalg.api.buffer.DataType;
-import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.util.LinkedHashMap;
-import java.util.Map;
 import java.util.SplittableRandom;
 
 /**
- * A one-hidden-layer MLP probe: {@code p(k | x) = softmax(W2 dropout(relu(W1 z + b1)) + b2)_k} on standardized
- * features z, trained with AdamW on mini-batches of the mean cross-entropy (float32). Early stopping: after
- * every epoch the loss on the early-stopping set is measured (dropout off) and the parameters of the best
- * epoch are kept; training stops after {@code patience} epochs without a new best. Initialization, shuffling
- * and dropout masks come from the seed, so a fit is reproducible.
+ * A one-hidden-layer MLP probe: {@code p(k | x) = softmax(W2ᵀ dropout(relu(W1ᵀ z + b1)) + b2)_k} on standardized
+ * features z, trained with AdamW (PyTorch's: bias-corrected moments, decoupled weight decay on the matrices)
+ * on mini-batches of the mean cross-entropy, in float32 plain Java (the layers are small: per-op overhead of
+ * a tensor library would cost more than the arithmetic). Early stopping: after every epoch the loss on the
+ * early-stopping set is measured (dropout off) and the parameters of the best epoch are kept; training stops
+ * after {@code patience} epochs without a new best. Initialization ({@code nn.Linear}'s uniform ±1/√fan-in),
+ * shuffling and dropout masks come from the seed, so a fit is reproducible.
  *
  * <pre>{@code
  * MlpProbe p = MlpProbe.fit(train, dev, 2, MlpProbe.Config.defaults().withHidden(128));
@@ -73,19 +65,13 @@ public final class MlpProbe implements Probe {
     }
 
     private final Standardizer standardizer;
-    private final int dim, classes;
-    private final INDArray w1, b1, w2, b2;
+    private final Net net;
     private final int epochs;
     private final double stoppingLoss;
 
-    private MlpProbe(Standardizer s, int dim, int classes, INDArray[] p, int epochs, double stoppingLoss) {
+    private MlpProbe(Standardizer s, Net net, int epochs, double stoppingLoss) {
         this.standardizer = s;
-        this.dim = dim;
-        this.classes = classes;
-        this.w1 = p[0];
-        this.b1 = p[1];
-        this.w2 = p[2];
-        this.b2 = p[3];
+        this.net = net;
         this.epochs = epochs;
         this.stoppingLoss = stoppingLoss;
     }
@@ -93,102 +79,95 @@ public final class MlpProbe implements Probe {
     /** Fits the probe on {@code train}, early-stopping on {@code stop} (or null: {@code maxEpochs} epochs). */
     public static MlpProbe fit(LabeledFeatures train, LabeledFeatures stop, int classes, Config cfg) {
         if (train.rows() == 0) throw new IllegalArgumentException("no training rows");
-        int n = train.rows(), d = train.dim(), h = cfg.hidden();
+        if (stop != null && stop.dim() != train.dim()) throw new IllegalArgumentException("early-stopping rows of width " + stop.dim() + ", training rows of " + train.dim());
         for (int y : train.labels()) if (y < 0 || y >= classes) throw new IllegalArgumentException("label " + y + " outside 0.." + (classes - 1));
+        int n = train.rows(), d = train.dim();
         Standardizer s = Standardizer.fit(train);
-        INDArray z = matrix(s.apply(train.x(), n, d), n, d);
-        INDArray zStop = stop == null ? null : matrix(s.apply(stop.x(), stop.rows(), d), stop.rows(), d);
-        Map<String, Tensor> params = new LinkedHashMap<>();
-        try (var ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
-            params.put("w1", Tensor.parameter(Init.kaimingUniform(cfg.seed(), d, DataType.FLOAT, d, h)));
-            params.put("b1", Tensor.parameter(Init.uniform(cfg.seed() + 1, 1.0 / Math.sqrt(d), DataType.FLOAT, h)));
-            params.put("w2", Tensor.parameter(Init.kaimingUniform(cfg.seed() + 2, h, DataType.FLOAT, h, classes)));
-            params.put("b2", Tensor.parameter(Init.uniform(cfg.seed() + 3, 1.0 / Math.sqrt(h), DataType.FLOAT, classes)));
-        }
-        AdamW opt = new AdamW(0.9, 0.999, 1e-8, cfg.weightDecay());
-        opt.reserve(params);
-        INDArray[] best = snapshot(params);
+        float[] z = toFloat(s.apply(train.x(), n, d));
+        float[] zStop = stop == null ? null : toFloat(s.apply(stop.x(), stop.rows(), d));
+        Net net = new Net(d, cfg.hidden(), classes, cfg.seed());
+        Adam adam = new Adam(net, cfg);
+        Net best = net.copy();
         double bestLoss = Double.POSITIVE_INFINITY;
         int bestEpoch = 0;
         SplittableRandom rng = new SplittableRandom(cfg.seed());
         int[] order = java.util.stream.IntStream.range(0, n).toArray();
-        long step = 0;
-        for (int epoch = 1; epoch <= cfg.maxEpochs(); epoch++) {
+        Net grad = net.zerosLike();
+        float[] h = new float[cfg.hidden()], dh = new float[cfg.hidden()], logits = new float[classes];
+        boolean[] kept = new boolean[cfg.hidden()];
+        int epoch = 1;
+        for (; epoch <= cfg.maxEpochs(); epoch++) {
             for (int i = n - 1; i > 0; i--) {                      // Fisher-Yates
                 int j = rng.nextInt(i + 1), t = order[i];
                 order[i] = order[j];
                 order[j] = t;
             }
             for (int from = 0; from < n; from += cfg.batchSize()) {
-                int[] rows = java.util.Arrays.copyOfRange(order, from, Math.min(n, from + cfg.batchSize()));
-                int[] y = new int[rows.length];
-                for (int i = 0; i < rows.length; i++) y[i] = train.labels()[rows[i]];
-                long dropSeed = cfg.seed() * 1_000_003L + step++;
-                params.values().forEach(Tensor::zeroGrad);
-                Workspaces.run(() -> {
-                    Tensor x = Tensor.constant(z.getRows(rows));
-                    Tensor hid = Ops.dropout(Ops.relu(Ops.linear(x, params.get("w1"), params.get("b1"))), cfg.dropout(), dropSeed);
-                    Tensor loss = Ops.crossEntropy(Ops.linear(hid, params.get("w2"), params.get("b2")), y, -1);
-                    loss.backward();
-                    return new INDArray[0];
-                });
-                opt.step(params, cfg.learningRate());
+                int to = Math.min(n, from + cfg.batchSize());
+                grad.zero();
+                float inv = 1f / (to - from);
+                for (int b = from; b < to; b++) {
+                    int row = order[b];
+                    net.hidden(z, row * d, h);
+                    for (int u = 0; u < h.length; u++) {
+                        kept[u] = h[u] > 0 && (cfg.dropout() == 0 || rng.nextDouble() >= cfg.dropout());
+                        h[u] = kept[u] ? (float) (h[u] / (1 - cfg.dropout())) : 0f;
+                    }
+                    net.output(h, logits);
+                    softmaxInPlace(logits);
+                    logits[train.labels()[row]] -= 1;                                   // dL/dlogits for this row
+                    for (int c = 0; c < classes; c++) logits[c] *= inv;
+                    net.backward(z, row * d, h, kept, (float) (1 / (1 - cfg.dropout())), logits, dh, grad);
+                }
+                adam.step(net, grad);
             }
-            params.values().forEach(Tensor::zeroGrad);
             if (stop == null) continue;
-            double loss = meanLoss(zStop, stop.labels(), params);
+            double loss = net.meanLoss(zStop, stop.labels(), stop.rows());
             if (loss < bestLoss) {
                 bestLoss = loss;
                 bestEpoch = epoch;
-                best = snapshot(params);
+                best = net.copy();
             } else if (epoch - bestEpoch >= cfg.patience()) {
                 break;
             }
         }
         if (stop == null) {
-            best = snapshot(params);
+            best = net;
             bestEpoch = cfg.maxEpochs();
             bestLoss = Double.NaN;
         }
-        LOG.debug("MLP probe: kept epoch {} (stopping loss {})", bestEpoch, bestLoss);
-        return new MlpProbe(s, d, classes, best, bestEpoch, bestLoss);
+        LOG.debug("MLP probe: {} epochs, kept epoch {} (stopping loss {})", Math.min(epoch, cfg.maxEpochs()), bestEpoch, bestLoss);
+        return new MlpProbe(s, best, bestEpoch, bestLoss);
     }
 
-    private static INDArray matrix(double[] z, int rows, int d) {
-        try (var ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
-            return Nd4j.create(z, new long[]{rows, d}, 'c').castTo(DataType.FLOAT);
-        }
+    private static float[] toFloat(double[] a) {
+        float[] f = new float[a.length];
+        for (int i = 0; i < a.length; i++) f[i] = (float) a[i];
+        return f;
     }
 
-    private static INDArray[] snapshot(Map<String, Tensor> params) {
-        try (var ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
-            return params.values().stream().map(t -> t.value().dup()).toArray(INDArray[]::new);
-        }
-    }
-
-    private static double meanLoss(INDArray z, int[] labels, Map<String, Tensor> params) {
-        double[][] p = probabilities(z, params.get("w1").value(), params.get("b1").value(), params.get("w2").value(), params.get("b2").value()).toDoubleMatrix();
-        double s = 0;
-        for (int i = 0; i < labels.length; i++) s -= Math.log(Math.max(p[i][labels[i]], 1e-300));
-        return s / labels.length;
-    }
-
-    /** Softmax of the MLP's logits (no dropout), in double outside any workspace. */
-    private static INDArray probabilities(INDArray z, INDArray w1, INDArray b1, INDArray w2, INDArray b2) {
-        try (var ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
-            INDArray hid = z.castTo(DataType.DOUBLE).mmul(w1.castTo(DataType.DOUBLE)).addiRowVector(b1.castTo(DataType.DOUBLE));
-            org.nd4j.linalg.ops.transforms.Transforms.relu(hid, false);
-            INDArray logits = hid.mmul(w2.castTo(DataType.DOUBLE)).addiRowVector(b2.castTo(DataType.DOUBLE));
-            INDArray max = logits.max(true, 1);
-            INDArray e = org.nd4j.linalg.ops.transforms.Transforms.exp(logits.subColumnVector(max), false);
-            return e.diviColumnVector(e.sum(true, 1));
-        }
+    private static void softmaxInPlace(float[] v) {
+        float max = Float.NEGATIVE_INFINITY;
+        for (float x : v) max = Math.max(max, x);
+        double sum = 0;
+        for (int i = 0; i < v.length; i++) sum += (v[i] = (float) Math.exp(v[i] - max));
+        for (int i = 0; i < v.length; i++) v[i] = (float) (v[i] / sum);
     }
 
     @Override
     public double[][] probabilities(float[] x, int rows) {
-        INDArray p = probabilities(matrix(standardizer.apply(x, rows, dim), rows, dim), w1, b1, w2, b2);
-        return p.toDoubleMatrix();
+        int d = net.d;
+        float[] z = toFloat(standardizer.apply(x, rows, d));
+        double[][] out = new double[rows][net.k];
+        float[] h = new float[net.h], logits = new float[net.k];
+        for (int i = 0; i < rows; i++) {
+            net.hidden(z, i * d, h);
+            for (int u = 0; u < h.length; u++) if (h[u] < 0) h[u] = 0;
+            net.output(h, logits);
+            softmaxInPlace(logits);
+            for (int c = 0; c < net.k; c++) out[i][c] = logits[c];
+        }
+        return out;
     }
 
     @Override
@@ -199,5 +178,133 @@ public final class MlpProbe implements Probe {
     @Override
     public double stoppingLoss() {
         return stoppingLoss;
+    }
+
+    /** The parameters: W1 {@code [d, h]}, b1, W2 {@code [h, k]}, b2, row-major (also used for gradients and moments). */
+    static final class Net {
+        final int d, h, k;
+        final float[] w1, b1, w2, b2;
+
+        Net(int d, int h, int k, float[] w1, float[] b1, float[] w2, float[] b2) {
+            this.d = d;
+            this.h = h;
+            this.k = k;
+            this.w1 = w1;
+            this.b1 = b1;
+            this.w2 = w2;
+            this.b2 = b2;
+        }
+
+        /** nn.Linear's initialization: uniform ±1/√fan-in for weights and biases. */
+        Net(int d, int h, int k, long seed) {
+            this(d, h, k, uniform(d * h, d, seed), uniform(h, d, seed + 1), uniform(h * k, h, seed + 2), uniform(k, h, seed + 3));
+        }
+
+        private static float[] uniform(int n, int fanIn, long seed) {
+            SplittableRandom r = new SplittableRandom(seed);
+            double bound = 1 / Math.sqrt(fanIn);
+            float[] a = new float[n];
+            for (int i = 0; i < n; i++) a[i] = (float) ((2 * r.nextDouble() - 1) * bound);
+            return a;
+        }
+
+        Net zerosLike() {
+            return new Net(d, h, k, new float[w1.length], new float[b1.length], new float[w2.length], new float[b2.length]);
+        }
+
+        Net copy() {
+            return new Net(d, h, k, w1.clone(), b1.clone(), w2.clone(), b2.clone());
+        }
+
+        float[][] arrays() {
+            return new float[][]{w1, b1, w2, b2};
+        }
+
+        void zero() {
+            for (float[] a : arrays()) java.util.Arrays.fill(a, 0f);
+        }
+
+        /** Pre-activations {@code W1ᵀ z + b1} of the row at {@code off} into {@code out}. */
+        void hidden(float[] z, int off, float[] out) {
+            System.arraycopy(b1, 0, out, 0, h);
+            for (int j = 0; j < d; j++) {
+                float zj = z[off + j];
+                if (zj == 0) continue;
+                int w = j * h;
+                for (int u = 0; u < h; u++) out[u] += zj * w1[w + u];
+            }
+        }
+
+        /** Logits {@code W2ᵀ a + b2} of hidden activations {@code a} into {@code out}. */
+        void output(float[] a, float[] out) {
+            System.arraycopy(b2, 0, out, 0, k);
+            for (int u = 0; u < h; u++) {
+                float au = a[u];
+                if (au == 0) continue;
+                for (int c = 0; c < k; c++) out[c] += au * w2[u * k + c];
+            }
+        }
+
+        /** Accumulates one row's gradients into {@code g}, given dL/dlogits {@code dl}, the hidden activations and their dropout/ReLU mask. */
+        void backward(float[] z, int off, float[] a, boolean[] kept, float dropScale, float[] dl, float[] dh, Net g) {
+            for (int c = 0; c < k; c++) g.b2[c] += dl[c];
+            for (int u = 0; u < h; u++) {
+                float s = 0;
+                for (int c = 0; c < k; c++) {
+                    g.w2[u * k + c] += a[u] * dl[c];
+                    s += w2[u * k + c] * dl[c];
+                }
+                dh[u] = kept[u] ? s * dropScale : 0f;
+                g.b1[u] += dh[u];
+            }
+            for (int j = 0; j < d; j++) {
+                float zj = z[off + j];
+                if (zj == 0) continue;
+                int w = j * h;
+                for (int u = 0; u < h; u++) g.w1[w + u] += zj * dh[u];
+            }
+        }
+
+        double meanLoss(float[] z, int[] labels, int rows) {
+            float[] a = new float[h], logits = new float[k];
+            double s = 0;
+            for (int i = 0; i < rows; i++) {
+                hidden(z, i * d, a);
+                for (int u = 0; u < h; u++) if (a[u] < 0) a[u] = 0;
+                output(a, logits);
+                softmaxInPlace(logits);
+                s -= Math.log(Math.max(logits[labels[i]], 1e-30));
+            }
+            return s / rows;
+        }
+    }
+
+    /** AdamW as PyTorch defines it (β = 0.9, 0.999, ε = 1e-8), weight decay on the two matrices. */
+    private static final class Adam {
+        final Net m, v;
+        final double lr, wd;
+        long t;
+
+        Adam(Net net, Config cfg) {
+            m = net.zerosLike();
+            v = net.zerosLike();
+            lr = cfg.learningRate();
+            wd = cfg.weightDecay();
+        }
+
+        void step(Net p, Net g) {
+            t++;
+            double c1 = 1 - Math.pow(0.9, t), c2 = 1 - Math.pow(0.999, t);
+            float[][] ps = p.arrays(), gs = g.arrays(), ms = m.arrays(), vs = v.arrays();
+            for (int a = 0; a < ps.length; a++) {
+                float[] w = ps[a], gr = gs[a], mm = ms[a], vv = vs[a];
+                float decay = (float) (a % 2 == 0 ? 1 - lr * wd : 1), step = (float) (lr / c1), bias2 = (float) (1 / c2);
+                for (int i = 0; i < w.length; i++) {
+                    mm[i] = 0.9f * mm[i] + 0.1f * gr[i];
+                    vv[i] = 0.999f * vv[i] + 0.001f * gr[i] * gr[i];
+                    w[i] = w[i] * decay - step * mm[i] / ((float) Math.sqrt(vv[i] * bias2) + 1e-8f);
+                }
+            }
+        }
     }
 }

@@ -38,7 +38,8 @@ final class ProbePlot {
                 .title("Probe accuracy by layer" + (r.model().isEmpty() ? "" : ": " + r.model()))
                 .xAxisTitle("layer (0 = embeddings)").yAxisTitle("dev accuracy (" + r.devExamples() + " examples)").build();
         var st = chart.getStyler();
-        st.setLegendPosition(Styler.LegendPosition.InsideSE);
+        st.setLegendPosition(Styler.LegendPosition.OutsideS);
+        st.setLegendLayout(Styler.LegendLayout.Horizontal);
         st.setChartBackgroundColor(Color.WHITE);
         st.setXAxisDecimalPattern("0");
         st.setYAxisDecimalPattern("0.00");

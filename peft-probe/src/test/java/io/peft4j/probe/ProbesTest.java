@@ -102,4 +102,42 @@ class ProbesTest {
         MlpProbe other = MlpProbe.fit(train, dev, 2, cfg.withSeed(7));
         assertThat(other.probabilities(dev.x(), 1)[0][0]).isNotEqualTo(p[0][0]);
     }
+
+    /** The MLP's hand-written backward pass against central finite differences of its loss (dropout off). */
+    @Test
+    void mlpGradientMatchesFiniteDifferences() {
+        int d = 5, h = 7, k = 3;
+        MlpProbe.Net net = new MlpProbe.Net(d, h, k, 4);
+        Random r = new Random(8);
+        float[] z = new float[d];
+        for (int j = 0; j < d; j++) z[j] = (float) r.nextGaussian();
+        int label = 2;
+        MlpProbe.Net g = net.zerosLike();
+        float[] a = new float[h], dh = new float[h], dl = new float[k];
+        boolean[] kept = new boolean[h];
+        net.hidden(z, 0, a);
+        for (int u = 0; u < h; u++) {
+            kept[u] = a[u] > 0;
+            if (!kept[u]) a[u] = 0;
+        }
+        net.output(a, dl);
+        double max = Double.NEGATIVE_INFINITY, sum = 0;
+        for (float v : dl) max = Math.max(max, v);
+        for (float v : dl) sum += Math.exp(v - max);
+        for (int c = 0; c < k; c++) dl[c] = (float) (Math.exp(dl[c] - max) / sum - (c == label ? 1 : 0));
+        net.backward(z, 0, a, kept, 1f, dl, dh, g);
+        float[][] ps = net.arrays(), gs = g.arrays();
+        for (int t = 0; t < ps.length; t++) {
+            for (int i = 0; i < ps[t].length; i++) {
+                float keep = ps[t][i];
+                double eps = 1e-2;
+                ps[t][i] = (float) (keep + eps);
+                double up = net.meanLoss(z, new int[]{label}, 1);
+                ps[t][i] = (float) (keep - eps);
+                double down = net.meanLoss(z, new int[]{label}, 1);
+                ps[t][i] = keep;
+                assertThat((double) gs[t][i]).as("array %d element %d", t, i).isCloseTo((up - down) / (2 * eps), within(2e-3));
+            }
+        }
+    }
 }
