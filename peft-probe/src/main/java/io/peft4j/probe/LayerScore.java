@@ -17,7 +17,8 @@ import io.peft4j.core.head.Pooling;
  * @param macroF1    dev macro-F1
  * @param devLoss    dev mean cross-entropy at the kept parameters
  * @param iterations L-BFGS iterations (linear) or epochs (MLP) of the kept parameters
+ * @param l2         the linear probe's L2 strength λ chosen on dev; NaN for the MLP probe
  */
-public record LayerScore(int layer, Pooling pooling, String probe, double accuracy, double macroF1, double devLoss, int iterations) {
+public record LayerScore(int layer, Pooling pooling, String probe, double accuracy, double macroF1, double devLoss, int iterations, double l2) {
     public static final String LINEAR = "linear", MLP = "mlp";
 }

@@ -66,9 +66,10 @@ public final class LinearProbe implements Probe {
     private final int classes, dim;
     private final double[] theta;          // W row by row (class k: [k·dim, (k+1)·dim)), then b
     private final int iterations;
-    private final double stoppingLoss;
+    private final double stoppingLoss, l2;
 
-    private LinearProbe(Standardizer s, int classes, int dim, double[] theta, int iterations, double stoppingLoss) {
+    private LinearProbe(Standardizer s, int classes, int dim, double[] theta, int iterations, double stoppingLoss, double l2) {
+        this.l2 = l2;
         this.standardizer = s;
         this.classes = classes;
         this.dim = dim;
@@ -93,7 +94,7 @@ public final class LinearProbe implements Probe {
         if (stop == null) {
             Lbfgs.Result r = Lbfgs.minimize(objective, x0, 10, cfg.maxIterations(), cfg.tolerance(), null);
             if (!r.converged()) LOG.debug("linear probe stopped after {} iterations with max |gradient| {}", r.iterations(), r.gradNorm());
-            return new LinearProbe(s, classes, d, r.x(), r.iterations(), Double.NaN);
+            return new LinearProbe(s, classes, d, r.x(), r.iterations(), Double.NaN, cfg.l2());
         }
         checkLabels(stop.labels(), classes);
         Softmax stopLoss = new Softmax(s.apply(stop.x(), stop.rows(), d), stop.labels(), stop.rows(), d, classes, 0);
@@ -110,7 +111,7 @@ public final class LinearProbe implements Probe {
             return it - bestIt[0] >= cfg.patience();
         });
         LOG.debug("linear probe: {} iterations, kept iteration {} (stopping loss {})", r.iterations(), bestIt[0], bestLoss[0]);
-        return new LinearProbe(s, classes, d, best, bestIt[0], bestLoss[0]);
+        return new LinearProbe(s, classes, d, best, bestIt[0], bestLoss[0], cfg.l2());
     }
 
     private static void checkLabels(int[] labels, int classes) {
@@ -137,6 +138,11 @@ public final class LinearProbe implements Probe {
     @Override
     public double stoppingLoss() {
         return stoppingLoss;
+    }
+
+    /** The L2 strength λ it was fitted with. */
+    public double l2() {
+        return l2;
     }
 
     public int classes() {

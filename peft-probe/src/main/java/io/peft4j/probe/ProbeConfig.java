@@ -25,7 +25,8 @@ import java.util.List;
  * @param layers           hidden-state indices ({@code 0} = embeddings, {@code L} = last layer); empty = all
  * @param maxLength        tokens per example at most (capped at the model's positions); longer inputs are truncated
  * @param batchSize        examples per forward pass
- * @param linear           the linear probe's settings
+ * @param linear           the linear probe's settings (its {@code l2} is replaced by each value of {@code l2Grid})
+ * @param l2Grid           L2 strengths λ to try for the linear probe: each layer keeps the one with the lowest dev loss
  * @param mlp              the MLP probe's settings, or null for no MLP probe
  * @param heldOutFraction  without dev data: the fraction of train held out (stratified) as dev
  * @param seed             the held-out split's seed
@@ -33,7 +34,7 @@ import java.util.List;
  * @param cacheDirectory   a directory for feature caches named by model, data and length, or null (ignored when a cache file is given)
  */
 public record ProbeConfig(List<Pooling> poolings, List<Integer> layers, int maxLength, int batchSize, LinearProbe.Config linear,
-                          MlpProbe.Config mlp, double heldOutFraction, long seed, Path cacheFile, Path cacheDirectory) {
+                          List<Double> l2Grid, MlpProbe.Config mlp, double heldOutFraction, long seed, Path cacheFile, Path cacheDirectory) {
     public ProbeConfig {
         poolings = List.copyOf(poolings);
         layers = List.copyOf(layers);
@@ -42,11 +43,18 @@ public record ProbeConfig(List<Pooling> poolings, List<Integer> layers, int maxL
         if (batchSize < 1) throw new PeftException("batch size " + batchSize + " must be positive");
         if (!(heldOutFraction > 0 && heldOutFraction < 1)) throw new PeftException("held-out fraction " + heldOutFraction + " must lie in (0, 1)");
         if (linear == null) throw new PeftException("the linear probe's config is required");
+        l2Grid = List.copyOf(l2Grid);
+        if (l2Grid.isEmpty()) throw new PeftException("no L2 strength to try");
+        for (double l2 : l2Grid) if (!(l2 >= 0)) throw new PeftException("L2 strength " + l2 + " must be >= 0");
     }
 
-    /** CLS and MEAN pooling, all layers, 128 tokens, batches of 16, the default linear probe, no MLP, 20% held out, seed 42, no cache. */
+    /**
+     * CLS and MEAN pooling, all layers, 128 tokens, batches of 16, the default linear probe with λ chosen from
+     * 1e-3, 1e-2, 1e-1 and 1, no MLP, 20% held out, seed 42, no cache.
+     */
     public static ProbeConfig defaults() {
-        return new ProbeConfig(List.of(Pooling.CLS, Pooling.MEAN), List.of(), 128, 16, LinearProbe.Config.defaults(), null, 0.2, 42, null, null);
+        return new ProbeConfig(List.of(Pooling.CLS, Pooling.MEAN), List.of(), 128, 16, LinearProbe.Config.defaults(), List.of(1e-3, 1e-2, 1e-1, 1.0),
+                null, 0.2, 42, null, null);
     }
 
     /**
@@ -76,39 +84,44 @@ public record ProbeConfig(List<Pooling> poolings, List<Integer> layers, int maxL
     }
 
     public ProbeConfig withPoolings(List<Pooling> p) {
-        return new ProbeConfig(p, layers, maxLength, batchSize, linear, mlp, heldOutFraction, seed, cacheFile, cacheDirectory);
+        return new ProbeConfig(p, layers, maxLength, batchSize, linear, l2Grid, mlp, heldOutFraction, seed, cacheFile, cacheDirectory);
     }
 
     public ProbeConfig withLayers(List<Integer> l) {
-        return new ProbeConfig(poolings, l, maxLength, batchSize, linear, mlp, heldOutFraction, seed, cacheFile, cacheDirectory);
+        return new ProbeConfig(poolings, l, maxLength, batchSize, linear, l2Grid, mlp, heldOutFraction, seed, cacheFile, cacheDirectory);
     }
 
     public ProbeConfig withMaxLength(int n) {
-        return new ProbeConfig(poolings, layers, n, batchSize, linear, mlp, heldOutFraction, seed, cacheFile, cacheDirectory);
+        return new ProbeConfig(poolings, layers, n, batchSize, linear, l2Grid, mlp, heldOutFraction, seed, cacheFile, cacheDirectory);
     }
 
     public ProbeConfig withBatchSize(int n) {
-        return new ProbeConfig(poolings, layers, maxLength, n, linear, mlp, heldOutFraction, seed, cacheFile, cacheDirectory);
+        return new ProbeConfig(poolings, layers, maxLength, n, linear, l2Grid, mlp, heldOutFraction, seed, cacheFile, cacheDirectory);
     }
 
     public ProbeConfig withLinear(LinearProbe.Config c) {
-        return new ProbeConfig(poolings, layers, maxLength, batchSize, c, mlp, heldOutFraction, seed, cacheFile, cacheDirectory);
+        return new ProbeConfig(poolings, layers, maxLength, batchSize, c, l2Grid, mlp, heldOutFraction, seed, cacheFile, cacheDirectory);
+    }
+
+    /** The L2 strengths to try for the linear probe (one value: a fixed λ). */
+    public ProbeConfig withL2Grid(List<Double> grid) {
+        return new ProbeConfig(poolings, layers, maxLength, batchSize, linear, grid, mlp, heldOutFraction, seed, cacheFile, cacheDirectory);
     }
 
     /** Adds the MLP probe with these settings (null: no MLP probe). */
     public ProbeConfig withMlp(MlpProbe.Config c) {
-        return new ProbeConfig(poolings, layers, maxLength, batchSize, linear, c, heldOutFraction, seed, cacheFile, cacheDirectory);
+        return new ProbeConfig(poolings, layers, maxLength, batchSize, linear, l2Grid, c, heldOutFraction, seed, cacheFile, cacheDirectory);
     }
 
     public ProbeConfig withHeldOut(double fraction, long splitSeed) {
-        return new ProbeConfig(poolings, layers, maxLength, batchSize, linear, mlp, fraction, splitSeed, cacheFile, cacheDirectory);
+        return new ProbeConfig(poolings, layers, maxLength, batchSize, linear, l2Grid, mlp, fraction, splitSeed, cacheFile, cacheDirectory);
     }
 
     public ProbeConfig withCacheFile(Path file) {
-        return new ProbeConfig(poolings, layers, maxLength, batchSize, linear, mlp, heldOutFraction, seed, file, cacheDirectory);
+        return new ProbeConfig(poolings, layers, maxLength, batchSize, linear, l2Grid, mlp, heldOutFraction, seed, file, cacheDirectory);
     }
 
     public ProbeConfig withCacheDirectory(Path dir) {
-        return new ProbeConfig(poolings, layers, maxLength, batchSize, linear, mlp, heldOutFraction, seed, cacheFile, dir);
+        return new ProbeConfig(poolings, layers, maxLength, batchSize, linear, l2Grid, mlp, heldOutFraction, seed, cacheFile, dir);
     }
 }

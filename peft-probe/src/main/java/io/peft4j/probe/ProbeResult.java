@@ -152,6 +152,8 @@ public record ProbeResult(String model, List<String> labels, int trainExamples, 
             r.put("macro_f1", s.macroF1());
             r.put("dev_loss", s.devLoss());
             r.put("iterations", s.iterations());
+            if (Double.isNaN(s.l2())) r.putNull("l2");
+            else r.put("l2", s.l2());
         }
         return o;
     }

@@ -81,7 +81,8 @@ public final class Probing {
 
     /**
      * Probes given features: for every layer and pooling of {@code train}, a linear probe (and an MLP probe if
-     * configured) fitted on train, early-stopped on dev and scored on dev. Without dev ({@code null}), a
+     * configured) fitted on train, early-stopped on dev and scored on dev; the linear probe is fitted with every
+     * λ of {@link ProbeConfig#l2Grid()} and the one with the lowest dev loss is kept. Without dev ({@code null}), a
      * stratified {@link ProbeConfig#heldOutFraction()} of train is held out as dev.
      *
      * @param labelNames the class names; labels are indices into it
@@ -112,10 +113,15 @@ public final class Probing {
             for (Pooling p : poolings) {
                 var tr = new LabeledFeatures(train.matrix(l, p), train.rows(), train.dim(), trainLabels);
                 var dv = new LabeledFeatures(dev.matrix(l, p), dev.rows(), dev.dim(), devLabels);
-                scores.add(score(LinearProbe.fit(tr, dv, classes, cfg.linear()), LayerScore.LINEAR, l, p, dv, classes));
+                LinearProbe linear = null;
+                for (double l2 : cfg.l2Grid()) {
+                    LinearProbe candidate = LinearProbe.fit(tr, dv, classes, cfg.linear().withL2(l2));
+                    if (linear == null || candidate.stoppingLoss() < linear.stoppingLoss()) linear = candidate;
+                }
+                scores.add(score(linear, LayerScore.LINEAR, l, p, dv, classes, linear.l2()));
                 listener.progress(ProbeListener.Stage.PROBE, ++done, total);
                 if (cfg.mlp() != null) {
-                    scores.add(score(MlpProbe.fit(tr, dv, classes, cfg.mlp()), LayerScore.MLP, l, p, dv, classes));
+                    scores.add(score(MlpProbe.fit(tr, dv, classes, cfg.mlp()), LayerScore.MLP, l, p, dv, classes, Double.NaN));
                     listener.progress(ProbeListener.Stage.PROBE, ++done, total);
                 }
             }
@@ -125,10 +131,10 @@ public final class Probing {
                 scores, null, (System.nanoTime() - t0) / 1e9);
     }
 
-    private static LayerScore score(Probe probe, String kind, int layer, Pooling p, LabeledFeatures dev, int classes) {
+    private static LayerScore score(Probe probe, String kind, int layer, Pooling p, LabeledFeatures dev, int classes, double l2) {
         int[] predicted = probe.predict(dev.x(), dev.rows());
         return new LayerScore(layer, p, kind, Metrics.accuracy(dev.labels(), predicted), Metrics.macroF1(dev.labels(), predicted, classes),
-                probe.loss(dev), probe.iterations());
+                probe.loss(dev), probe.iterations(), l2);
     }
 
     /** The distinct training labels, sorted; dev labels must be among them. */

@@ -136,5 +136,10 @@ class FeatureExtractorTest {
         assertThat(enc.get(1).ids()).containsExactly(2, 8, 9, 3);
         Features f = new FeatureExtractor(bert, List.of(2), List.of(Pooling.MEAN), 2).extract(enc, ProbeListener.NONE);
         assertThat(f.rows()).isEqualTo(2);
+        // GPT-2 adds no special tokens: an empty text has no token to pool
+        var gpt2Tok = io.peft4j.core.tokenizer.Tokenizers.fromVocabAndMerges(Fixtures.resource("tokenizers/gpt2/vocab.json"),
+                Fixtures.resource("tokenizers/gpt2/merges.txt"));
+        assertThatThrownBy(() -> FeatureExtractor.encode(gpt2Tok, List.of("Hello", ""), null, 64))
+                .isInstanceOf(PeftException.class).hasMessage("example 1: the text encodes to no tokens (empty text?)");
     }
 }

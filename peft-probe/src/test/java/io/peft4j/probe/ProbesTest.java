@@ -113,9 +113,10 @@ class ProbesTest {
         for (int j = 0; j < d; j++) z[j] = (float) r.nextGaussian();
         int label = 2;
         MlpProbe.Net g = net.zerosLike();
-        float[] a = new float[h], dh = new float[h], dl = new float[k];
+        float[][] pre = new float[1][h], rows = {z};
+        float[] a = pre[0], dh = new float[h], dl = new float[k];
         boolean[] kept = new boolean[h];
-        net.hidden(z, 0, a);
+        net.hidden(rows, new int[]{0}, 0, 1, pre);
         for (int u = 0; u < h; u++) {
             kept[u] = a[u] > 0;
             if (!kept[u]) a[u] = 0;
@@ -125,16 +126,17 @@ class ProbesTest {
         for (float v : dl) max = Math.max(max, v);
         for (float v : dl) sum += Math.exp(v - max);
         for (int c = 0; c < k; c++) dl[c] = (float) (Math.exp(dl[c] - max) / sum - (c == label ? 1 : 0));
-        net.backward(z, 0, a, kept, 1f, dl, dh, g);
+        net.backwardHead(a, kept, 1f, dl, dh, g);
+        net.backwardInput(z, dh, g);
         float[][] ps = net.arrays(), gs = g.arrays();
         for (int t = 0; t < ps.length; t++) {
             for (int i = 0; i < ps[t].length; i++) {
                 float keep = ps[t][i];
                 double eps = 1e-2;
                 ps[t][i] = (float) (keep + eps);
-                double up = net.meanLoss(z, new int[]{label}, 1);
+                double up = net.meanLoss(rows, new int[]{label});
                 ps[t][i] = (float) (keep - eps);
-                double down = net.meanLoss(z, new int[]{label}, 1);
+                double down = net.meanLoss(rows, new int[]{label});
                 ps[t][i] = keep;
                 assertThat((double) gs[t][i]).as("array %d element %d", t, i).isCloseTo((up - down) / (2 * eps), within(2e-3));
             }
