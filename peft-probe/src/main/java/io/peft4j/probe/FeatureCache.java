@@ -44,6 +44,7 @@ public final class FeatureCache {
         return new FeatureCache(dir.resolve(key.fileStem() + ".safetensors"));
     }
 
+    /** The cache file (which may not exist yet). */
     public Path file() {
         return file;
     }

@@ -45,18 +45,22 @@ public final class Features {
         return layer + "/" + p;
     }
 
+    /** The hidden-state indices held, in order. */
     public List<Integer> layers() {
         return layers;
     }
 
+    /** The poolings held, in order. */
     public List<Pooling> poolings() {
         return poolings;
     }
 
+    /** Number of examples. */
     public int rows() {
         return rows;
     }
 
+    /** Feature width (the model's hidden size). */
     public int dim() {
         return dim;
     }

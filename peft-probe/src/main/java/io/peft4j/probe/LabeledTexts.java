@@ -35,6 +35,7 @@ public record LabeledTexts(List<String> texts, List<String> pairs, List<String> 
         return new LabeledTexts(texts, null, labels);
     }
 
+    /** Number of examples. */
     public int size() {
         return texts.size();
     }

@@ -20,5 +20,6 @@ import io.peft4j.core.head.Pooling;
  * @param l2         the linear probe's L2 strength λ chosen on dev; NaN for the MLP probe
  */
 public record LayerScore(int layer, Pooling pooling, String probe, double accuracy, double macroF1, double devLoss, int iterations, double l2) {
+    /** The probe kinds: the linear (softmax regression) probe and the MLP probe. */
     public static final String LINEAR = "linear", MLP = "mlp";
 }

@@ -41,22 +41,27 @@ public final class LinearProbe implements Probe {
             return new Config(1e-2, 500, 20, 1e-6, true);
         }
 
+        /** This config with L2 strength {@code l2}. */
         public Config withL2(double l2) {
             return new Config(l2, maxIterations, patience, tolerance, standardize);
         }
 
+        /** This config with at most {@code n} iterations. */
         public Config withMaxIterations(int n) {
             return new Config(l2, n, patience, tolerance, standardize);
         }
 
+        /** This config stopping after {@code n} iterations without a lower early-stopping loss. */
         public Config withPatience(int n) {
             return new Config(l2, maxIterations, n, tolerance, standardize);
         }
 
+        /** This config converging when every gradient component is at most {@code t}. */
         public Config withTolerance(double t) {
             return new Config(l2, maxIterations, patience, t, standardize);
         }
 
+        /** This config with standardization on or off. */
         public Config withStandardize(boolean s) {
             return new Config(l2, maxIterations, patience, tolerance, s);
         }
@@ -145,6 +150,7 @@ public final class LinearProbe implements Probe {
         return l2;
     }
 
+    /** Number of classes. */
     public int classes() {
         return classes;
     }

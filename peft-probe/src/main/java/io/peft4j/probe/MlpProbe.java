@@ -43,22 +43,27 @@ public final class MlpProbe implements Probe {
             return new Config(256, 0.1, 1e-3, 1e-2, 64, 100, 5, 42);
         }
 
+        /** This config with {@code h} hidden units. */
         public Config withHidden(int h) {
             return new Config(h, dropout, learningRate, weightDecay, batchSize, maxEpochs, patience, seed);
         }
 
+        /** This config with dropout probability {@code p}. */
         public Config withDropout(double p) {
             return new Config(hidden, p, learningRate, weightDecay, batchSize, maxEpochs, patience, seed);
         }
 
+        /** This config with learning rate {@code lr}. */
         public Config withLearningRate(double lr) {
             return new Config(hidden, dropout, lr, weightDecay, batchSize, maxEpochs, patience, seed);
         }
 
+        /** This config with at most {@code max} epochs, stopping after {@code patienceEpochs} without a lower early-stopping loss. */
         public Config withEpochs(int max, int patienceEpochs) {
             return new Config(hidden, dropout, learningRate, weightDecay, batchSize, max, patienceEpochs, seed);
         }
 
+        /** This config with seed {@code s}. */
         public Config withSeed(long s) {
             return new Config(hidden, dropout, learningRate, weightDecay, batchSize, maxEpochs, patience, s);
         }

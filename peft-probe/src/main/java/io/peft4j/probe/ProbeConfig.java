@@ -83,22 +83,27 @@ public record ProbeConfig(List<Pooling> poolings, List<Integer> layers, int maxL
         return out;
     }
 
+    /** This config with poolings {@code p}. */
     public ProbeConfig withPoolings(List<Pooling> p) {
         return new ProbeConfig(p, layers, maxLength, batchSize, linear, l2Grid, mlp, heldOutFraction, seed, cacheFile, cacheDirectory);
     }
 
+    /** This config with hidden states {@code l} (empty: all). */
     public ProbeConfig withLayers(List<Integer> l) {
         return new ProbeConfig(poolings, l, maxLength, batchSize, linear, l2Grid, mlp, heldOutFraction, seed, cacheFile, cacheDirectory);
     }
 
+    /** This config truncating inputs to {@code n} tokens. */
     public ProbeConfig withMaxLength(int n) {
         return new ProbeConfig(poolings, layers, n, batchSize, linear, l2Grid, mlp, heldOutFraction, seed, cacheFile, cacheDirectory);
     }
 
+    /** This config with {@code n} examples per forward pass. */
     public ProbeConfig withBatchSize(int n) {
         return new ProbeConfig(poolings, layers, maxLength, n, linear, l2Grid, mlp, heldOutFraction, seed, cacheFile, cacheDirectory);
     }
 
+    /** This config with linear-probe settings {@code c}. */
     public ProbeConfig withLinear(LinearProbe.Config c) {
         return new ProbeConfig(poolings, layers, maxLength, batchSize, c, l2Grid, mlp, heldOutFraction, seed, cacheFile, cacheDirectory);
     }
@@ -113,14 +118,17 @@ public record ProbeConfig(List<Pooling> poolings, List<Integer> layers, int maxL
         return new ProbeConfig(poolings, layers, maxLength, batchSize, linear, l2Grid, c, heldOutFraction, seed, cacheFile, cacheDirectory);
     }
 
+    /** This config holding out {@code fraction} of train (seeded by {@code splitSeed}) when no dev data is given. */
     public ProbeConfig withHeldOut(double fraction, long splitSeed) {
         return new ProbeConfig(poolings, layers, maxLength, batchSize, linear, l2Grid, mlp, fraction, splitSeed, cacheFile, cacheDirectory);
     }
 
+    /** This config caching features in {@code file} (null: no cache file). */
     public ProbeConfig withCacheFile(Path file) {
         return new ProbeConfig(poolings, layers, maxLength, batchSize, linear, l2Grid, mlp, heldOutFraction, seed, file, cacheDirectory);
     }
 
+    /** This config caching features in {@code dir}, one file per model, data and length (null: none). */
     public ProbeConfig withCacheDirectory(Path dir) {
         return new ProbeConfig(poolings, layers, maxLength, batchSize, linear, l2Grid, mlp, heldOutFraction, seed, cacheFile, dir);
     }
