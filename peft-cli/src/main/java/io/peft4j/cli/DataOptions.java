@@ -13,17 +13,16 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Where labelled text comes from and how it is read: {@code --data}/{@code --dev} (a JSON-lines, CSV or TSV
- * file, or a built-in dataset's name), the text field(s), label field, label map and limit. A built-in dataset
- * brings its own text field(s) unless {@code --text-field} says otherwise; dev data is read as {@code --data} is.
+ * Where labelled text comes from and how it is read: {@code --data} (a JSON-lines, CSV or TSV file, or a built-in
+ * dataset's name: its train split, or the split it names, {@code spam:dev}), the text field(s), label field, label
+ * map and limit. A built-in dataset brings its own text field(s) unless {@code --text-field} says otherwise; other
+ * files a command reads ({@code --dev}) are read with the same spec.
  */
 final class DataOptions {
     @Option(names = "--data", required = true, paramLabel = "FILE|NAME",
-            description = "Training data: a JSON-lines (.jsonl), CSV (.csv) or TSV (.tsv) file, or a built-in dataset's train split "
-                    + "(afinn-sentiment, name-gender, opinion-words, sotu, spam, stopword-language; see 'peft datasets').")
+            description = "Labelled data: a JSON-lines (.jsonl), CSV (.csv) or TSV (.tsv) file, or a built-in dataset's train split "
+                    + "(afinn-sentiment, name-gender, opinion-words, sotu, spam, stopword-language; see 'peft datasets'); NAME:dev is its dev split.")
     String data;
-    @Option(names = "--dev", paramLabel = "FILE|NAME", description = "Dev data for accuracy and early stopping: a file, or a built-in dataset's dev split.")
-    String dev;
     @Option(names = "--text-field", paramLabel = "FIELD[,FIELD2]",
             description = "Field holding the text, or two comma-separated fields for a text pair (default: text; a built-in dataset's own).")
     String textField;
@@ -58,13 +57,14 @@ final class DataOptions {
         return s;
     }
 
-    List<TextRecord> train(DataSpec spec) {
+    /** The records of {@code --data}. */
+    List<TextRecord> records(DataSpec spec) {
         return Datasets.load(data, Split.TRAIN, spec);
     }
 
-    /** The dev records; empty without {@code --dev}. */
-    List<TextRecord> dev(DataSpec spec) {
-        return dev == null ? List.of() : Datasets.load(dev, Split.DEV, spec);
+    /** The records of another file or built-in name read with {@code spec} (a built-in's dev split); empty when {@code fileOrName} is null. */
+    static List<TextRecord> dev(String fileOrName, DataSpec spec) {
+        return fileOrName == null ? List.of() : Datasets.load(fileOrName, Split.DEV, spec);
     }
 
     static Map<String, String> labelMap(String option) {

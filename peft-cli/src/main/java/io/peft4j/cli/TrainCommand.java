@@ -37,6 +37,8 @@ final class TrainCommand implements Runnable {
     String model;
     @Mixin
     DataOptions data;
+    @Option(names = "--dev", paramLabel = "FILE|NAME", description = "Dev data for accuracy and early stopping: a file, or a built-in dataset's dev split.")
+    String dev;
     @Mixin
     MethodOptions method;
     @Option(names = "--output", description = "Where to save the trained classifier: adapter, head or template + verbalizer, labels, settings and "
@@ -104,7 +106,7 @@ final class TrainCommand implements Runnable {
         }
         // the data before the model: bad data fails fast
         DataSpec dataSpec = data.spec();
-        List<TextRecord> trainRecords = data.train(dataSpec), devRecords = data.dev(dataSpec);
+        List<TextRecord> trainRecords = data.records(dataSpec), devRecords = DataOptions.dev(dev, dataSpec);
         if (shots != null) trainRecords = Sampling.kShot(trainRecords, shots, seed);
         List<String> trainLabels = Labels.of(trainRecords);
         TreeSet<String> labelSet = new TreeSet<>(trainLabels);
@@ -112,7 +114,7 @@ final class TrainCommand implements Runnable {
         if (labelSet.size() > trainLabels.size()) {
             TreeSet<String> devOnly = new TreeSet<>(labelSet);
             devOnly.removeAll(trainLabels);
-            spec.commandLine().getErr().println("peft train: warning: " + data.dev + ": labels " + devOnly + " do not occur in " + data.data
+            spec.commandLine().getErr().println("peft train: warning: " + dev + ": labels " + devOnly + " do not occur in " + data.data
                     + "; the head gets a class for each, which training never sees");
         }
         if (labelSet.size() < 2) throw PeftException.inFile(data.data, "field '" + dataSpec.labelField() + "' has fewer than two distinct values");
