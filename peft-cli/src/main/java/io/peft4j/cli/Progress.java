@@ -37,6 +37,10 @@ final class Progress implements AutoCloseable {
         if (bar != null) bar.stepBy(n);
     }
 
+    void stepTo(long n) {
+        if (bar != null) bar.stepTo(n);
+    }
+
     /** A training listener that moves this bar to each step and shows the loss and learning rate. */
     TrainingListener training() {
         return new TrainingListener() {
