@@ -59,7 +59,14 @@ final class PredictCommand implements Runnable {
             long n = 0;
             while ((line = in.readLine()) != null) {
                 n++;
-                if (!line.isBlank()) batch.add(Datasets.parseJsonLine(line, unlabelled, source, n));
+                if (!line.isBlank()) {
+                    try {
+                        batch.add(Datasets.parseJsonLine(line, unlabelled, source, n));
+                    } catch (PeftException e) {
+                        if (!batch.isEmpty()) write(c, batch, out);        // the lines before a bad one are answered
+                        throw e;
+                    }
+                }
                 // classify what has arrived once the batch is full or no more input is waiting: streaming, not buffering
                 if (batch.size() >= batchSize || (!batch.isEmpty() && !in.ready())) {
                     write(c, batch, out);
