@@ -1,0 +1,265 @@
+package io.peft4j.benchmarks.results;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.peft4j.adapter.lora.LoraConfig;
+import io.peft4j.core.classify.TextClassifier;
+import io.peft4j.core.data.Datasets;
+import io.peft4j.core.data.Labels;
+import io.peft4j.core.data.Sampling;
+import io.peft4j.core.data.Split;
+import io.peft4j.core.data.TextRecord;
+import io.peft4j.core.data.Truncation;
+import io.peft4j.core.eval.ClassificationReport;
+import io.peft4j.core.hub.ModelHub;
+import io.peft4j.core.io.Json;
+import io.peft4j.core.model.Models;
+import io.peft4j.core.model.TransformerModel;
+import io.peft4j.core.peft.PeftModel;
+import io.peft4j.core.tensor.Tensor;
+import io.peft4j.core.tokenizer.Tokenizer;
+import io.peft4j.core.tokenizer.Tokenizers;
+import io.peft4j.core.train.TrainingConfig;
+import io.peft4j.probe.LabeledTexts;
+import io.peft4j.probe.ProbeConfig;
+import io.peft4j.probe.ProbeListener;
+import io.peft4j.probe.ProbeResult;
+import io.peft4j.probe.Probing;
+import io.peft4j.prompt.classify.PromptClassifier;
+import io.peft4j.prompt.task.ClassifierTraining;
+import io.peft4j.prompt.template.Template;
+import io.peft4j.prompt.verbalizer.Calibration;
+import io.peft4j.prompt.verbalizer.Verbalizer;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The experiments behind {@code docs/results.md}, on the real BERT-base-uncased and the built-in datasets' train and
+ * dev splits: zero-shot template + verbalizer with and without calibration, few-shot (16 per label, 5 seeds) template +
+ * verbalizer against a classification head with LoRA, full data, and layer-wise probes. Each section writes its numbers
+ * to {@code <out>/<section>.json}; {@code render} turns whatever sections exist into {@code results.md}. Every setting
+ * (templates, label words, learning rates, steps) is fixed here in advance; nothing is tuned on the dev sets, which are
+ * only scored (the datasets' test splits are held back).
+ *
+ * <pre>
+ * java ... Results OUT_DIR zero-shot|few-shot|probes|render
+ * </pre>
+ */
+public final class Results {
+    private static final Logger LOG = LoggerFactory.getLogger(Results.class);
+    static final String MODEL = "bert-base-uncased";
+
+    /** A task's prompt, fixed before any run: the template, the label words, the encoding length. */
+    record Prompt(String task, String template, String verbalizer, int maxLength) {
+    }
+
+    /** The prompts, written a priori from each task's description (LM-BFF-style templates, plain label words). */
+    static final List<Prompt> PROMPTS = List.of(
+            new Prompt("spam", "Subject: {text}. {text_b} This e-mail is {mask}.", "spam=spam,junk;ham=personal,normal", 256),
+            new Prompt("sotu", "{text} The speaker is a {mask}.", "democratic=democrat;republican=republican", 192),
+            new Prompt("opinion-words", "{text}. It was {mask}.", "positive=great;negative=terrible", 32),
+            new Prompt("afinn-sentiment", "{text}. It was {mask}.", "positive=great;negative=terrible", 32),
+            new Prompt("name-gender", "{text} is a {mask}.", "female=woman;male=man", 32),
+            new Prompt("stopword-language", "The word \"{text}\" is {mask}.",
+                    "finnish=finnish;french=french;german=german;italian=italian;portuguese=portuguese;spanish=spanish;swedish=swedish", 32));
+
+    private Results() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        if (args.length < 2) {
+            System.err.println("usage: Results OUT_DIR zero-shot|few-shot|probes|render");
+            System.exit(2);
+        }
+        Path out = Path.of(args[0]);
+        Files.createDirectories(out);
+        long t0 = System.nanoTime();
+        switch (args[1]) {
+            case "zero-shot" -> write(out, "zero-shot", zeroShot());
+            case "few-shot" -> write(out, "few-shot", fewShot());
+            case "probes" -> write(out, "probes", probes(out));
+            case "render" -> Render.write(out, out.getParent().resolve("results.md"));
+            default -> throw new IllegalArgumentException("unknown section " + args[1]);
+        }
+        LOG.info("{} took {} s", args[1], Math.round((System.nanoTime() - t0) / 1e9));
+    }
+
+    private static void write(Path out, String section, Map<String, Object> result) {
+        result.put("machine", Machine.describe());
+        Json.write(out.resolve(section + ".json"), result);
+    }
+
+    // ------------------------------------------------------------------ zero-shot
+
+    static Map<String, Object> zeroShot() {
+        Path dir = ModelHub.resolve(MODEL);
+        TransformerModel base = Models.load(dir, DataType.FLOAT);
+        Tokenizer tok = Tokenizers.load(dir);
+        List<Object> tasks = new ArrayList<>();
+        long t0 = System.nanoTime();
+        for (Prompt p : PROMPTS) {
+            long t = System.nanoTime();
+            var spec = Datasets.defaultSpec(p.task());
+            List<TextRecord> train = Datasets.load(p.task(), Split.TRAIN), dev = Datasets.load(p.task(), Split.DEV);
+            Verbalizer v = Verbalizer.parse(p.verbalizer());
+            var setup = new ClassifierTraining.Setup(MODEL, new ClassifierTraining.Method.None(), Template.parse(p.template()), v, spec, p.maxLength(),
+                    Truncation.END, TrainingConfig.defaults());
+            PromptClassifier clf = (PromptClassifier) ClassifierTraining.build(PeftModel.of(base, MODEL), tok, setup, v.labels(), 0);
+            List<Map<String, String>> inputs = dev.stream().map(TextRecord::fields).toList();
+            double[][] scores = new double[inputs.size()][];
+            INDArray sum = null;
+            int bs = 16;
+            for (int s = 0; s < inputs.size(); s += bs) {
+                INDArray rows = clf.vocabularyLogProbs(inputs.subList(s, Math.min(inputs.size(), s + bs)), bs);
+                double[][] c = clf.labelWords().scores(Tensor.constant(rows)).value().toDoubleMatrix();
+                System.arraycopy(c, 0, scores, s, c.length);
+                sum = sum == null ? rows.sum(0) : sum.addi(rows.sum(0));
+            }
+            int[] gold = TextClassifier.goldIndices(dev, clf.labels());
+            Map<String, Object> row = new LinkedHashMap<>();
+            row.put("task", p.task());
+            row.put("template", p.template());
+            row.put("verbalizer", p.verbalizer());
+            row.put("dev_examples", dev.size());
+            row.put("majority", majority(train, dev, clf.labels()).toJson());
+            row.put("none", ClassificationReport.of(clf.labels(), gold, TextClassifier.argmax(scores)).toJson());
+            Calibration cf = clf.contentFreeCalibration();
+            row.put("content_free", ClassificationReport.of(clf.labels(), gold, TextClassifier.argmax(cf.apply(scores))).toJson());
+            Calibration un = Calibration.meanOf(sum.divi(inputs.size()), clf.labelWords());
+            row.put("unlabelled", ClassificationReport.of(clf.labels(), gold, TextClassifier.argmax(un.apply(scores))).toJson());
+            row.put("seconds", (System.nanoTime() - t) / 1e9);
+            tasks.add(row);
+            LOG.info("zero-shot {}: {}", p.task(), row);
+        }
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("model", MODEL);
+        out.put("tasks", tasks);
+        out.put("seconds", (System.nanoTime() - t0) / 1e9);
+        return out;
+    }
+
+    /** Always answering the training split's most frequent label, scored on dev. */
+    static ClassificationReport majority(List<TextRecord> train, List<TextRecord> dev, List<String> labels) {
+        Map<String, Integer> counts = Labels.counts(train);
+        String top = counts.entrySet().stream().max(Map.Entry.comparingByValue()).orElseThrow().getKey();
+        int[] gold = TextClassifier.goldIndices(dev, labels), pred = new int[gold.length];
+        java.util.Arrays.fill(pred, labels.indexOf(top));
+        return ClassificationReport.of(labels, gold, pred);
+    }
+
+    // ------------------------------------------------------------------ few-shot and full data
+
+    /** The few-shot tasks: 16 examples per label, 5 seeds; then all the training data once. */
+    static final List<String> FEW_SHOT_TASKS = List.of("spam", "opinion-words");
+    static final int SHOTS = 16, SEEDS = 5, FEW_SHOT_LENGTH_SPAM = 128;
+
+    static Map<String, Object> fewShot() {
+        Path dir = ModelHub.resolve(MODEL);
+        TransformerModel base = Models.load(dir, DataType.FLOAT);
+        Tokenizer tok = Tokenizers.load(dir);
+        List<Object> runs = new ArrayList<>();
+        long t0 = System.nanoTime();
+        for (String task : FEW_SHOT_TASKS) {
+            Prompt p = PROMPTS.stream().filter(x -> x.task().equals(task)).findFirst().orElseThrow();
+            int maxLength = Math.min(p.maxLength(), FEW_SHOT_LENGTH_SPAM);
+            List<TextRecord> train = Datasets.load(task, Split.TRAIN), dev = Datasets.load(task, Split.DEV);
+            for (String kind : List.of("prompt", "head")) {
+                for (int seed = 1; seed <= SEEDS; seed++) {
+                    List<TextRecord> shots = Sampling.kShot(train, SHOTS, seed);
+                    // 32 examples: 15 epochs of 4 steps of 8, no dev during training (nothing is tuned on it)
+                    TrainingConfig cfg = TrainingConfig.defaults().withLearningRate(1e-3).withBatchSize(8, 1).withEpochs(15).withSeed(seed);
+                    runs.add(run(base, tok, task, kind, "few-shot", seed, p, maxLength, cfg, shots, dev));
+                }
+                TrainingConfig full = TrainingConfig.defaults().withLearningRate(5e-4).withBatchSize(16, 1).withEpochs(task.equals("spam") ? 1 : 3)
+                        .withWarmup(20, io.peft4j.core.train.Schedule.LINEAR).withSeed(1);
+                runs.add(run(base, tok, task, kind, "full", 1, p, maxLength, full, train, dev));
+            }
+        }
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("model", MODEL);
+        out.put("method", "lora r=8 alpha=16 on query, value");
+        out.put("shots", SHOTS);
+        out.put("runs", runs);
+        out.put("seconds", (System.nanoTime() - t0) / 1e9);
+        return out;
+    }
+
+    private static Map<String, Object> run(TransformerModel base, Tokenizer tok, String task, String kind, String regime, int seed, Prompt p, int maxLength,
+                                           TrainingConfig cfg, List<TextRecord> train, List<TextRecord> dev) {
+        var method = new ClassifierTraining.Method.Adapter("lora", LoraConfig.defaults().withR(8).withAlpha(16));
+        Template template = kind.equals("prompt") ? Template.parse(p.template()) : null;
+        Verbalizer v = kind.equals("prompt") ? Verbalizer.parse(p.verbalizer()) : null;
+        var setup = new ClassifierTraining.Setup(MODEL, method, template, v, Datasets.defaultSpec(task), maxLength, Truncation.END, cfg);
+        var t = ClassifierTraining.train(base, tok, setup, train, List.of());
+        ClassificationReport r = t.classifier().evaluate(dev, 16);
+        for (String name : t.model().adapters().stream().map(a -> a.name()).toList()) t.model().remove(name);   // the base is shared by every run
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("task", task);
+        m.put("classifier", kind);
+        m.put("regime", regime);
+        m.put("seed", seed);
+        m.put("train_examples", train.size());
+        m.put("steps", t.result().steps());
+        m.put("final_loss", t.result().lastLoss());
+        m.put("training_seconds", t.seconds());
+        m.put("trainable_params", t.model().parameterCount().trainable());
+        m.put("accuracy", r.accuracy());
+        m.put("macro_f1", r.macroF1());
+        LOG.info("{} {} {} seed {}: accuracy {} macro-F1 {} ({} s)", task, regime, kind, seed, r.accuracy(), r.macroF1(), Math.round(t.seconds()));
+        return m;
+    }
+
+    // ------------------------------------------------------------------ probes
+
+    static final List<String> PROBE_TASKS = List.of("spam", "opinion-words");
+
+    static Map<String, Object> probes(Path out) {
+        Path dir = ModelHub.resolve(MODEL);
+        TransformerModel base = Models.load(dir, DataType.FLOAT);
+        Tokenizer tok = Tokenizers.load(dir);
+        List<Object> tasks = new ArrayList<>();
+        for (String task : PROBE_TASKS) {
+            var spec = Datasets.defaultSpec(task);
+            ProbeConfig cfg = ProbeConfig.defaults().withMaxLength(128).withCacheDirectory(ModelHub.cacheRoot().resolve("probe"));
+            ProbeResult r = Probing.run(base, tok, MODEL, texts(Datasets.load(task, Split.TRAIN), spec), texts(Datasets.load(task, Split.DEV), spec),
+                    cfg, ProbeListener.NONE);
+            r.writePlot(out.resolve("probes-" + task + ".png"));
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("task", task);
+            m.put("result", Json.MAPPER.convertValue(r.toJson(), Map.class));
+            tasks.add(m);
+            LOG.info("probes {}:\n{}", task, r.markdown());
+        }
+        Map<String, Object> o = new LinkedHashMap<>();
+        o.put("model", MODEL);
+        o.put("tasks", tasks);
+        return o;
+    }
+
+    static LabeledTexts texts(List<TextRecord> records, io.peft4j.core.data.DataSpec spec) {
+        List<String> a = new ArrayList<>(), b = spec.pairs() ? new ArrayList<>() : null, labels = new ArrayList<>();
+        for (TextRecord r : records) {
+            a.add(r.field(spec.textFields().get(0)));
+            if (b != null) b.add(r.field(spec.textFields().get(1)));
+            labels.add(r.label());
+        }
+        return new LabeledTexts(a, b, labels);
+    }
+
+    static String fmt(double v) {
+        return String.format(Locale.ROOT, "%.3f", v);
+    }
+
+    static JsonNode read(Path file) {
+        return Files.isRegularFile(file) ? Json.read(file) : null;
+    }
+}
