@@ -42,7 +42,11 @@ public final class ProbeBenchmark {
     public static void main(String[] args) throws Exception {
         int texts = args.length > 0 ? Integer.parseInt(args[0]) : 256, tokens = args.length > 1 ? Integer.parseInt(args[1]) : 128;
         int batch = args.length > 2 ? Integer.parseInt(args[2]) : 16, rounds = args.length > 3 ? Integer.parseInt(args[3]) : 2;
-        TransformerModel bert = Models.load(ModelHub.resolve("bert-base-uncased"), DataType.FLOAT);
+        System.out.println(run(Models.load(ModelHub.resolve("bert-base-uncased"), DataType.FLOAT), texts, tokens, batch, rounds));
+    }
+
+    /** The measurements as a Markdown section. */
+    static String run(TransformerModel bert, int texts, int tokens, int batch, int rounds) throws Exception {
         Random r = new Random(42);
         List<Encoding> inputs = new ArrayList<>();
         for (int i = 0; i < texts; i++) {
@@ -115,7 +119,7 @@ public final class ProbeBenchmark {
         md.append(String.format(Locale.ROOT, "| MLP probes (256 hidden), 2 layers, %d epochs in all | %.1f s (%.2f s per epoch) | |%n", mlpEpochs, mlpS, mlpS / Math.max(1, mlpEpochs)));
         md.append(String.format(Locale.ROOT, "%nbest linear layer on the synthetic features: %d (accuracy %.3f; one-λ run %.3f)%n",
                 lin.best(LayerScore.LINEAR).layer(), lin.best(LayerScore.LINEAR).accuracy(), one.best(LayerScore.LINEAR).accuracy()));
-        System.out.println(md);
+        return md.toString();
     }
 
     private static void plain(TransformerModel bert, List<Encoding> inputs, int batch) {
@@ -147,7 +151,7 @@ public final class ProbeBenchmark {
         return f;
     }
 
-    private static String loadAverage() {
+    static String loadAverage() {
         try {
             return Files.readString(Path.of("/proc/loadavg")).split(" ")[0];
         } catch (Exception e) {
@@ -155,14 +159,14 @@ public final class ProbeBenchmark {
         }
     }
 
-    private static double median(List<Double> xs) {
+    static double median(List<Double> xs) {
         List<Double> s = new ArrayList<>(xs);
         s.sort(null);
         int m = s.size() / 2;
         return s.size() % 2 == 1 ? s.get(m) : (s.get(m - 1) + s.get(m)) / 2;
     }
 
-    private static String fmt(List<Double> xs) {
+    static String fmt(List<Double> xs) {
         return String.join(", ", xs.stream().map(x -> String.format(Locale.ROOT, "%.2f", x)).toList());
     }
 }

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Regenerates docs/benchmarks-workflows.md: zero-shot scoring and probe feature extraction on BERT-base, each against a
+# plain forward of the same inputs in the same run (about 25 minutes on a 2-core machine; fetches BERT-base once).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+export GOMP_SPINCOUNT="${GOMP_SPINCOUNT:-0}"          # see ./peft
+export OPENBLAS_THREAD_TIMEOUT="${OPENBLAS_THREAD_TIMEOUT:-16}"
+export MALLOC_MMAP_THRESHOLD_="${MALLOC_MMAP_THRESHOLD_:-1048576}"
+export MALLOC_TRIM_THRESHOLD_="${MALLOC_TRIM_THRESHOLD_:-4194304}"
+mvn -q -B -DskipTests -pl benchmarks -am package
+java -Xmx8g -cp "benchmarks/target/benchmarks.jar:benchmarks/target/lib/*" io.peft4j.benchmarks.WorkflowBenchmarks docs/benchmarks-workflows.md "$@"
