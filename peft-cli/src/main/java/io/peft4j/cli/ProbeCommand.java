@@ -2,7 +2,6 @@ package io.peft4j.cli;
 
 import io.peft4j.core.PeftException;
 import io.peft4j.core.data.DataSpec;
-import io.peft4j.core.data.TextRecord;
 import io.peft4j.core.head.Pooling;
 import io.peft4j.core.hub.ModelHub;
 import io.peft4j.core.model.Models;
@@ -78,8 +77,8 @@ final class ProbeCommand implements Runnable {
             throw new PeftException("--layers: " + e.getMessage());
         }
         DataSpec dataSpec = data.spec();
-        LabeledTexts train = texts(data.records(dataSpec), dataSpec);
-        LabeledTexts devTexts = dev == null ? null : texts(DataOptions.dev(dev, dataSpec), dataSpec);
+        LabeledTexts train = LabeledTexts.of(data.records(dataSpec), dataSpec);
+        LabeledTexts devTexts = dev == null ? null : LabeledTexts.of(DataOptions.dev(dev, dataSpec), dataSpec);
         Path dir = ModelHub.resolve(model);
         TransformerModel base = Models.load(dir, DataType.FLOAT);
         ProbeConfig cfg = ProbeConfig.defaults().withPoolings(poolings(base)).withLayers(layerList).withMaxLength(maxLength).withBatchSize(batchSize);
@@ -118,16 +117,5 @@ final class ProbeCommand implements Runnable {
             }
         }
         return out;
-    }
-
-    /** The records' text (and second text of a pair) and labels. */
-    private static LabeledTexts texts(List<TextRecord> records, DataSpec spec) {
-        List<String> a = new ArrayList<>(), b = spec.pairs() ? new ArrayList<>() : null, labels = new ArrayList<>();
-        for (TextRecord r : records) {
-            a.add(r.field(spec.textFields().get(0)));
-            if (b != null) b.add(r.field(spec.textFields().get(1)));
-            labels.add(io.peft4j.core.data.Labels.of(List.of(r)).get(0));
-        }
-        return new LabeledTexts(a, b, labels);
     }
 }

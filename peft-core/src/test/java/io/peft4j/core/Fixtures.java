@@ -55,6 +55,20 @@ public final class Fixtures {
         }
     }
 
+    /**
+     * Asserts that loading adapter fixture {@code name} with {@code field} set to {@code value} (a size no file backs)
+     * onto gpt2-tiny is refused by a {@link PeftException} naming the config and the weights before anything is
+     * allocated from it, and leaves no adapter installed (issue 14: such fields allocated gigabytes).
+     */
+    public static void assertUnbackedSizeRefused(String name, Path tmp, String field, Object value) {
+        Path dir = adapterWith(name, tmp, field, value);
+        var m = io.peft4j.core.peft.PeftModel.of(io.peft4j.core.model.Models.load(dir("gpt2-tiny"), org.nd4j.linalg.api.buffer.DataType.FLOAT));
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> m.load(dir, "default")).isInstanceOf(PeftException.class)
+                .hasMessageStartingWith(dir.resolve("adapter_config.json").toString())
+                .hasMessageContaining("describes more parameters than the").hasMessageContaining("adapter_model.safetensors");
+        assertThat(m.adapters()).isEmpty();
+    }
+
     public static JsonNode expected(String model) {
         return Json.read(dir(model).resolve("expected.json"));
     }

@@ -35,6 +35,17 @@ public record LabeledTexts(List<String> texts, List<String> pairs, List<String> 
         return new LabeledTexts(texts, null, labels);
     }
 
+    /** The records' text field(s) (a pair when {@code spec} names two) and labels, as read with {@code spec}. */
+    public static LabeledTexts of(List<io.peft4j.core.data.TextRecord> records, io.peft4j.core.data.DataSpec spec) {
+        List<String> a = new java.util.ArrayList<>(), b = spec.pairs() ? new java.util.ArrayList<>() : null, labels = new java.util.ArrayList<>();
+        for (var r : records) {
+            a.add(r.field(spec.textFields().get(0)));
+            if (b != null) b.add(r.field(spec.textFields().get(1)));
+            labels.add(io.peft4j.core.data.Labels.of(List.of(r)).get(0));
+        }
+        return new LabeledTexts(a, b, labels);
+    }
+
     /** Number of examples. */
     public int size() {
         return texts.size();

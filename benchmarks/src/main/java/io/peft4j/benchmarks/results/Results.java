@@ -230,7 +230,7 @@ public final class Results {
         for (String task : PROBE_TASKS) {
             var spec = Datasets.defaultSpec(task);
             ProbeConfig cfg = ProbeConfig.defaults().withMaxLength(128).withCacheDirectory(ModelHub.cacheRoot().resolve("probe"));
-            ProbeResult r = Probing.run(base, tok, MODEL, texts(Datasets.load(task, Split.TRAIN), spec), texts(Datasets.load(task, Split.DEV), spec),
+            ProbeResult r = Probing.run(base, tok, MODEL, LabeledTexts.of(Datasets.load(task, Split.TRAIN), spec), LabeledTexts.of(Datasets.load(task, Split.DEV), spec),
                     cfg, ProbeListener.NONE);
             r.writePlot(out.resolve("probes-" + task + ".png"));
             Map<String, Object> m = new LinkedHashMap<>();
@@ -243,16 +243,6 @@ public final class Results {
         o.put("model", MODEL);
         o.put("tasks", tasks);
         return o;
-    }
-
-    static LabeledTexts texts(List<TextRecord> records, io.peft4j.core.data.DataSpec spec) {
-        List<String> a = new ArrayList<>(), b = spec.pairs() ? new ArrayList<>() : null, labels = new ArrayList<>();
-        for (TextRecord r : records) {
-            a.add(r.field(spec.textFields().get(0)));
-            if (b != null) b.add(r.field(spec.textFields().get(1)));
-            labels.add(r.label());
-        }
-        return new LabeledTexts(a, b, labels);
     }
 
     static String fmt(double v) {
