@@ -1,7 +1,10 @@
 package io.peft4j.fuzz;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.peft4j.core.io.Json;
+import io.peft4j.core.io.SafeTensors;
 import io.peft4j.core.io.TfBundle;
 
 import java.io.IOException;
@@ -22,7 +25,7 @@ import java.util.stream.Stream;
  * Case ids and what each case does and expects. A random case is {@code <kind>:<seed>:<n>}: its mutation is drawn
  * from a {@link Random} seeded by all three, so the id alone reproduces it. {@code seed:<kind>} loads a kind's seed
  * unchanged. A regression case is
- * {@code regression:<name>}: a fixed edit of one seed file for a defect found before (issue 14), with the message
+ * {@code regression:<name>}: a fixed edit of one seed file for a defect found before (issues 14 and 15), with the message
  * fragments its error must contain.
  */
 final class Cases {
@@ -59,6 +62,7 @@ final class Cases {
     }
 
     private static final String SHORT = "model.safetensors", TF_INDEX = "variables/variables.index";
+    private static final String TASK = "task.json", TEMPLATE = "template.json", VERBALIZER = "verbalizer.json";
     private static final long TWO_31 = 1L << 31;
 
     /** The invalid byte's place in the edited config.json: byte 17 (0-based) or 18 (1-based), or line 2. */
@@ -121,7 +125,39 @@ final class Cases {
             new Regression("sharded-missing-tensor", "sharded", d -> jsonRemove(d.resolve("model.safetensors.index.json"), "weight_map", "h.1.mlp.c_fc.weight"),
                     Expect.rejected("model.safetensors.index.json", "missing tensor")),
             // valid files
-            new Regression("tf-header-with-explicit-little-endianness", "tf-bundle", Cases::tfExplicitEndianness, Expect.loads("variables.index")));
+            new Regression("tf-header-with-explicit-little-endianness", "tf-bundle", Cases::tfExplicitEndianness, Expect.loads("variables.index")),
+            // issue 15's files (found by their first fuzz runs)
+            new Regression("task.json-training-not-an-object", "classifier-dir-head", d -> jsonSet(d.resolve(TASK), "/training", "\"lora\""),
+                    Expect.rejected(TASK, "training")),
+            new Regression("task.json-max_length-1", "classifier-dir-head", d -> jsonSet(d.resolve(TASK), "/max_length", "1"),
+                    Expect.rejected(TASK, "max_length|max length")),
+            new Regression("task.json-three-text-fields", "classifier-dir-head", d -> jsonSet(d.resolve(TASK), "/text_fields", "[\"text\",\"title\",\"review\"]"),
+                    Expect.rejected(TASK, "text_fields|text field")),
+            new Regression("task.json-text-field-the-records-lack", "classifier-dir-head", d -> jsonSet(d.resolve(TASK), "/text_fields", "[\"body\"]"),
+                    new Expect(TASK, true, false, List.of("body"), List.of())),
+            new Regression("head_config.json-labels-differ-from-task.json", "classifier-dir-head",
+                    d -> jsonSet(d.resolve("head_config.json"), "/id2label", "{\"0\":\"bad\",\"1\":\"good\"}"),
+                    Expect.rejected("head_config.json", TASK)),
+            new Regression("verbalizer.json-label-renamed-in-classifier-dir", "classifier-dir-prompt",
+                    d -> jsonRename(d.resolve(VERBALIZER), "labels", "positive", "good"), Expect.rejected(VERBALIZER, TASK)),
+            new Regression("verbalizer.json-word-not-in-vocabulary-in-classifier-dir", "classifier-dir-prompt",
+                    d -> jsonSet(d.resolve(VERBALIZER), "/labels/positive/0", "\"日本語\""), Expect.rejected(VERBALIZER, "日本語")),
+            new Regression("template.json-soft-tokens-without-adapter-in-classifier-dir", "classifier-dir-prompt",
+                    d -> jsonSet(d.resolve(TEMPLATE), "/template", "\"{text} {soft} it was {mask}.\""), Expect.rejected(TEMPLATE, "soft")),
+            new Regression("verbalizer.json-word-not-in-vocabulary", "verbalizer-json",
+                    d -> jsonSet(d.resolve(VERBALIZER), "/labels/positive/0", "\"日本語\""), Expect.rejected(VERBALIZER, "日本語")),
+            new Regression("verbalizer.json-same-word-for-two-labels", "verbalizer-json",
+                    d -> jsonSet(d.resolve(VERBALIZER), "/labels/positive/0", "\"bad\""), Expect.rejected(VERBALIZER, "bad")),
+            new Regression("verbalizer.json-multi-token-word-under-single", "verbalizer-json",
+                    d -> jsonSet(d.resolve(VERBALIZER), "/multi_token", "\"single\""), Expect.rejected(VERBALIZER, "goodness")),
+            new Regression("template.json-field-the-records-lack", "template-json", d -> jsonSet(d.resolve(TEMPLATE), "/fields/text", "\"body\""),
+                    new Expect(TEMPLATE, true, false, List.of("body"), List.of())),
+            new Regression("template.json-without-mask", "template-json", d -> jsonSet(d.resolve(TEMPLATE), "/template", "\"{field:title}: {text} good.\""),
+                    Expect.rejected(TEMPLATE, "mask")),
+            new Regression("feature-cache-metadata-without-model", "feature-cache",
+                    d -> safetensorsMetadata(d.resolve(Seeds.FEATURE_CACHE), m -> m.remove("model")), Expect.rejected(Seeds.FEATURE_CACHE)),
+            new Regression("feature-cache-metadata-data-x", "feature-cache",
+                    d -> safetensorsMetadata(d.resolve(Seeds.FEATURE_CACHE), m -> m.put("data", "x")), Expect.rejected(Seeds.FEATURE_CACHE)));
 
     private Cases() {
     }
@@ -281,6 +317,40 @@ final class Cases {
         for (int i = 0; i < path.length - 1; i++) parent = (ObjectNode) parent.get(path[i]);
         if (parent.remove(path[path.length - 1]) == null) throw new IllegalStateException(file + " has no " + String.join("/", path));
         Json.write(file, n);
+    }
+
+    /** Sets the value at the JSON pointer {@code pointer} (an object member or an array element) to the JSON text {@code json}. */
+    static void jsonSet(Path file, String pointer, String json) throws IOException {
+        JsonNode root = Json.read(file);
+        int slash = pointer.lastIndexOf('/');
+        JsonNode parent = root.at(pointer.substring(0, slash));
+        String last = pointer.substring(slash + 1);
+        JsonNode value = Json.MAPPER.readTree(json);
+        if (parent instanceof ObjectNode o) o.set(last, value);
+        else if (parent instanceof ArrayNode a) a.set(Integer.parseInt(last), value);
+        else throw new IllegalStateException(file + " has no " + pointer);
+        Json.write(file, root);
+    }
+
+    /** Renames the member {@code from} of the object at {@code object} to {@code to}, in place (its order kept). */
+    static void jsonRename(Path file, String object, String from, String to) throws IOException {
+        ObjectNode root = (ObjectNode) Json.read(file);
+        ObjectNode o = (ObjectNode) root.get(object), renamed = Json.MAPPER.createObjectNode();
+        if (!o.has(from)) throw new IllegalStateException(file + " has no " + object + "/" + from);
+        o.fields().forEachRemaining(e -> renamed.set(e.getKey().equals(from) ? to : e.getKey(), e.getValue()));
+        root.set(object, renamed);
+        Json.write(file, root);
+    }
+
+    /** Rewrites a safetensors file with the same tensors and its {@code __metadata__} changed by {@code edit}. */
+    static void safetensorsMetadata(Path file, java.util.function.Consumer<Map<String, String>> edit) {
+        Map<String, String> metadata;
+        try (SafeTensors st = SafeTensors.open(file)) {
+            metadata = new LinkedHashMap<>(st.metadata());
+        }
+        Map<String, org.nd4j.linalg.api.ndarray.INDArray> tensors = SafeTensors.readAll(file, org.nd4j.linalg.api.buffer.DataType.FLOAT);
+        edit.accept(metadata);
+        SafeTensors.write(file, tensors, metadata);
     }
 
     /** Rewrites model.safetensors with its header padded by spaces, and its length field off by {@code delta}. */

@@ -2,12 +2,15 @@ package io.peft4j.fuzz;
 
 import io.peft4j.core.Fixtures;
 import io.peft4j.core.PeftException;
+import io.peft4j.core.classify.HeadClassifier;
 import io.peft4j.core.data.DataSpec;
 import io.peft4j.core.data.Datasets;
 import io.peft4j.core.data.Labels;
 import io.peft4j.core.data.TextEncoder;
 import io.peft4j.core.data.TextRecord;
 import io.peft4j.core.data.Truncation;
+import io.peft4j.core.eval.ClassificationReport;
+import io.peft4j.core.head.Pooling;
 import io.peft4j.core.hooks.ForwardContext;
 import io.peft4j.core.io.Checkpoint;
 import io.peft4j.core.model.Batch;
@@ -18,12 +21,21 @@ import io.peft4j.core.peft.PeftModel;
 import io.peft4j.core.tokenizer.Encoding;
 import io.peft4j.core.tokenizer.Tokenizer;
 import io.peft4j.core.tokenizer.Tokenizers;
+import io.peft4j.probe.FeatureCache;
+import io.peft4j.probe.FeatureKey;
+import io.peft4j.probe.Features;
+import io.peft4j.prompt.classify.PromptClassifier;
+import io.peft4j.prompt.task.ClassifierDirectory;
+import io.peft4j.prompt.task.TaskConfig;
+import io.peft4j.prompt.template.Template;
+import io.peft4j.prompt.verbalizer.Verbalizer;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Optional;
 
 /** The registry of {@link FileKind}s and their load-and-run actions. */
 final class FileKinds {
@@ -63,7 +75,14 @@ final class FileKinds {
             new FileKind("tokenizer-json-bpe", Seeds::bpeTokenizerJson, List.of("tokenizer.json"), FileKinds::tokenizer),
             new FileKind("dataset-jsonl", Seeds::jsonLines, List.of("train.jsonl"), (d, env) -> dataset(d.resolve("train.jsonl"), env)),
             new FileKind("dataset-csv", Seeds::csv, List.of("train.csv"), (d, env) -> dataset(d.resolve("train.csv"), env)),
-            new FileKind("dataset-tsv", Seeds::tsv, List.of("train.tsv"), (d, env) -> dataset(d.resolve("train.tsv"), env)));
+            new FileKind("dataset-tsv", Seeds::tsv, List.of("train.tsv"), (d, env) -> dataset(d.resolve("train.tsv"), env)),
+            new FileKind("template-json", Seeds::template, List.of(Template.FILE), FileKinds::template),
+            new FileKind("verbalizer-json", Seeds::verbalizer, List.of(Verbalizer.FILE), FileKinds::verbalizer),
+            new FileKind("classifier-dir-prompt", Seeds::promptClassifier, List.of(TaskConfig.FILE, TaskConfig.FILE, Template.FILE, Verbalizer.FILE),
+                    FileKinds::classifierDirectory),
+            new FileKind("classifier-dir-head", Seeds::headClassifier, List.of(TaskConfig.FILE, TaskConfig.FILE, PeftModel.HEAD_CONFIG_FILE),
+                    FileKinds::classifierDirectory),
+            new FileKind("feature-cache", Seeds::featureCache, List.of(Seeds.FEATURE_CACHE), FileKinds::featureCache));
 
     private FileKinds() {
     }
@@ -133,6 +152,94 @@ final class FileKinds {
         env.running();
         Tokenizer t = Tokenizers.load(env.seeds().resolve("vocab-txt"));
         new TextEncoder(t, List.of("text"), 16, Truncation.START).classification(records, Labels.of(records));
+    }
+
+    /** {@code template.json} read, bound on tiny BERT with a fixed verbalizer, and two records scored. */
+    static void template(Path dir, FileKind.Env env) {
+        Template t = Template.read(dir.resolve(Template.FILE));
+        Path base = env.seeds().resolve(Seeds.BASE_BERT_WORDPIECE);
+        PromptClassifier clf = PromptClassifier.of(PeftModel.of(Models.load(base, DataType.FLOAT)), Tokenizers.load(base), t,
+                Verbalizer.parse(Seeds.VERBALIZER));
+        env.running();
+        checkLogProbabilities(clf.logProbabilities(Seeds.PROMPT_RECORDS, 2), 2, clf.labels());
+    }
+
+    /** {@code verbalizer.json} read, bound on tiny BERT with a fixed template, and two records scored. */
+    static void verbalizer(Path dir, FileKind.Env env) {
+        Verbalizer v = Verbalizer.read(dir.resolve(Verbalizer.FILE));
+        Path base = env.seeds().resolve(Seeds.BASE_BERT_WORDPIECE);
+        PromptClassifier clf = PromptClassifier.of(PeftModel.of(Models.load(base, DataType.FLOAT)), Tokenizers.load(base),
+                Template.parse(Seeds.TEMPLATE), v);
+        env.running();
+        checkLogProbabilities(clf.logProbabilities(Seeds.PROMPT_RECORDS, 2), 2, clf.labels());
+    }
+
+    /**
+     * A trained classifier's directory loaded as {@code peft eval} / {@code predict} load it (on the tiny BERT base), two
+     * records classified, and (a head classifier) two labelled records evaluated.
+     */
+    static void classifierDirectory(Path dir, FileKind.Env env) {
+        ClassifierDirectory.Loaded c = ClassifierDirectory.load(dir, env.seeds().resolve(Seeds.BASE_BERT_WORDPIECE).toString());
+        env.running();
+        checkLogProbabilities(c.classifier().logProbabilities(Seeds.PROMPT_RECORDS, 2), 2, c.classifier().labels());
+        if (c.classifier() instanceof HeadClassifier h) {
+            ClassificationReport r = h.evaluate(Seeds.records(Seeds.DEV, "dev.jsonl"), 2);
+            if (r.n() != Seeds.DEV.size()) throw new AssertionError("evaluate reported on " + r.n() + " records, not " + Seeds.DEV.size());
+        }
+    }
+
+    /**
+     * A probe feature cache read under the key of the seed's texts, computed here as {@code peft probe} computes it. The
+     * cache's contract: a foreign or damaged file is not used ({@code read} is empty and the caller rebuilds it), so
+     * an empty answer counts as the file rejected; features it does return must have the key's shape.
+     */
+    static void featureCache(Path dir, FileKind.Env env) {
+        Path file = dir.resolve(Seeds.FEATURE_CACHE);
+        FeatureKey key = featureKey(env.seeds());
+        Optional<Features> read = new FeatureCache(file).read(key);
+        if (read.isEmpty()) throw PeftException.inFile(file, "not used (FeatureCache.read found it foreign or damaged; a caller rebuilds it)");
+        env.running();
+        Features f = read.get();
+        int rows = Seeds.FEATURE_TEXTS.size(), dim = 32;     // one row per text; bert-tiny's hidden size
+        if (f.rows() != rows || f.dim() != dim || !f.layers().equals(Seeds.FEATURE_LAYERS) || !f.poolings().equals(Seeds.FEATURE_POOLINGS)) {
+            throw new AssertionError("read features of " + f.rows() + " x " + f.dim() + " for layers " + f.layers() + " x " + f.poolings()
+                    + ", not " + rows + " x " + dim + " for " + Seeds.FEATURE_LAYERS + " x " + Seeds.FEATURE_POOLINGS);
+        }
+        for (int l : Seeds.FEATURE_LAYERS) {
+            for (Pooling p : Seeds.FEATURE_POOLINGS) {
+                if (f.matrix(l, p).length != rows * dim) {
+                    throw new AssertionError("layer " + l + " " + p + ": a matrix of " + f.matrix(l, p).length + " values, not " + rows + " x " + dim);
+                }
+            }
+        }
+    }
+
+    private static FeatureKey featureKey;
+    private static Path featureKeySeeds;
+
+    /** The feature key of the seed's texts (computed once per JVM: loading the model and hashing it takes longer than a case). */
+    private static synchronized FeatureKey featureKey(Path seeds) {
+        if (featureKey == null || !featureKeySeeds.equals(seeds)) {
+            Path base = seeds.resolve(Seeds.BASE_BERT_WORDPIECE);
+            featureKey = Seeds.featureKey(Models.load(base, DataType.FLOAT), Tokenizers.load(base));
+            featureKeySeeds = seeds;
+        }
+        return featureKey;
+    }
+
+    /**
+     * Checks what a loaded classifier answered: one row per record, one natural-log probability per label, each row a
+     * distribution (its probabilities sum to 1).
+     */
+    private static void checkLogProbabilities(double[][] lp, int records, List<String> labels) {
+        if (lp.length != records) throw new AssertionError(lp.length + " rows of log-probabilities for " + records + " records");
+        for (double[] row : lp) {
+            double sum = 0;
+            for (double x : row) sum += Math.exp(x);
+            if (row.length != labels.size() || !(Math.abs(sum - 1) < 1e-4)) {
+                throw new AssertionError("log-probabilities " + Arrays.toString(row) + " for labels " + labels + " (probabilities sum to " + sum + ")");
+            }
+        }
     }
 
     /** Two rows of token ids below the vocabulary size, the second one padded; BERT gets two segments. */

@@ -80,7 +80,10 @@ public final class FuzzChild {
             return x.mustReject() ? new String[]{FAIL, "accepted an invalid file", "loaded and ran without an error"}
                     : new String[]{OK, "", ""};
         }
+        // the case directory itself (a message naming a directory) becomes <case>: its name, e.g. a regression's
+        // "regression_template.json-...", must not pass for the file name the message has to contain
         String msg = String.valueOf(t.getMessage()).replace(dir.toAbsolutePath() + "/", "").replace(dir + "/", "")
+                .replace(dir.toAbsolutePath().toString(), "<case>").replace(dir.toString(), "<case>")
                 .replace(seeds.toAbsolutePath() + "/", "<seeds>/").replace(seeds + "/", "<seeds>/");
         String where = " [" + phase + "]" + frame(t);
         if (x.mustLoad()) return new String[]{FAIL, "rejected a valid file", t.getClass().getSimpleName() + ": " + msg + where};

@@ -43,7 +43,7 @@ class LoaderFuzzTest {
         check("seeds", Cases.seedIds());
     }
 
-    /** The defects of issue 14 and its message faults, each built on purpose, must be rejected with a named, at-load error. */
+    /** The defects of issues 14 and 15 and their message faults, each built on purpose, must be rejected with an error naming the file. */
     @Test
     void regressionCasesAreRejectedWithMessagesNamingTheFile() throws Exception {
         assumeTrue(System.getProperty("peft4j.fuzz.case", "").isBlank(), "-Dpeft4j.fuzz.case runs the given cases only");

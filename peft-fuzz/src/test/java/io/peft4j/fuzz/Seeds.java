@@ -5,16 +5,33 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.peft4j.adapter.bottleneck.BottleneckConfig;
 import io.peft4j.adapter.ia3.Ia3Config;
+import io.peft4j.adapter.lora.LoraConfig;
 import io.peft4j.core.Fixtures;
+import io.peft4j.core.data.DataSpec;
+import io.peft4j.core.data.TextRecord;
+import io.peft4j.core.data.Truncation;
 import io.peft4j.core.head.ClassificationHead;
 import io.peft4j.core.head.Pooling;
 import io.peft4j.core.io.Json;
 import io.peft4j.core.io.SafeTensors;
 import io.peft4j.core.model.Models;
+import io.peft4j.core.model.TransformerModel;
 import io.peft4j.core.peft.PeftConfig;
 import io.peft4j.core.peft.PeftModel;
 import io.peft4j.core.tensor.Tensor;
+import io.peft4j.core.tokenizer.Encoding;
+import io.peft4j.core.tokenizer.Tokenizer;
+import io.peft4j.core.tokenizer.Tokenizers;
+import io.peft4j.core.train.TrainingConfig;
+import io.peft4j.probe.FeatureCache;
+import io.peft4j.probe.FeatureExtractor;
+import io.peft4j.probe.FeatureKey;
+import io.peft4j.probe.Features;
+import io.peft4j.probe.ProbeListener;
 import io.peft4j.prompt.ptuning.PTuningConfig;
+import io.peft4j.prompt.task.ClassifierTraining;
+import io.peft4j.prompt.template.Template;
+import io.peft4j.prompt.verbalizer.Verbalizer;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
@@ -38,6 +55,11 @@ import java.util.Map;
 final class Seeds {
     /** Bases the adapter and head kinds load their files onto (never mutated). */
     static final String BASE_GPT2 = "base-gpt2", BASE_BERT = "base-bert";
+    /**
+     * bert-tiny with a WordPiece vocabulary of its 101 ids ({@link #tinyBertVocab()}): the base of the prompt,
+     * classifier and feature-cache kinds (never mutated).
+     */
+    static final String BASE_BERT_WORDPIECE = "base-bert-wordpiece";
     /** Merges of GPT-2's real {@code merges.txt} in the small BPE seed. */
     static final int BPE_MERGES = 300;
 
@@ -48,6 +70,9 @@ final class Seeds {
     static void build(Path root) throws Exception {
         copy(Fixtures.dir("gpt2-tiny"), root.resolve(BASE_GPT2), "config.json", "model.safetensors");
         copy(Fixtures.dir("bert-tiny"), root.resolve(BASE_BERT), "config.json", "model.safetensors");
+        copy(Fixtures.dir("bert-tiny"), root.resolve(BASE_BERT_WORDPIECE), "config.json", "model.safetensors");
+        Files.write(root.resolve(BASE_BERT_WORDPIECE).resolve("vocab.txt"), tinyBertVocab(), StandardCharsets.UTF_8);
+        Json.write(root.resolve(BASE_BERT_WORDPIECE).resolve("tokenizer_config.json"), Map.of("do_lower_case", true, "tokenizer_class", "BertTokenizer"));
         for (FileKind k : FileKinds.ALL) {
             Path dir = Files.createDirectories(root.resolve(k.name()));
             k.seed().write(dir, root);
@@ -242,5 +267,102 @@ final class Seeds {
         ArrayNode merges = model.putArray("merges");
         bpeMerges().forEach(merges::add);
         Json.write(dir.resolve("tokenizer.json"), t);
+    }
+
+    // ------------------------------------------------------------------ prompts, classifiers, probe features
+
+    /**
+     * A WordPiece vocabulary of exactly bert-tiny's 101 ids: the specials (the ids BERT's tokenizer gives them), five
+     * punctuation marks, the letters and their continuations, and the words of the prompt records, template and label
+     * words. (The {@code vocab-txt} seed has 120 tokens: ids past 100 would index outside bert-tiny's embeddings.)
+     */
+    static List<String> tinyBertVocab() {
+        List<String> v = new ArrayList<>(List.of("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ".", ",", "!", "?", "'"));
+        for (char c = 'a'; c <= 'z'; c++) v.add(String.valueOf(c));
+        for (char c = 'a'; c <= 'z'; c++) v.add("##" + c);
+        v.addAll(List.of("it", "was", "the", "this", "movie", "film", "plot", "good", "bad", "great", "terrible", "fine", "awful", "not",
+                "and", "all", "in", "is", "of", "to", "very", "really", "boring", "fun", "loved", "hated", "acting", "story", "review",
+                "title", "yes", "no", "positive", "negative", "spam", "ham", "free", "##s", "##ed"));
+        if (v.size() != 101) throw new IllegalStateException("the tiny BERT vocabulary has " + v.size() + " tokens, not 101");
+        return v;
+    }
+
+    /** The template the verbalizer and classifier kinds use (the template kind's own seed is {@link #template}). */
+    static final String TEMPLATE = "{text} all in all, it was {mask}.";
+    /** Label words; {@code goodness} is several tokens (good ##n ##e ##s ##s), scored by its first. */
+    static final String VERBALIZER = "negative=bad,terrible,awful;positive=good,great,goodness";
+
+    /** Unlabelled records the prompt kinds score: a title, a review, and the review again as {@code text}. */
+    static final List<Map<String, String>> PROMPT_RECORDS = List.of(
+            Map.of("title", "a film", "review", "the plot was boring and the acting was awful", "text", "the plot was boring and the acting was awful"),
+            Map.of("title", "fun!", "review", "i loved this movie, really great story", "text", "i loved this movie, really great story"));
+
+    /** Labelled texts the classifier seeds train on ({@code train}) and the head kind evaluates ({@code dev}). */
+    static final List<String[]> TRAIN = List.of(new String[]{"the plot was boring and the acting was awful", "negative"},
+            new String[]{"i hated this film", "negative"}, new String[]{"not good, very bad", "negative"},
+            new String[]{"i loved this movie, really great story", "positive"}, new String[]{"a fun film, all good", "positive"},
+            new String[]{"great acting and a fine plot", "positive"});
+    static final List<String[]> DEV = List.of(new String[]{"a terrible story", "negative"}, new String[]{"really fun", "positive"});
+
+    static List<TextRecord> records(List<String[]> texts, String source) {
+        List<TextRecord> out = new ArrayList<>();
+        for (int i = 0; i < texts.size(); i++) out.add(new TextRecord(Map.of("text", texts.get(i)[0]), texts.get(i)[1], source, i + 1));
+        return out;
+    }
+
+    /** {@code template.json}: a {field:NAME} slot, {text} read from the field {@code review}, and the mask. */
+    static void template(Path dir, Path root) {
+        Template.parse("{field:title}: {text} all in all, it was {mask}.").withField("text", "review").write(dir.resolve(Template.FILE));
+    }
+
+    /** {@code verbalizer.json}: {@link #VERBALIZER} with the defaults written out (first token, vocabulary, prefix " "). */
+    static void verbalizer(Path dir, Path root) {
+        Verbalizer.parse(VERBALIZER).write(dir.resolve(Verbalizer.FILE));
+    }
+
+    /** What {@code peft train --output} writes for LoRA with a template and verbalizer: adapter, template, verbalizer, task, metrics. */
+    static void promptClassifier(Path dir, Path root) {
+        classifier(dir, root, Template.parse(TEMPLATE), Verbalizer.parse(VERBALIZER));
+    }
+
+    /** What {@code peft train --output} writes for LoRA with a classification head: adapter, head, task, metrics. */
+    static void headClassifier(Path dir, Path root) {
+        classifier(dir, root, null, null);
+    }
+
+    /** LoRA (r 4) on {@link #BASE_BERT_WORDPIECE} trained two epochs on {@link #TRAIN}, saved as a classifier directory. */
+    private static void classifier(Path dir, Path root, Template template, Verbalizer verbalizer) {
+        Path base = root.resolve(BASE_BERT_WORDPIECE);
+        var setup = new ClassifierTraining.Setup(BASE_BERT_WORDPIECE, new ClassifierTraining.Method.Adapter("lora", LoraConfig.defaults().withR(4)),
+                template, verbalizer, DataSpec.defaults(), 32, Truncation.END,
+                TrainingConfig.defaults().withLearningRate(1e-2).withBatchSize(3, 1).withEpochs(2).withSeed(5));
+        ClassifierTraining.train(Models.load(base, DataType.FLOAT), Tokenizers.load(base), setup, records(TRAIN, "train.jsonl"),
+                records(DEV, "dev.jsonl")).save(dir, base);
+    }
+
+    /** The feature cache's file name in its seed directory. */
+    static final String FEATURE_CACHE = "features.safetensors";
+    /** Texts, layers, poolings and maximum length of the cached features. */
+    static final List<String> FEATURE_TEXTS = List.of("the plot was boring", "i loved this movie, really great story", "not bad", "fun!");
+    static final List<Integer> FEATURE_LAYERS = List.of(0, 1, 2);
+    static final List<Pooling> FEATURE_POOLINGS = List.of(Pooling.CLS, Pooling.MEAN);
+    static final int FEATURE_MAX_LENGTH = 16;
+
+    /** The key of {@link #FEATURE_TEXTS} through {@link #BASE_BERT_WORDPIECE}, as {@code peft probe} computes it. */
+    static FeatureKey featureKey(TransformerModel model, Tokenizer tokenizer) {
+        return FeatureKey.of(model, featureInputs(tokenizer), FEATURE_MAX_LENGTH, FEATURE_LAYERS, FEATURE_POOLINGS);
+    }
+
+    static List<Encoding> featureInputs(Tokenizer tokenizer) {
+        return FeatureExtractor.encode(tokenizer, FEATURE_TEXTS, null, FEATURE_MAX_LENGTH);
+    }
+
+    /** A probe feature cache: features of {@link #FEATURE_TEXTS} (3 layers x 2 poolings, [4, 32] each) and their key. */
+    static void featureCache(Path dir, Path root) {
+        Path base = root.resolve(BASE_BERT_WORDPIECE);
+        TransformerModel m = Models.load(base, DataType.FLOAT);
+        Tokenizer t = Tokenizers.load(base);
+        Features f = new FeatureExtractor(m, FEATURE_LAYERS, FEATURE_POOLINGS, 2).extract(featureInputs(t), ProbeListener.NONE);
+        new FeatureCache(dir.resolve(FEATURE_CACHE)).write(featureKey(m, t), f);
     }
 }
