@@ -85,14 +85,20 @@ public record FeatureKey(String model, String data, int maxLength, List<Integer>
     /** The key stored in a cache's metadata; null when the metadata is not a feature cache's of this format. */
     static FeatureKey fromMetadata(Map<String, String> m) {
         if (!FORMAT.equals(m.get("format"))) return null;
+        if (!isSha256(m.get("model")) || !isSha256(m.get("data"))) return null;      // fingerprints as modelFingerprint/dataFingerprint write them
         try {
             List<Integer> layers = Arrays.stream(m.get("layers").split(",")).map(Integer::valueOf).toList();
             List<Pooling> poolings = Arrays.stream(m.get("poolings").split(",")).map(Pooling::valueOf).toList();
-            return new FeatureKey(m.get("model"), m.get("data"), Integer.parseInt(m.get("max_length")), layers, poolings,
-                    Integer.parseInt(m.get("rows")), Integer.parseInt(m.get("dim")));
+            int rows = Integer.parseInt(m.get("rows")), dim = Integer.parseInt(m.get("dim"));
+            if (rows < 0 || dim <= 0) return null;
+            return new FeatureKey(m.get("model"), m.get("data"), Integer.parseInt(m.get("max_length")), layers, poolings, rows, dim);
         } catch (RuntimeException e) {
             return null;
         }
+    }
+
+    private static boolean isSha256(String s) {
+        return s != null && s.matches("[0-9a-f]{64}");
     }
 
     /** The key's hash, for file names: the model, data and maximum length only (layers and poolings may grow). */

@@ -583,11 +583,17 @@ public final class PromptClassifier implements io.peft4j.core.classify.TextClass
      * yet. Faults name the file and field.
      */
     public static PromptClassifier read(PeftModel model, Tokenizer tokenizer, java.nio.file.Path dir) {
+        return read(model, tokenizer, dir, null);
+    }
+
+    /** {@link #read(PeftModel, Tokenizer, java.nio.file.Path)}, rendering to at most {@code maxLength} tokens (null: the default). */
+    public static PromptClassifier read(PeftModel model, Tokenizer tokenizer, java.nio.file.Path dir, Integer maxLength) {
         java.nio.file.Path tf = dir.resolve(Template.FILE), vf = dir.resolve(Verbalizer.FILE);
         if (!java.nio.file.Files.isRegularFile(tf)) throw PeftException.inFile(dir, "no " + Template.FILE + " (not a prompt-based classifier)");
         var json = io.peft4j.core.io.Json.read(tf);
         Template template = Template.fromJson(json, tf);
         Builder b = builder(model, tokenizer, template);
+        if (maxLength != null) b.maxLength(maxLength);
         if (java.nio.file.Files.isRegularFile(vf)) {
             b.verbalizer(Verbalizer.read(vf));
         } else {
@@ -606,7 +612,7 @@ public final class PromptClassifier implements io.peft4j.core.classify.TextClass
                     && io.peft4j.core.io.Json.read(dir.resolve(PeftModel.CONFIG_FILE)).path("peft_type").asText().equals(SoftTokensConfig.PEFT_TYPE)) {
                 model.load(dir, soft);
             } else {
-                throw PeftException.inFile(dir, "template '" + template + "' has soft tokens, but no " + soft + " adapter was saved beside it");
+                throw PeftException.inFile(tf, "template '" + template + "' has soft tokens, but no " + soft + " adapter was saved beside it");
             }
         }
         return b.build();

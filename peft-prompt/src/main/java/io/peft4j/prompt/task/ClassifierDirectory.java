@@ -14,6 +14,7 @@ import io.peft4j.core.tokenizer.Tokenizers;
 import io.peft4j.prompt.classify.PromptClassifier;
 import io.peft4j.prompt.soft.SoftTokensConfig;
 import io.peft4j.prompt.template.Template;
+import io.peft4j.prompt.verbalizer.Verbalizer;
 import org.nd4j.linalg.api.buffer.DataType;
 
 import java.nio.file.Files;
@@ -77,16 +78,48 @@ public final class ClassifierDirectory {
         if (rootAdapter) pm.load(dir, PeftModel.DEFAULT);               // the head saved beside it comes with it
         else if (Files.isRegularFile(dir.resolve(PeftModel.HEAD_CONFIG_FILE))) pm.loadHead(dir);
         TextClassifier clf;
+        Path labelsFile;
         if (Files.isRegularFile(dir.resolve(Template.FILE))) {
-            clf = PromptClassifier.read(pm, tok, dir);
+            clf = PromptClassifier.read(pm, tok, dir, task.maxLength());
+            labelsFile = dir.resolve(Files.isRegularFile(dir.resolve(Verbalizer.FILE)) ? Verbalizer.FILE : PeftModel.HEAD_CONFIG_FILE);
         } else {
             if (pm.head() == null) throw PeftException.inFile(dir, "neither a head (" + PeftModel.HEAD_CONFIG_FILE + ") nor a template (" + Template.FILE + ")");
-            clf = new HeadClassifier(pm, new TextEncoder(tok, task.data().textFields(), task.maxLength(), task.truncation()));
+            try {
+                clf = new FieldsChecked(new HeadClassifier(pm, new TextEncoder(tok, task.data().textFields(), task.maxLength(), task.truncation())),
+                        task.data().textFields(), taskFile);
+            } catch (IllegalArgumentException e) {
+                throw PeftException.inFile(taskFile, "field 'max_length': " + e.getMessage());
+            }
+            labelsFile = dir.resolve(PeftModel.HEAD_CONFIG_FILE);
         }
         if (!clf.labels().equals(task.labels())) {
-            throw PeftException.inFile(taskFile, "labels " + task.labels() + " differ from the classifier's " + clf.labels());
+            throw PeftException.inFile(taskFile, "labels " + task.labels() + " differ from " + clf.labels() + " in " + labelsFile);
         }
         return new Loaded(pm, tok, clf, task);
+    }
+
+    /**
+     * A head classifier that first checks every record has the text fields {@value TaskConfig#FILE} names, so a record
+     * without one is reported with that file (the fields were chosen when the classifier was trained).
+     */
+    private record FieldsChecked(TextClassifier inner, List<String> fields, Path taskFile) implements TextClassifier {
+        @Override
+        public List<String> labels() {
+            return inner.labels();
+        }
+
+        @Override
+        public double[][] logProbabilities(List<Map<String, String>> records, int batchSize) {
+            for (int i = 0; i < records.size(); i++) {
+                for (String f : fields) {
+                    if (!records.get(i).containsKey(f)) {
+                        throw new PeftException("input " + (i + 1) + " has no field '" + f + "' (its fields: " + records.get(i).keySet() + "); the classifier reads "
+                                + fields + ", as " + taskFile + " says");
+                    }
+                }
+            }
+            return inner.logProbabilities(records, batchSize);
+        }
     }
 
     /** The labels {@code clf} predicts for {@code records}, each with its class probabilities. */

@@ -81,8 +81,10 @@ public record TaskConfig(String baseModel, List<String> labels, DataSpec data, i
         if (!ml.isIntegralNumber() || !ml.canConvertToInt() || ml.asInt() <= 0) throw PeftException.inFile(file, "field 'max_length' must be a positive integer, not " + ml);
         Truncation t = Truncation.parse(n.path("truncation").asText("end"));
         if (t == null) throw PeftException.inFile(file, "field 'truncation' must be \"end\" or \"start\", not " + n.get("truncation"));
+        JsonNode tr = n.get("training");
+        if (tr != null && !tr.isNull() && !tr.isObject()) throw PeftException.inFile(file, "field 'training' must be an object, not " + tr);
         @SuppressWarnings("unchecked")
-        Map<String, Object> training = n.has("training") ? Json.MAPPER.convertValue(n.get("training"), Map.class) : Map.of();
+        Map<String, Object> training = tr != null && tr.isObject() ? Json.MAPPER.convertValue(tr, Map.class) : Map.of();
         return new TaskConfig(base, labels, spec, ml.asInt(), t, n.path("method").asText("unknown"), training);
     }
 

@@ -77,12 +77,14 @@ public final class Template {
     private final List<Part> parts;
     private final Truncation truncation;
     private final Map<String, String> fieldNames;   // slot -> record field, where they differ
+    private final Object source;                    // the file it was read from, or null
 
-    private Template(String text, List<Part> parts, Truncation truncation, Map<String, String> fieldNames) {
+    private Template(String text, List<Part> parts, Truncation truncation, Map<String, String> fieldNames, Object source) {
         this.text = text;
         this.parts = List.copyOf(parts);
         this.truncation = truncation;
         this.fieldNames = Map.copyOf(fieldNames);
+        this.source = source;
     }
 
     /** Parses {@code text}; faults (unknown slot, unclosed brace, two masks, no slot for the input) name the template and the place. */
@@ -119,7 +121,7 @@ public final class Template {
         if (parts.stream().noneMatch(p -> p instanceof Field)) {
             throw new PeftException("template '" + text + "' has no slot for the input ({text}, {text_b} or {field:NAME})");
         }
-        return new Template(text, parts, Truncation.END, Map.of());
+        return new Template(text, parts, Truncation.END, Map.of(), null);
     }
 
     /** Adds the buffered template text as a part; returns the whitespace that ends it (the next part's lead). */
@@ -164,7 +166,7 @@ public final class Template {
 
     /** This template, shortening its fields at {@code truncation}'s end. */
     public Template withTruncation(Truncation truncation) {
-        return new Template(text, parts, truncation, fieldNames);
+        return new Template(text, parts, truncation, fieldNames, source);
     }
 
     /** This template, filling {@code slot} ({@code text}, {@code text_b}, or a {@code field:} name) from the record field {@code recordField}. */
@@ -175,7 +177,7 @@ public final class Template {
         Map<String, String> m = new LinkedHashMap<>(fieldNames);
         if (slot.equals(recordField)) m.remove(slot);
         else m.put(slot, recordField);
-        return new Template(text, parts, truncation, m);
+        return new Template(text, parts, truncation, m, source);
     }
 
     /** The template as written. */
@@ -292,7 +294,17 @@ public final class Template {
                 }
             }
         }
-        return out;
+        return new Template(out.text, out.parts, out.truncation, out.fieldNames, file);
+    }
+
+    /** The file this template was read from ({@link #fromJson}), or null. */
+    public Object source() {
+        return source;
+    }
+
+    /** {@code template '<text>'}, with the file it was read from: how messages about the template name it. */
+    public String describe() {
+        return "template '" + text + "'" + (source == null ? "" : " (" + source + ")");
     }
 
     /** Reads a {@value #FILE} file; faults name the file and the field. */

@@ -35,15 +35,15 @@ public final class TemplateEncoder {
         this.mode = mode;
         this.maxLength = maxLength;
         if (mode == AnswerMode.MASK) {
-            if (!template.hasMask()) throw new PeftException("template '" + template + "' has no {mask}: a masked LM reads its answer at the mask");
-            if (tok.maskId() < 0) throw new PeftException("template '" + template + "': the tokenizer has no mask token for {mask}");
+            if (!template.hasMask()) throw new PeftException(template.describe() + " has no {mask}: a masked LM reads its answer at the mask");
+            if (tok.maskId() < 0) throw new PeftException(template.describe() + ": the tokenizer has no mask token for {mask}");
         }
         boolean afterMask = false;
         int fixed = 0;
         for (Template.Part p : template.parts()) {
             if (afterMask && mode == AnswerMode.NEXT_TOKEN) {
                 if (p instanceof Template.Literal) continue;    // a decoder answers at the mask: words after it are dropped
-                throw new PeftException("template '" + template + "': " + describe(p) + " after {mask}, but a decoder answers with the token after the prompt,"
+                throw new PeftException(template.describe() + ": " + describe(p) + " after {mask}, but a decoder answers with the token after the prompt,"
                         + " so nothing but template words (which are dropped) may follow {mask}");
             }
             if (p instanceof Template.Literal l) {
@@ -72,7 +72,7 @@ public final class TemplateEncoder {
         this.fixedTokens = fixed;
         this.specials = tok.specialTokenCount(false);
         if (fixed + specials > maxLength) {
-            throw new PeftException("template '" + template + "' alone takes " + (fixed + specials) + " tokens (with " + specials
+            throw new PeftException(template.describe() + " alone takes " + (fixed + specials) + " tokens (with " + specials
                     + " special tokens), more than the " + maxLength + " the model takes: no room for the input");
         }
         this.offset = segmentOffset(tok);
@@ -84,7 +84,7 @@ public final class TemplateEncoder {
 
     private int[] tokens(String text, String what) {
         int[] ids = tok.encodeText(text);
-        if (ids.length == 0) throw new PeftException("template '" + template + "': " + what + " has no tokens");
+        if (ids.length == 0) throw new PeftException(template.describe() + ": " + what + " has no tokens");
         return ids;
     }
 
@@ -144,7 +144,7 @@ public final class TemplateEncoder {
             String name = template.recordField(p.field());
             String v = record.get(name);
             if (v == null) {
-                throw new PeftException("a record has no field '" + name + "' for template '" + template + "' (its fields: " + new TreeSet<>(record.keySet()) + ")");
+                throw new PeftException("a record has no field '" + name + "' for " + template.describe() + " (its fields: " + new TreeSet<>(record.keySet()) + ")");
             }
             v = v.strip();
             fieldIds.add(v.isEmpty() ? new int[0] : tok.encodeText(p.lead() + v));
@@ -178,7 +178,7 @@ public final class TemplateEncoder {
             System.arraycopy(ids, 0, segment, n, ids.length);
             n += ids.length;
         }
-        if (n == 0) throw new PeftException("template '" + template + "' rendered a record to no tokens");
+        if (n == 0) throw new PeftException(template.describe() + " rendered a record to no tokens");
         if (mode == AnswerMode.NEXT_TOKEN) answer = n - 1;
         Encoding e = tok.withSpecialTokens(segment, null);
         return new Rendered(e.ids(), e.typeIds(), answer < 0 ? -1 : offset + answer, softPos.stream().mapToInt(Integer::intValue).toArray(),

@@ -45,7 +45,8 @@ public final class LabelWords {
             for (int w = 0; w < words.size(); w++) {
                 String word = words.get(w);
                 int[] t = tok.encodeText(verbalizer.prefix() + word);
-                String where = "label word '" + word + "' of label '" + labels.get(c) + "'";
+                String where = (verbalizer.source() == null ? "" : verbalizer.source() + ": ") + "label word '" + word + "' of label '" + labels.get(c) + "'"
+                        + (verbalizer.prefix().equals(" ") ? "" : " (tokenized with the prefix '" + verbalizer.prefix() + "')");
                 if (t.length == 0) throw new PeftException(where + " has no tokens");
                 for (int id : t) {
                     if (id == unk) throw new PeftException(where + " is not in the vocabulary (the tokenizer gives " + tok.idToToken(unk) + ")");

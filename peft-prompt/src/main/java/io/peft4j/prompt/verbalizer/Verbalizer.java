@@ -43,8 +43,10 @@ public final class Verbalizer {
     private final MultiToken multiToken;
     private final Normalization normalization;
     private final String prefix;
+    private final Object source;        // the file it was read from, or null
 
-    private Verbalizer(Map<String, List<String>> words, MultiToken multiToken, Normalization normalization, String prefix) {
+    private Verbalizer(Map<String, List<String>> words, MultiToken multiToken, Normalization normalization, String prefix, Object source) {
+        this.source = source;
         Map<String, List<String>> m = new LinkedHashMap<>();
         words.forEach((k, v) -> m.put(k, List.copyOf(v)));
         this.words = java.util.Collections.unmodifiableMap(m);
@@ -69,7 +71,7 @@ public final class Verbalizer {
                 if (!seen.add(w)) throw new PeftException("verbalizer label '" + e.getKey() + "' lists the word '" + w + "' twice");
             }
         }
-        return new Verbalizer(labelWords, MultiToken.FIRST, Normalization.VOCABULARY, " ");
+        return new Verbalizer(labelWords, MultiToken.FIRST, Normalization.VOCABULARY, " ", null);
     }
 
     /**
@@ -102,17 +104,17 @@ public final class Verbalizer {
 
     /** This verbalizer, scoring words of several tokens by {@code multiToken}. */
     public Verbalizer withMultiToken(MultiToken multiToken) {
-        return new Verbalizer(words, multiToken, normalization, prefix);
+        return new Verbalizer(words, multiToken, normalization, prefix, source);
     }
 
     /** This verbalizer with the word scores normalised as {@code normalization} says. */
     public Verbalizer withNormalization(Normalization normalization) {
-        return new Verbalizer(words, multiToken, normalization, prefix);
+        return new Verbalizer(words, multiToken, normalization, prefix, source);
     }
 
     /** The text put before every label word when it is tokenized ({@code ""} to tokenize the words as they are). */
     public Verbalizer withPrefix(String prefix) {
-        return new Verbalizer(words, multiToken, normalization, prefix);
+        return new Verbalizer(words, multiToken, normalization, prefix, source);
     }
 
     /** The labels in class order. */
@@ -218,7 +220,12 @@ public final class Verbalizer {
             if (!p.isTextual()) throw PeftException.inFile(file, "field 'prefix' must be a string, not " + p);
             v = v.withPrefix(p.asText());
         }
-        return v;
+        return new Verbalizer(v.words, v.multiToken, v.normalization, v.prefix, file);
+    }
+
+    /** The file this verbalizer was read from ({@link #fromJson}), or null: messages about its words name it. */
+    public Object source() {
+        return source;
     }
 
     private static <E extends Enum<E>> E enumField(JsonNode json, String field, Class<E> type, E dflt, Object file) {
