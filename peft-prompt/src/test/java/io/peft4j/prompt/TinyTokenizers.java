@@ -49,7 +49,7 @@ public final class TinyTokenizers {
         vocab.put("\u0120", 94);
         vocab.put("\u0120a", 95);
         vocab.put("\u0120b", 96);
-        return new ByteLevelBpeTokenizer(vocab, List.of("\u0120 a", "\u0120 b"), List.of(), "tiny-gpt2-vocab");
+        return new ByteLevelBpeTokenizer(vocab, List.of("\u0120 a", "\u0120 b"), List.of(), "tiny-gpt2-vocab", "tiny-gpt2-merges");
     }
 
     /** The text {@link #gpt2()} encodes to {@code ids} (each below 94). */
