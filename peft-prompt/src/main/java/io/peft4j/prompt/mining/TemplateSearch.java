@@ -4,7 +4,6 @@ import io.peft4j.core.PeftException;
 import io.peft4j.core.data.TextRecord;
 import io.peft4j.core.eval.ClassificationReport;
 import io.peft4j.core.model.ModelConfig;
-import io.peft4j.core.peft.Adapter;
 import io.peft4j.core.peft.PeftConfig;
 import io.peft4j.core.peft.PeftModel;
 import io.peft4j.core.tokenizer.Tokenizer;
@@ -58,15 +57,15 @@ public final class TemplateSearch {
     /** The adapter that holds a candidate's soft tokens while it is scored. */
     public static final String SOFT_TOKENS = "template_search_soft_tokens";
 
-    /** Called as the candidates are scored (e.g. to move a progress bar); both methods do nothing unless overridden. */
+    /** Told as the candidates are scored, e.g. to move a progress bar: {@code (index, total, scored) -> bar.step()}. */
+    @FunctionalInterface
     public interface Listener {
-        /** Candidate {@code index} (0-based) of {@code total} is about to be scored. */
+        /** Candidate {@code index} (0-based) of {@code total} is about to be scored; does nothing unless overridden. */
         default void started(int index, int total, Candidate candidate) {
         }
 
         /** Candidate {@code index} of {@code total} is scored. */
-        default void finished(int index, int total, Scored scored) {
-        }
+        void finished(int index, int total, Scored scored);
     }
 
     /**
@@ -88,6 +87,7 @@ public final class TemplateSearch {
      * @param config the training budget and settings ({@link TrainingConfig#seed()} seeds the data order too)
      */
     public record Training(PeftConfig method, TrainingConfig config) {
+        /** Both are required. */
         public Training {
             if (method == null || config == null) throw new IllegalArgumentException("few-shot training needs a method and a training config");
         }
@@ -130,7 +130,7 @@ public final class TemplateSearch {
         private final Map<String, String> fields = new LinkedHashMap<>();
         private int batchSize = 32;
         private long seed = 42;
-        private Listener listener = new Listener() {
+        private Listener listener = (index, total, scored) -> {
         };
 
         private Builder(PeftModel model, Tokenizer tokenizer) {

@@ -85,6 +85,7 @@ public final class VerbalizerSearch {
      * @param batchSize          records per forward pass
      */
     public record Options(int wordsPerClass, Criterion criterion, int candidatesPerClass, int minLetters, String prefix, int listed, int batchSize) {
+        /** Checks the options: a value out of range is a {@link PeftException} naming it. */
         public Options {
             if (wordsPerClass < 1) throw new PeftException("words per class must be at least 1, not " + wordsPerClass);
             if (criterion == null) throw new PeftException("no criterion");
@@ -112,6 +113,7 @@ public final class VerbalizerSearch {
             return new Options(k, criterion, pool, minLetters, prefix, listed, batchSize);
         }
 
+        /** With the score {@code c}. */
         public Options withCriterion(Criterion c) {
             return new Options(wordsPerClass, c, candidatesPerClass, minLetters, prefix, listed, batchSize);
         }
@@ -121,18 +123,22 @@ public final class VerbalizerSearch {
             return new Options(wordsPerClass, criterion, m, minLetters, prefix, listed, batchSize);
         }
 
+        /** Words with fewer than {@code n} letters are not candidates (0: punctuation and numbers too). */
         public Options withMinLetters(int n) {
             return new Options(wordsPerClass, criterion, candidatesPerClass, n, prefix, listed, batchSize);
         }
 
+        /** Words are tokenized with {@code p} in front ({@code ""}: as they are), as the verbalizer's prefix. */
         public Options withPrefix(String p) {
             return new Options(wordsPerClass, criterion, candidatesPerClass, minLetters, p, listed, batchSize);
         }
 
+        /** The result lists the best {@code n} words per label (at least k). */
         public Options withListed(int n) {
             return new Options(wordsPerClass, criterion, candidatesPerClass, minLetters, prefix, n, batchSize);
         }
 
+        /** {@code b} records per forward pass. */
         public Options withBatchSize(int b) {
             return new Options(wordsPerClass, criterion, candidatesPerClass, minLetters, prefix, listed, b);
         }
@@ -151,7 +157,11 @@ public final class VerbalizerSearch {
 
     // ------------------------------------------------------------------ the search
 
-    /** Searches with a vocabulary-only classifier of {@code template} on {@code model} (see {@link #search(PromptClassifier, List, Options)}). */
+    /**
+     * Searches with a vocabulary-only classifier of {@code template} on {@code model} (see
+     * {@link #search(PromptClassifier, List, Options)}); a template with soft tokens adds their adapter to the model, as
+     * {@link PromptClassifier.Builder#build()} does.
+     */
     public static Result search(PeftModel model, Tokenizer tokenizer, Template template, List<TextRecord> records, Options options) {
         return search(PromptClassifier.builder(model, tokenizer, template).vocabularyOnly().build(), records, options);
     }
@@ -193,6 +203,7 @@ public final class VerbalizerSearch {
      */
     public static Result fromLogProbs(double[][] logProbs, List<String> labels, Map<Integer, String> words, String template, Options options) {
         if (logProbs.length != labels.size()) throw new IllegalArgumentException(logProbs.length + " rows of log-probabilities for " + labels.size() + " labels");
+        if (labels.contains(null)) throw new IllegalArgumentException("record " + labels.indexOf(null) + " has no label");
         List<String> classes = new ArrayList<>(new java.util.TreeSet<>(labels));
         if (classes.size() < 2) throw new PeftException("verbalizer search needs records of at least two labels, these have only " + classes);
         int[] classOf = labels.stream().mapToInt(classes::indexOf).toArray();

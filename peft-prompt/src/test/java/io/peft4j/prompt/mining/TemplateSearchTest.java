@@ -203,12 +203,8 @@ class TemplateSearchTest {
         PeftModel m = MiningFixtures.tinyBert();
         TemplateSearch s = TemplateSearch.builder(m, MiningFixtures.TOK).verbalizer(MiningFixtures.PLANTED_WORDS).build();
         List<String> scored = new ArrayList<>();
-        TemplateSearch watched = TemplateSearch.builder(m, MiningFixtures.TOK).verbalizer(MiningFixtures.PLANTED_WORDS).listener(new TemplateSearch.Listener() {
-            @Override
-            public void started(int index, int total, Candidate c) {
-                scored.add(c.origin());
-            }
-        }).build();
+        TemplateSearch watched = TemplateSearch.builder(m, MiningFixtures.TOK).verbalizer(MiningFixtures.PLANTED_WORDS)
+                .listener((index, total, done) -> scored.add(done.candidate().origin())).build();
         assertThatThrownBy(() -> watched.run(candidates("{text} it was {mask} .", "# no answer", "{text} it was good ."), TRAIN, DEV)).isInstanceOf(PeftException.class)
                 .hasMessage("candidates.txt: line 3: template '{text} it was good .' has no {mask}: a masked LM reads its answer at the mask");
         assertThat(scored).isEmpty();
