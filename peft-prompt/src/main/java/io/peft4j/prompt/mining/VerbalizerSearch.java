@@ -203,7 +203,7 @@ public final class VerbalizerSearch {
      */
     public static Result fromLogProbs(double[][] logProbs, List<String> labels, Map<Integer, String> words, String template, Options options) {
         if (logProbs.length != labels.size()) throw new IllegalArgumentException(logProbs.length + " rows of log-probabilities for " + labels.size() + " labels");
-        if (labels.contains(null)) throw new IllegalArgumentException("record " + labels.indexOf(null) + " has no label");
+        for (int i = 0; i < labels.size(); i++) if (labels.get(i) == null) throw new IllegalArgumentException("record " + i + " has no label");
         List<String> classes = new ArrayList<>(new java.util.TreeSet<>(labels));
         if (classes.size() < 2) throw new PeftException("verbalizer search needs records of at least two labels, these have only " + classes);
         int[] classOf = labels.stream().mapToInt(classes::indexOf).toArray();
