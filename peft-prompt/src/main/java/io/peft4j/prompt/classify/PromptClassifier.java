@@ -98,6 +98,7 @@ public final class PromptClassifier implements io.peft4j.core.classify.TextClass
         private final Template template;
         private Verbalizer verbalizer;
         private HeadInput head;
+        private boolean vocabularyOnly;
         private Integer maxLength;
         private String softName = SOFT_TOKENS;
         private long seed;
@@ -117,6 +118,15 @@ public final class PromptClassifier implements io.peft4j.core.classify.TextClass
         /** Scores with the model's classification head (set on the model first) instead of a verbalizer. */
         public Builder head(HeadInput input) {
             this.head = input;
+            return this;
+        }
+
+        /**
+         * Neither a verbalizer nor a head: the classifier has no classes and gives only {@link #vocabularyLogProbs}
+         * (every token's score at the answer position, what a search for label words reads); scoring classes fails.
+         */
+        public Builder vocabularyOnly() {
+            this.vocabularyOnly = true;
             return this;
         }
 
@@ -147,7 +157,8 @@ public final class PromptClassifier implements io.peft4j.core.classify.TextClass
 
         /** Validates the template and verbalizer for the model and tokenizer; creates the soft-token adapter when needed. */
         public PromptClassifier build() {
-            if ((verbalizer == null) == (head == null)) throw new IllegalStateException("set either a verbalizer or a head input, not both or neither");
+            int set = (verbalizer != null ? 1 : 0) + (head != null ? 1 : 0) + (vocabularyOnly ? 1 : 0);
+            if (set != 1) throw new IllegalStateException("set one of a verbalizer, a head input or vocabularyOnly(), not " + (set == 0 ? "none" : "several"));
             ModelConfig cfg = model.base().config();
             AnswerMode mode = head == HeadInput.SEQUENCE ? AnswerMode.NONE : AnswerMode.of(cfg);
             int max = maxLength != null ? maxLength : cfg.maxPositions() - reservedPositions(model);
@@ -167,6 +178,11 @@ public final class PromptClassifier implements io.peft4j.core.classify.TextClass
                     }
                 }
                 labels = verbalizer.labels();
+            } else if (vocabularyOnly) {
+                if (tok.vocabSize() > cfg.vocabSize()) {
+                    throw new PeftException("the tokenizer has " + tok.vocabSize() + " tokens, the model's vocabulary " + cfg.vocabSize() + ": they do not belong together");
+                }
+                labels = List.of();
             } else {
                 if (!(model.head() instanceof ClassificationHead h) || h.isRegression()) {
                     throw new PeftException("a template that feeds a head needs a classification head on the model (PeftModel.setHead) first");
@@ -368,6 +384,7 @@ public final class PromptClassifier implements io.peft4j.core.classify.TextClass
     /** This classifier's class scores {@code [g, C]} for the given rows of a pass. */
     private Tensor groupScores(Pass p, List<Integer> rows) {
         if (words != null) return words.scores(answerLogits(p, rows));
+        if (headInput == null) throw new PeftException(this + " has no verbalizer and no head: it gives vocabularyLogProbs only");
         if (headInput == HeadInput.MASK) {
             Tensor at = answerHidden(p, rows);
             int[][] ones = new int[rows.size()][1];
@@ -568,6 +585,7 @@ public final class PromptClassifier implements io.peft4j.core.classify.TextClass
      * {@link io.peft4j.core.io.AtomicFiles#writeDirectory}.
      */
     public void writeFiles(java.nio.file.Path dir) {
+        if (words == null && headInput == null) throw new IllegalStateException(this + " scores no classes: there is nothing to save");
         var t = template().toJson();
         if (headInput != null) t.put("head_input", headInput.name().toLowerCase(java.util.Locale.ROOT));
         if (softAdapter != null && !softAdapter.equals(SOFT_TOKENS)) t.put("soft_tokens_adapter", softAdapter);
@@ -620,6 +638,6 @@ public final class PromptClassifier implements io.peft4j.core.classify.TextClass
 
     @Override
     public String toString() {
-        return "PromptClassifier[" + template() + " -> " + (words != null ? words.verbalizer() : "head at " + headInput) + "]";
+        return "PromptClassifier[" + template() + " -> " + (words != null ? words.verbalizer() : headInput != null ? "head at " + headInput : "vocabulary only") + "]";
     }
 }
