@@ -175,6 +175,29 @@ class ClassifierCommandsTest {
         assertThat(run("probe", "--model", model.toString(), "--data", data, "--pooling", "max").err()).contains("--pooling: 'max' is not cls, mean or last");
     }
 
+    @Test
+    void mineSearchesLabelWordsOrRanksTemplatesAndRefusesBadInput(@TempDir Path tmp) throws Exception {
+        Path model = tinyBert(tmp);
+        String data = tmp.resolve("train.jsonl").toString(), m = model.toString();
+        CliTest.Result words = run("mine", "--model", m, "--data", data, "--template", "{text} it was {mask} .", "--words", "2", "--json");
+        assertThat(words.code()).as(words.err()).isZero();
+        JsonNode w = M.readTree(words.out());
+        assertThat(w.toString()).contains("\"neg\"").contains("\"pos\"");
+        Path extra = tmp.resolve("templates.txt");
+        Files.writeString(extra, "# mine\n{text} it was {mask} .\n\n{mask} : {text}\n");
+        CliTest.Result t = run("mine", "--model", m, "--data", data, "--dev", data, "--templates", extra.toString(), "--no-builtin-templates",
+                "--verbalizer", "pos=good;neg=bad", "--json", "--no-progress");
+        assertThat(t.code()).as(t.err()).isZero();
+        assertThat(M.readTree(t.out()).toString()).contains("{text} it was {mask} .").contains("{mask} : {text}");
+        assertThat(run("mine", "--model", m, "--data", data, "--verbalizer", "pos=good;neg=bad").err()).contains("ranks templates on --dev");
+        assertThat(run("mine", "--model", m, "--data", data, "--template", "{text} {mask}", "--templates", extra.toString()).err())
+                .contains("--template searches label words for that template");
+        Files.writeString(extra, "{text} it was {mask} .\n{text} {mask\n");
+        CliTest.Result bad = run("mine", "--model", m, "--data", data, "--dev", data, "--templates", extra.toString(), "--verbalizer", "pos=good;neg=bad");
+        assertThat(bad.code()).isEqualTo(1);
+        assertThat(bad.err()).contains("templates.txt").contains("line 2").doesNotContain("\tat ");
+    }
+
     /**
      * Zero-shot on the real BERT-base, words whose sentiment anyone can check: 20 plainly positive and 20 plainly negative
      * adjectives, "{text}. It was {mask}." with great/terrible. Measured first: 0.90 both uncalibrated and with the content-free

@@ -151,13 +151,7 @@ public final class ClassifierTraining {
             model.setHead(ClassificationHead.classification(pooling, labels, d, DataType.FLOAT, seed));
             return new HeadClassifier(model, new TextEncoder(tokenizer, setup.data().textFields(), setup.maxLength(), setup.truncation()));
         }
-        Template t = setup.template().withTruncation(setup.truncation());
-        List<String> fields = setup.data().textFields();
-        if (t.slots().contains("text")) t = t.withField("text", fields.get(0));
-        if (t.slots().contains("text_b")) {
-            if (fields.size() < 2) throw new PeftException("template '" + t + "' has {text_b}, but the data has one text field " + fields);
-            t = t.withField("text_b", fields.get(1));
-        }
+        Template t = forData(setup.template(), setup.data().textFields()).withTruncation(setup.truncation());
         var b = PromptClassifier.builder(model, tokenizer, t).maxLength(setup.maxLength()).seed(seed);
         if (setup.verbalizer() != null) {
             b.verbalizer(setup.verbalizer());
@@ -166,6 +160,20 @@ public final class ClassifierTraining {
             b.head(t.hasMask() ? PromptClassifier.HeadInput.MASK : PromptClassifier.HeadInput.SEQUENCE);
         }
         return b.build();
+    }
+
+    /**
+     * {@code template} reading the data's text fields: {@code {text}} the first, {@code {text_b}} the second (as
+     * OpenPrompt's text_a and text_b); a template with {@code {text_b}} needs two.
+     */
+    public static Template forData(Template template, List<String> textFields) {
+        Template t = template;
+        if (t.slots().contains("text")) t = t.withField("text", textFields.get(0));
+        if (t.slots().contains("text_b")) {
+            if (textFields.size() < 2) throw new PeftException(t.describe() + " has {text_b}, but the data has one text field " + textFields);
+            t = t.withField("text_b", textFields.get(1));
+        }
+        return t;
     }
 
     /**
