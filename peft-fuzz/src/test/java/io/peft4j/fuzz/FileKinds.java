@@ -77,6 +77,7 @@ final class FileKinds {
             new FileKind("dataset-csv", Seeds::csv, List.of("train.csv"), (d, env) -> dataset(d.resolve("train.csv"), env)),
             new FileKind("dataset-tsv", Seeds::tsv, List.of("train.tsv"), (d, env) -> dataset(d.resolve("train.tsv"), env)),
             new FileKind("template-json", Seeds::template, List.of(Template.FILE), FileKinds::template),
+            new FileKind("templates-txt", Seeds::templates, List.of("templates.txt"), FileKinds::templates),
             new FileKind("verbalizer-json", Seeds::verbalizer, List.of(Verbalizer.FILE), FileKinds::verbalizer),
             new FileKind("classifier-dir-prompt", Seeds::promptClassifier, List.of(TaskConfig.FILE, TaskConfig.FILE, Template.FILE, Verbalizer.FILE),
                     FileKinds::classifierDirectory),
@@ -162,6 +163,20 @@ final class FileKinds {
                 Verbalizer.parse(Seeds.VERBALIZER));
         env.running();
         checkLogProbabilities(clf.logProbabilities(Seeds.PROMPT_RECORDS, 2), 2, clf.labels());
+    }
+
+    /** A candidate-template file ({@code peft mine --templates}) read, then each template bound on tiny BERT and one record scored. */
+    static void templates(Path dir, FileKind.Env env) {
+        var candidates = io.peft4j.prompt.mining.TemplateCandidates.read(dir.resolve("templates.txt"));
+        Path base = env.seeds().resolve(Seeds.BASE_BERT_WORDPIECE);
+        PeftModel model = PeftModel.of(Models.load(base, DataType.FLOAT));
+        Tokenizer tok = Tokenizers.load(base);
+        env.running();
+        for (var c : candidates) {
+            PromptClassifier clf = PromptClassifier.of(model, tok, io.peft4j.prompt.task.ClassifierTraining.forData(c.template(), List.of("review")),
+                    Verbalizer.parse(Seeds.VERBALIZER));
+            checkLogProbabilities(clf.logProbabilities(Seeds.PROMPT_RECORDS.subList(0, 1), 1), 1, clf.labels());
+        }
     }
 
     /** {@code verbalizer.json} read, bound on tiny BERT with a fixed template, and two records scored. */

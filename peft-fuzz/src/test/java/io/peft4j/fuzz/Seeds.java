@@ -315,6 +315,12 @@ final class Seeds {
         Template.parse("{field:title}: {text} all in all, it was {mask}.").withField("text", "review").write(dir.resolve(Template.FILE));
     }
 
+    /** {@code templates.txt}: candidate templates as {@code peft mine --templates} reads them (a comment, a blank line, three templates). */
+    static void templates(Path dir, Path root) throws IOException {
+        java.nio.file.Files.writeString(dir.resolve("templates.txt"), "# single-text candidates\n{text} all in all, it was {mask}.\n\n{mask}: {text}\n"
+                + "{field:title}. {text} it was {mask}!\n");
+    }
+
     /** {@code verbalizer.json}: {@link #VERBALIZER} with the defaults written out (first token, vocabulary, prefix " "). */
     static void verbalizer(Path dir, Path root) {
         Verbalizer.parse(VERBALIZER).write(dir.resolve(Verbalizer.FILE));

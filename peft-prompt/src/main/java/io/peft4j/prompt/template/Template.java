@@ -294,7 +294,12 @@ public final class Template {
                 }
             }
         }
-        return new Template(out.text, out.parts, out.truncation, out.fieldNames, file);
+        return out.withSource(file);
+    }
+
+    /** This template, saying in messages that it comes from {@code source} (a file, a file and line). */
+    public Template withSource(Object source) {
+        return new Template(text, parts, truncation, fieldNames, source);
     }
 
     /** The file this template was read from ({@link #fromJson}), or null. */
