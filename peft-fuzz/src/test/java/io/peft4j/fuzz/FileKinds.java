@@ -173,9 +173,13 @@ final class FileKinds {
         Tokenizer tok = Tokenizers.load(base);
         env.running();
         for (var c : candidates) {
-            PromptClassifier clf = PromptClassifier.of(model, tok, io.peft4j.prompt.task.ClassifierTraining.forData(c.template(), List.of("review")),
-                    Verbalizer.parse(Seeds.VERBALIZER));
-            checkLogProbabilities(clf.logProbabilities(Seeds.PROMPT_RECORDS.subList(0, 1), 1), 1, clf.labels());
+            try {                                          // as the template search reports a candidate: by its file and line
+                PromptClassifier clf = PromptClassifier.of(model, tok, io.peft4j.prompt.task.ClassifierTraining.forData(c.template(), List.of("review")),
+                        Verbalizer.parse(Seeds.VERBALIZER));
+                checkLogProbabilities(clf.logProbabilities(Seeds.PROMPT_RECORDS.subList(0, 1), 1), 1, clf.labels());
+            } catch (PeftException e) {
+                throw c.error(e.getMessage());
+            }
         }
     }
 

@@ -82,7 +82,7 @@ public final class TemplateCandidates {
             if (s.isEmpty() || s.startsWith("#")) continue;
             Template t;
             try {
-                t = Template.parse(s).withSource(source + ": line " + (i + 1));
+                t = Template.parse(s);
             } catch (PeftException e) {
                 throw PeftException.inFile(source, "line " + (i + 1) + ": " + e.getMessage());
             }
