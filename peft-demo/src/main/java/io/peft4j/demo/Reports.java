@@ -148,17 +148,27 @@ public final class Reports {
         }
         double ymin = rows.stream().mapToDouble(Row::accuracy).min().orElse(0), ymax = rows.stream().mapToDouble(Row::accuracy).max().orElse(1);
         ymin = Math.max(0, Math.floor(ymin * 20 - 1) / 20);
-        ymax = Math.min(1.0, Math.ceil(ymax * 20 + 1) / 20);
+        ymax = Math.ceil(ymax * 20 + 1) / 20;                    // room above the top points for their labels
         st.setYAxisMin(ymin);
         st.setYAxisMax(ymax);
         st.setXAxisMin(lo);
         st.setXAxisMax(hi);
         double dy = (ymax - ymin) * 0.035;
-        for (Row r : points) {
+        // labels above their points; a point close to the one before it (within 0.4 decades and 3 label heights) gets its
+        // label below, then higher above, then lower below, so that neighbours' labels do not overlap
+        List<Row> byX = new ArrayList<>(points);
+        byX.sort(java.util.Comparator.comparingDouble(Row::trainablePercent));
+        int level = 0;
+        Row prev = null;
+        for (Row r : byX) {
+            boolean near = prev != null && Math.log10(r.trainablePercent() / prev.trainablePercent()) < 0.4 && Math.abs(r.accuracy() - prev.accuracy()) < 3 * dy;
+            level = near ? level + 1 : 0;
+            double off = (level % 2 == 0 ? 1 : -1) * dy * (1 + 1.1 * (level / 2));
             XYSeries s = chart.addSeries(title(r), new double[]{r.trainablePercent()}, new double[]{r.accuracy()});
             s.setMarker(SeriesMarkers.CIRCLE);
             s.setShowInLegend(false);
-            chart.addAnnotation(new AnnotationText(title(r), r.trainablePercent(), r.accuracy() + dy, false));
+            chart.addAnnotation(new AnnotationText(title(r), r.trainablePercent(), r.accuracy() + off, false));
+            prev = r;
         }
         Color[] colors = {Color.GRAY, new Color(0xB0, 0x40, 0x40), new Color(0x40, 0x70, 0xB0)};
         int c = 0;

@@ -231,12 +231,12 @@ class DemoTest {
         // 5-token texts: the floor of 16 tokens, a quarter of the default 64, so 4x the examples and steps (the data has only 12 per label)
         DemoSettings s = DemoSettings.choose(false, DemoSettings.Budget.defaults(), train, dev, task.spec(), tok, 512, 3);
         assertThat(s.maxLength()).isEqualTo(16);
-        assertThat(s.steps()).isEqualTo(160);
+        assertThat(s.steps()).isEqualTo(128);
         assertThat(s.trainExamples()).isEqualTo(24);
         assertThat(s.devExamples()).isEqualTo(12);
         assertThat(s.balanced()).isTrue();
         assertThat(s.learningRate("lora")).isEqualTo(1e-3);
-        assertThat(s.describe(24, 12)).contains("a class-balanced sample of 24 of 24 training examples", "160 steps of 8", "lora 1e-03");
+        assertThat(s.describe(24, 12)).contains("a class-balanced sample of 24 of 24 training examples", "128 steps of 8", "lora 1e-03");
         DemoSettings f = DemoSettings.choose(true, DemoSettings.Budget.defaults(), train, dev, task.spec(), tok, 512, 3);
         assertThat(f.steps()).isZero();
         assertThat(f.epochs()).isEqualTo(3);
