@@ -57,6 +57,17 @@ class DemoCommandTest {
     }
 
     @Test
+    void fillMaskKeepsTheFormerDemoSentencesAsItsDefaultInput(@TempDir Path tmp) throws Exception {
+        Path model = ClassifierCommandsTest.tinyBert(tmp);
+        CliTest.Result r = run("fill-mask", "--model", model.toString(), "--top-k", "2");
+        assertThat(r.code()).as(r.err()).isZero();
+        List<String> lines = r.out().lines().toList();
+        assertThat(lines).hasSize(5);
+        assertThat(lines.get(0)).startsWith("The capital of France is [MASK].\t");
+        assertThat(lines.get(4)).startsWith("Java runs on the [MASK] virtual machine.\t");
+    }
+
+    @Test
     void badInputEndsWithOneLineAndExitCodeOne(@TempDir Path tmp) throws Exception {
         Path model = ClassifierCommandsTest.tinyBert(tmp), data = tmp.resolve("train.jsonl");
         CliTest.Result r = run("demo", "--task", "nope", "--output", tmp.resolve("o").toString());

@@ -8,6 +8,8 @@ import io.peft4j.core.io.Json;
 import io.peft4j.core.model.ModelConfig;
 import io.peft4j.core.tokenizer.Tokenizer;
 import io.peft4j.core.tokenizer.Tokenizers;
+import io.peft4j.prompt.template.Template;
+import io.peft4j.prompt.verbalizer.Verbalizer;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -112,6 +114,20 @@ public final class Demo {
         if (counts.size() < 2) {
             throw PeftException.inFile(task.train(), "the training data has one class (" + counts.keySet().iterator().next()
                     + "): there is nothing to tell apart; a comparison needs at least two labels");
+        }
+        Map<String, Integer> devCounts = Labels.counts(dev);
+        List<String> unseen = devCounts.keySet().stream().filter(l -> !counts.containsKey(l)).toList();
+        if (!unseen.isEmpty()) {
+            throw PeftException.inFile(task.dev(), "labels " + unseen + " do not occur in the training data " + counts.keySet()
+                    + ": no method can learn them");
+        }
+        if (cfg.methods().stream().anyMatch(m -> m.name().equals("zero-shot"))) {
+            try {
+                Template.parse(task.template());
+                Verbalizer.parse(task.verbalizer()).checkLabels(counts.keySet(), task.train());
+            } catch (PeftException e) {
+                throw new PeftException("zero-shot: " + e.getMessage(), e);
+            }
         }
         Path modelDir = ModelHub.resolve(cfg.model());
         Tokenizer tokenizer = Tokenizers.load(modelDir);

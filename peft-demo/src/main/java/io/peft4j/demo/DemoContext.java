@@ -1,6 +1,5 @@
 package io.peft4j.demo;
 
-import io.peft4j.core.PeftException;
 import io.peft4j.core.classify.TextClassifier;
 import io.peft4j.core.data.Labels;
 import io.peft4j.core.data.TextRecord;
@@ -152,10 +151,5 @@ public final class DemoContext {
         List<String> fields = plan.task().textFields();
         if (fields.size() == 1) return r.field(fields.get(0));
         return r.field(fields.get(0)) + " " + r.field(fields.get(1));
-    }
-
-    /** A {@link PeftException} about the task's data. */
-    PeftException dataError(String fault) {
-        return PeftException.inFile(plan.task().train(), fault);
     }
 }

@@ -23,7 +23,6 @@ import io.peft4j.probe.LabeledTexts;
 import io.peft4j.probe.LayerScore;
 import io.peft4j.probe.LinearProbe;
 import io.peft4j.probe.ProbeConfig;
-import io.peft4j.probe.ProbeListener;
 import io.peft4j.probe.ProbeResult;
 import io.peft4j.probe.Probing;
 import io.peft4j.prompt.ptuning.PTuningConfig;

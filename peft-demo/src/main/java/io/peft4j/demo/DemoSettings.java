@@ -22,6 +22,12 @@ import java.util.Map;
  * method's usual settings ({@code full}: all the data, three epochs). Every trained method gets the same data,
  * length, batch size and steps; only the learning rate is the method's own.
  *
+ * <pre>{@code
+ * DemoSettings s = DemoSettings.choose(false, DemoSettings.Budget.defaults(), train, dev, DemoTask.builtin("spam").spec(),
+ *         tokenizer, 512, 42);
+ * List<TextRecord> seen = s.trainSubset(train);      // 128 ham + 128 spam
+ * }</pre>
+ *
  * @param full           all the data and each method's usual settings, not the budget
  * @param maxLength      tokens per example, special tokens included (the zero-shot template gets {@link #PROMPT_ROOM} more)
  * @param truncation     which end of a long text loses tokens (a pair loses them from its longer text)

@@ -20,6 +20,11 @@ import java.util.List;
  * method's alone (ND4J keeps its workspaces and the allocator keeps freed pages, so a peak measured in a shared
  * process would carry earlier methods' memory), and full fine-tuning's changed weights die with its JVM.
  * {@link #inProcess}: every method in this JVM, sharing one loaded model; no peak memory (null, "n/a").
+ *
+ * <pre>{@code
+ * Demo.Outcome o = Demo.run(cfg, MethodRunner.forked(), new Demo.Listener() { });
+ * Row lora = MethodRunner.inProcess().run(DemoMethods.byName("lora"), context, Path.of("peft-demo/plan.json"));
+ * }</pre>
  */
 public interface MethodRunner {
     /** Runs {@code method} for the plan written at {@code planFile}, reporting progress through {@code ctx}. */

@@ -14,6 +14,12 @@ import java.util.Map;
  * Everything a method's result depends on besides the method: the model, the task and the settings. A forked method
  * run reads it from a file ({@link #write}, {@link #read}); its JSON, with the data's fingerprint, keys the saved rows.
  *
+ * <pre>{@code
+ * Plan plan = new Plan("bert-base-uncased", DemoTask.builtin("spam"), settings);
+ * plan.write(Path.of("peft-demo/plan.json"));
+ * Plan again = Plan.read(Path.of("peft-demo/plan.json"));     // equal to plan
+ * }</pre>
+ *
  * @param model    the model's name or directory
  * @param task     the data and zero-shot prompt
  * @param settings the data cut and training budget

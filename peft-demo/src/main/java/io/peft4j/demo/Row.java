@@ -14,6 +14,11 @@ import java.util.Map;
  * method finishes; {@code key} fingerprints the model, task, data and settings it was made with, so a rerun reuses
  * it only for the same comparison.
  *
+ * <pre>{@code
+ * Row r = Row.read(Path.of("peft-demo/rows/lora.json"));
+ * System.out.printf("%s: %.4f accuracy with %.2f%% of the parameters trained%n", r.method(), r.accuracy(), r.trainablePercent());
+ * }</pre>
+ *
  * @param method          the method's name ({@link DemoMethod#name()})
  * @param trains          what the method trains, in words
  * @param trainableParams parameters the method trains (a baseline's own parameters; 0 for none)

@@ -215,6 +215,16 @@ class DemoTest {
                 .isInstanceOf(PeftException.class).hasMessageContaining("no zero-shot prompt");
         assertThatThrownBy(() -> DemoTask.files(tmp.resolve("train.jsonl"), tmp.resolve("dev.jsonl"), null, null, "{text} {mask}", null))
                 .hasMessageContaining("both a template and a verbalizer");
+        // label words for labels the data does not have; dev labels the training data lacks
+        DemoTask wrongWords = DemoTask.files(tmp.resolve("train.jsonl"), tmp.resolve("dev.jsonl"), null, null, "{text} it was {mask} .", "pos=good;other=bad");
+        assertThatThrownBy(() -> Demo.run(config(model, wrongWords, tmp.resolve("o4"), DemoMethods.ALL, false, 1), runner, new Demo.Listener() { }))
+                .isInstanceOf(PeftException.class).hasMessageContaining("zero-shot: ").hasMessageContaining("train.jsonl")
+                .hasMessageContaining("label 'neg' has no words in the verbalizer");
+        Path devOther = Files.writeString(tmp.resolve("dev-other.jsonl"), "{\"text\": \"so so\", \"label\": \"meh\"}\n");
+        DemoTask unseen = DemoTask.files(tmp.resolve("train.jsonl"), devOther, null, null, null, null);
+        assertThatThrownBy(() -> Demo.run(config(model, unseen, tmp.resolve("o5"), DemoMethods.parse("majority"), false, 1), runner, new Demo.Listener() { }))
+                .isInstanceOf(PeftException.class).hasMessageContaining("dev-other.jsonl").hasMessageContaining("labels [meh] do not occur in the training data");
+        assertThat(runner.runs).isEmpty();
         // a missing data file names itself
         DemoTask missing = DemoTask.files(tmp.resolve("nope.jsonl"), tmp.resolve("dev.jsonl"), null, null, null, null);
         assertThatThrownBy(() -> Demo.run(config(model, missing, tmp.resolve("o3"), DemoMethods.parse("majority"), false, 1), runner, new Demo.Listener() { }))
