@@ -114,15 +114,18 @@ final class DemoCommand implements Runnable {
         return DemoTask.files(data, dev, fields, labelField, templateText(), verbalizerText());
     }
 
-    /** The template's text (a template.json file read), checked; null when not given. */
+    /** The template as given (text or a template.json file), checked by parsing; null when not given. */
     private String templateText() {
         if (prompt.template == null && prompt.verbalizer != null) throw new PeftException("--verbalizer needs --template");
-        return prompt.template() == null ? null : prompt.template().text();
+        prompt.template();
+        return prompt.template;
     }
 
+    /** The label words as given (text or a verbalizer.json file), checked by parsing; null when not given. */
     private String verbalizerText() {
         if (prompt.verbalizer == null && prompt.template != null) throw new PeftException("--template needs --verbalizer (the label words)");
-        return prompt.verbalizer == null ? null : prompt.verbalizer;
+        prompt.verbalizer();
+        return prompt.verbalizer;
     }
 
     static String line(List<String> cells) {

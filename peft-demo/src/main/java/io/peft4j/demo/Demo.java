@@ -8,8 +8,6 @@ import io.peft4j.core.io.Json;
 import io.peft4j.core.model.ModelConfig;
 import io.peft4j.core.tokenizer.Tokenizer;
 import io.peft4j.core.tokenizer.Tokenizers;
-import io.peft4j.prompt.template.Template;
-import io.peft4j.prompt.verbalizer.Verbalizer;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -29,7 +27,7 @@ import java.util.Map;
  * settings ({@link Reports}).
  *
  * <p>Reruns: a method whose row is already in the output directory with the same fingerprint (a SHA-256 over the
- * plan, i.e. model, task and every setting, the records the methods see, and the method's name) is not run again
+ * plan, i.e. model, task and every setting, the records the methods see, a prompt file's content, and the method's name) is not run again
  * unless {@link Config#force()}; a row made with other settings (say, {@code --full} against the default budget)
  * is never reused: that method runs again and its row is replaced. So an interrupted demo loses at most the method
  * it was running.
@@ -123,8 +121,8 @@ public final class Demo {
         }
         if (cfg.methods().stream().anyMatch(m -> m.name().equals("zero-shot"))) {
             try {
-                Template.parse(task.template());
-                Verbalizer.parse(task.verbalizer()).checkLabels(counts.keySet(), task.train());
+                task.parsedTemplate();
+                task.parsedVerbalizer().checkLabels(counts.keySet(), task.train());
             } catch (PeftException e) {
                 throw new PeftException("zero-shot: " + e.getMessage(), e);
             }
@@ -209,6 +207,15 @@ public final class Demo {
     static String fingerprint(Plan plan, DemoContext ctx) {
         MessageDigest md = sha256();
         update(md, Json.MAPPER.valueToTree(plan.toJson()).toString());
+        for (String prompt : java.util.Arrays.asList(plan.task().template(), plan.task().verbalizer())) {
+            if (prompt == null || !prompt.endsWith(".json")) continue;
+            try {
+                Path f = Path.of(prompt);
+                if (Files.isRegularFile(f)) md.update(Files.readAllBytes(f));       // a prompt file's content, not only its name
+            } catch (IOException | java.nio.file.InvalidPathException e) {
+                throw PeftException.inFile(prompt, "cannot be read: " + e.getMessage());
+            }
+        }
         for (List<TextRecord> part : List.of(ctx.allTrain(), ctx.train(), ctx.dev())) {
             update(md, "|" + part.size());
             for (TextRecord r : part) update(md, r.fields().toString() + "\u0000" + r.label());

@@ -211,8 +211,8 @@ public final class DemoMethods {
             long t0 = System.nanoTime();
             DemoTask task = ctx.task();
             if (!task.hasPrompt()) throw new PeftException("task '" + task.name() + "' has no zero-shot prompt: give --template and --verbalizer");
-            Template template = Template.parse(task.template());
-            Verbalizer verbalizer = Verbalizer.parse(task.verbalizer());
+            Template template = task.parsedTemplate();
+            Verbalizer verbalizer = task.parsedVerbalizer();
             verbalizer.checkLabels(ctx.labels(), task.train());
             TransformerModel base = ctx.model();
             int length = Math.min(ctx.settings().maxLength() + DemoSettings.PROMPT_ROOM, base.config().maxPositions());

@@ -6,6 +6,10 @@ import io.peft4j.core.data.Datasets;
 import io.peft4j.core.data.Split;
 import io.peft4j.core.data.TextRecord;
 
+import io.peft4j.prompt.template.Template;
+import io.peft4j.prompt.verbalizer.Verbalizer;
+
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -25,8 +29,8 @@ import java.util.List;
  * @param dev        the dev data: a built-in name with {@code :dev}, or a file path
  * @param textFields one text field, or two for a text pair
  * @param labelField the label's field
- * @param template   the zero-shot template, or null when the task has none
- * @param verbalizer the zero-shot label words, or null when the task has none
+ * @param template   the zero-shot template (its text, or a {@code template.json} file), or null when the task has none
+ * @param verbalizer the zero-shot label words (as text, or a {@code verbalizer.json} file), or null when the task has none
  */
 public record DemoTask(String name, String train, String dev, List<String> textFields, String labelField, String template, String verbalizer) {
     public DemoTask {
@@ -70,6 +74,26 @@ public record DemoTask(String name, String train, String dev, List<String> textF
     /** The dev records. */
     public List<TextRecord> loadDev() {
         return Datasets.load(dev, Split.DEV, spec());
+    }
+
+    /** The zero-shot template: read from its file when {@link #template} names a {@code .json} file, else parsed. */
+    public Template parsedTemplate() {
+        if (template == null) throw new PeftException("task '" + name + "' has no zero-shot prompt");
+        return isJsonFile(template) ? Template.read(Path.of(template)) : Template.parse(template);
+    }
+
+    /** The zero-shot label words: read from its file when {@link #verbalizer} names a {@code .json} file, else parsed. */
+    public Verbalizer parsedVerbalizer() {
+        if (verbalizer == null) throw new PeftException("task '" + name + "' has no zero-shot prompt");
+        return isJsonFile(verbalizer) ? Verbalizer.read(Path.of(verbalizer)) : Verbalizer.parse(verbalizer);
+    }
+
+    private static boolean isJsonFile(String s) {
+        try {
+            return s.endsWith(".json") && Files.isRegularFile(Path.of(s));
+        } catch (java.nio.file.InvalidPathException e) {
+            return false;
+        }
     }
 
     /** Whether the task has a zero-shot prompt. */

@@ -3,6 +3,8 @@ package io.peft4j.demo;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.peft4j.core.PeftException;
 import io.peft4j.core.io.Json;
+import io.peft4j.prompt.template.Template;
+import io.peft4j.prompt.verbalizer.Verbalizer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -153,6 +155,24 @@ class DemoTest {
         Demo.Outcome other = Demo.run(config(model, task, out, DemoMethods.parse("majority,tfidf"), false, 7), runner, new Demo.Listener() { });
         assertThat(other.ran()).containsExactly("majority", "tfidf");
         assertThat(other.rows()).extracting(Row::method).containsExactly("majority", "tfidf");
+    }
+
+    @Test
+    void aPromptFromFilesScoresAsTheSamePromptWrittenOutAndItsContentKeysTheRow(@TempDir Path tmp) throws Exception {
+        Path model = TinyTask.model(tmp);
+        DemoTask inline = TinyTask.task(tmp);
+        Path t = tmp.resolve("template.json"), v = tmp.resolve("verbalizer.json");
+        Template.parse(inline.template()).write(t);
+        Verbalizer.parse(inline.verbalizer()).write(v);
+        DemoTask files = new DemoTask(inline.name(), inline.train(), inline.dev(), inline.textFields(), inline.labelField(), t.toString(), v.toString());
+        List<DemoMethod> zs = DemoMethods.parse("zero-shot");
+        Demo.Outcome a = Demo.run(config(model, inline, tmp.resolve("a"), zs, false, 42), MethodRunner.inProcess(), new Demo.Listener() { });
+        Demo.Outcome b = Demo.run(config(model, files, tmp.resolve("b"), zs, false, 42), MethodRunner.inProcess(), new Demo.Listener() { });
+        assertThat(row(b, "zero-shot").details().get("dev_report")).isEqualTo(row(a, "zero-shot").details().get("dev_report"));
+        // another verbalizer in the same file: the row is not reused
+        Verbalizer.parse("pos=bad;neg=good").write(v);
+        Demo.Outcome c = Demo.run(config(model, files, tmp.resolve("b"), zs, false, 42), MethodRunner.inProcess(), new Demo.Listener() { });
+        assertThat(c.ran()).containsExactly("zero-shot");
     }
 
     @Test
