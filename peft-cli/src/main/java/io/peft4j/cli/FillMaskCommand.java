@@ -29,7 +29,15 @@ final class FillMaskCommand implements Runnable {
     int topK;
     @Option(names = "--json", description = "One JSON object per line: {\"text\", \"predictions\": [{\"token\", \"score\"}]}.")
     boolean json;
-    @Parameters(arity = "1..*", paramLabel = "TEXT", description = "Texts containing [MASK].")
+    /** What fill-mask predicts when no text is given. */
+    static final List<String> SENTENCES = List.of(
+            "The capital of France is [MASK].",
+            "Paris is the [MASK] of France.",
+            "The man worked as a [MASK].",
+            "I drank a cup of [MASK] this morning.",
+            "Java runs on the [MASK] virtual machine.");
+
+    @Parameters(arity = "0..*", paramLabel = "TEXT", description = "Texts containing [MASK] (default: five example sentences).")
     List<String> texts;
     @Mixin
     Common.Verbosity verbosity;
@@ -38,7 +46,7 @@ final class FillMaskCommand implements Runnable {
 
     @Override
     public void run() {
-        fillMask(model, texts, topK, json, spec.commandLine().getOut());
+        fillMask(model, texts == null || texts.isEmpty() ? SENTENCES : texts, topK, json, spec.commandLine().getOut());
     }
 
     /** Loads {@code model}, predicts each text's mask and prints one line per text. */

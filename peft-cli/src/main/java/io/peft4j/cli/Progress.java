@@ -41,6 +41,13 @@ final class Progress implements AutoCloseable {
         if (bar != null) bar.stepTo(n);
     }
 
+    /** Moves the bar to {@code done} of {@code total}. */
+    void update(long done, long total) {
+        if (bar == null) return;
+        bar.maxHint(Math.max(total, 1));
+        bar.stepTo(done);
+    }
+
     /** A training listener that moves this bar to each step and shows the loss and learning rate. */
     TrainingListener training() {
         return new TrainingListener() {

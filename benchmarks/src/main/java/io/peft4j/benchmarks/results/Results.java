@@ -19,6 +19,7 @@ import io.peft4j.core.tensor.Tensor;
 import io.peft4j.core.tokenizer.Tokenizer;
 import io.peft4j.core.tokenizer.Tokenizers;
 import io.peft4j.core.train.TrainingConfig;
+import io.peft4j.demo.TaskPrompts;
 import io.peft4j.probe.LabeledTexts;
 import io.peft4j.probe.ProbeConfig;
 import io.peft4j.probe.ProbeListener;
@@ -47,7 +48,7 @@ import java.util.Map;
  * dev splits: zero-shot template + verbalizer with and without calibration, few-shot (16 per label, 5 seeds) template +
  * verbalizer against a classification head with LoRA, full data, and layer-wise probes. Each section writes its numbers
  * to {@code <out>/<section>.json}; {@code render} turns whatever sections exist into {@code results.md}. Every setting
- * (templates, label words, learning rates, steps) is fixed here in advance; nothing is tuned on the dev sets, which are
+ * (templates and label words: {@link TaskPrompts}; learning rates, steps) is fixed in advance; nothing is tuned on the dev sets, which are
  * only scored (the datasets' test splits are held back).
  *
  * <pre>
@@ -57,20 +58,6 @@ import java.util.Map;
 public final class Results {
     private static final Logger LOG = LoggerFactory.getLogger(Results.class);
     static final String MODEL = "bert-base-uncased";
-
-    /** A task's prompt, fixed before any run: the template, the label words, the encoding length. */
-    record Prompt(String task, String template, String verbalizer, int maxLength) {
-    }
-
-    /** The prompts, written a priori from each task's description (LM-BFF-style templates, plain label words). */
-    static final List<Prompt> PROMPTS = List.of(
-            new Prompt("spam", "Subject: {text}. {text_b} This e-mail is {mask}.", "spam=spam,junk;ham=personal,normal", 256),
-            new Prompt("sotu", "{text} The speaker is a {mask}.", "democratic=democrat;republican=republican", 192),
-            new Prompt("opinion-words", "{text}. It was {mask}.", "positive=great;negative=terrible", 32),
-            new Prompt("afinn-sentiment", "{text}. It was {mask}.", "positive=great;negative=terrible", 32),
-            new Prompt("name-gender", "{text} is a {mask}.", "female=woman;male=man", 32),
-            new Prompt("stopword-language", "The word \"{text}\" is {mask}.",
-                    "finnish=finnish;french=french;german=german;italian=italian;portuguese=portuguese;spanish=spanish;swedish=swedish", 32));
 
     private Results() {
     }
@@ -106,7 +93,7 @@ public final class Results {
         Tokenizer tok = Tokenizers.load(dir);
         List<Object> tasks = new ArrayList<>();
         long t0 = System.nanoTime();
-        for (Prompt p : PROMPTS) {
+        for (TaskPrompts.Prompt p : TaskPrompts.ALL) {
             long t = System.nanoTime();
             var spec = Datasets.defaultSpec(p.task());
             List<TextRecord> train = Datasets.load(p.task(), Split.TRAIN), dev = Datasets.load(p.task(), Split.DEV);
@@ -169,7 +156,7 @@ public final class Results {
         List<Object> runs = new ArrayList<>();
         long t0 = System.nanoTime();
         for (String task : FEW_SHOT_TASKS) {
-            Prompt p = PROMPTS.stream().filter(x -> x.task().equals(task)).findFirst().orElseThrow();
+            TaskPrompts.Prompt p = TaskPrompts.of(task).orElseThrow();
             int maxLength = Math.min(p.maxLength(), FEW_SHOT_LENGTH_SPAM);
             List<TextRecord> train = Datasets.load(task, Split.TRAIN), dev = Datasets.load(task, Split.DEV);
             for (String kind : List.of("prompt", "head")) {
@@ -193,7 +180,7 @@ public final class Results {
         return out;
     }
 
-    private static Map<String, Object> run(TransformerModel base, Tokenizer tok, String task, String kind, String regime, int seed, Prompt p, int maxLength,
+    private static Map<String, Object> run(TransformerModel base, Tokenizer tok, String task, String kind, String regime, int seed, TaskPrompts.Prompt p, int maxLength,
                                            TrainingConfig cfg, List<TextRecord> train, List<TextRecord> dev) {
         var method = new ClassifierTraining.Method.Adapter("lora", LoraConfig.defaults().withR(8).withAlpha(16));
         Template template = kind.equals("prompt") ? Template.parse(p.template()) : null;

@@ -1,0 +1,196 @@
+package io.peft4j.demo;
+
+import io.peft4j.core.io.AtomicFiles;
+import io.peft4j.core.io.Json;
+import org.knowm.xchart.AnnotationText;
+import org.knowm.xchart.BitmapEncoder;
+import org.knowm.xchart.XYChart;
+import org.knowm.xchart.XYChartBuilder;
+import org.knowm.xchart.XYSeries;
+import org.knowm.xchart.style.Styler;
+import org.knowm.xchart.style.lines.SeriesLines;
+import org.knowm.xchart.style.markers.SeriesMarkers;
+
+import javax.imageio.ImageIO;
+import java.awt.Color;
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.channels.Channels;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The demo's reports: the table (one row per method, for the console and {@code results.md}), {@code results.json}
+ * and {@code results.png} (dev accuracy against trainable-parameter %, log axis, a labelled point per method that
+ * trains part of the model; the baselines that train none of it as lines across). Files are written atomically.
+ *
+ * <pre>{@code
+ * Path md = Reports.write(Path.of("peft-demo"), plan, settings.describe(trainSize, devSize), rows);
+ * }</pre>
+ */
+public final class Reports {
+    static {
+        if (System.getProperty("java.awt.headless") == null) System.setProperty("java.awt.headless", "true");
+    }
+
+    /** The table's columns. */
+    public static final List<String> COLUMNS = List.of("method", "trainable params", "trainable %", "dev accuracy", "macro-F1", "training time", "peak memory");
+
+    private Reports() {
+    }
+
+    /** A method's title ({@link DemoMethod#title()}), or its name when it is not one of {@link DemoMethods#ALL}. */
+    public static String title(Row r) {
+        return DemoMethods.ALL.stream().filter(m -> m.name().equals(r.method())).map(DemoMethod::title).findFirst().orElse(r.method());
+    }
+
+    /** The row's cells, in {@link #COLUMNS}' order. */
+    public static List<String> cells(Row r) {
+        String pct = Double.isNaN(r.trainablePercent()) ? "-" : percent(r.trainablePercent());
+        return List.of(title(r), String.format(Locale.ROOT, "%,d", r.trainableParams()), pct, String.format(Locale.ROOT, "%.4f", r.accuracy()),
+                String.format(Locale.ROOT, "%.4f", r.macroF1()), r.trainSeconds() > 0 ? duration(r.trainSeconds()) : "-",
+                r.peakRssMb() == null ? "n/a" : String.format(Locale.ROOT, "%,.0f MB", r.peakRssMb()));
+    }
+
+    static String percent(double p) {
+        if (p == 0) return "0%";
+        if (p >= 10) return String.format(Locale.ROOT, "%.0f%%", p);
+        if (p >= 0.1) return String.format(Locale.ROOT, "%.2f%%", p);
+        return String.format(Locale.ROOT, "%.2g%%", p);
+    }
+
+    /** Seconds as {@code 12.3 s} or {@code 4 min 05 s} or {@code 1 h 02 min}. */
+    public static String duration(double s) {
+        if (s < 60) return String.format(Locale.ROOT, "%.1f s", s);
+        long t = Math.round(s);
+        if (t < 3600) return String.format(Locale.ROOT, "%d min %02d s", t / 60, t % 60);
+        return String.format(Locale.ROOT, "%d h %02d min", t / 3600, (t % 3600) / 60);
+    }
+
+    /** Writes results.md, results.json and results.png into {@code dir}; returns results.md's path. */
+    public static Path write(Path dir, Plan plan, String settings, List<Row> rows) {
+        Path md = dir.resolve("results.md");
+        Map<String, Object> json = new LinkedHashMap<>();
+        json.put("model", plan.model());
+        json.put("task", plan.task().name());
+        json.put("settings_description", settings);
+        json.put("plan", plan.toJson());
+        json.put("machine", machine());
+        json.put("rows", rows.stream().map(Row::toJson).toList());
+        Json.write(dir.resolve("results.json"), json);
+        writeChart(dir.resolve("results.png"), plan, rows, 1000, 640);
+        AtomicFiles.write(md, markdown(plan, settings, rows).getBytes(StandardCharsets.UTF_8));
+        return md;
+    }
+
+    /** The report as Markdown: what ran, the settings, the table, what each method trains, the chart. */
+    static String markdown(Plan plan, String settings, List<Row> rows) {
+        StringBuilder b = new StringBuilder();
+        b.append("# peft demo: ").append(plan.task().name()).append(" with ").append(plan.model()).append("\n\n");
+        b.append("Every way of adapting the frozen model, compared on the same training examples and scored on the same dev examples. ")
+                .append(settings).append(".\n\n");
+        b.append('|');
+        for (String c : COLUMNS) b.append(' ').append(c).append(" |");
+        b.append("\n|---|");
+        b.append("---:|".repeat(COLUMNS.size() - 1)).append('\n');
+        for (Row r : rows) b.append("| ").append(String.join(" | ", cells(r))).append(" |\n");
+        b.append("\nTrainable % is of the adapted model's parameters (base, method and head), as Hugging Face PEFT counts them; the ")
+                .append("baselines that use no model have none. Training time excludes loading and scoring; peak memory is the peak resident set ")
+                .append("of the JVM that ran the method alone (loading the model included).\n\n");
+        b.append("| method | what it trains | details |\n|---|---|---|\n");
+        for (Row r : rows) b.append("| ").append(title(r)).append(" | ").append(r.trains()).append(" | ").append(details(r)).append(" |\n");
+        b.append("\n![dev accuracy against trainable parameters](results.png)\n\n");
+        b.append("Machine: ").append(machine().get("cores")).append(" cores, ").append(machine().get("jvm")).append(".\n");
+        return b.toString();
+    }
+
+    private static String details(Row r) {
+        List<String> parts = new ArrayList<>();
+        r.details().forEach((k, v) -> {
+            if (k.equals("dev_report")) return;
+            parts.add(k.replace('_', ' ') + " " + (v instanceof Double d ? String.format(Locale.ROOT, "%.4g", d) : String.valueOf(v)));
+        });
+        return String.join("; ", parts).replace("|", "\\|");
+    }
+
+    private static Map<String, Object> machine() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("cores", Runtime.getRuntime().availableProcessors());
+        m.put("jvm", System.getProperty("java.vm.name") + " " + System.getProperty("java.version"));
+        m.put("os", System.getProperty("os.name") + " " + System.getProperty("os.arch"));
+        return m;
+    }
+
+    /** The chart: dev accuracy against trainable % (log axis), a labelled point per method that trains part of the model, the others as lines. */
+    static XYChart chart(Plan plan, List<Row> rows, int width, int height) {
+        XYChart chart = new XYChartBuilder().width(width).height(height)
+                .title("peft demo: " + plan.task().name() + " with " + plan.model())
+                .xAxisTitle("trainable parameters (% of the model, log scale)").yAxisTitle("dev accuracy").build();
+        var st = chart.getStyler();
+        st.setChartBackgroundColor(Color.WHITE);
+        st.setLegendPosition(Styler.LegendPosition.OutsideS);
+        st.setLegendLayout(Styler.LegendLayout.Horizontal);
+        st.setXAxisLogarithmic(true);
+        st.setYAxisDecimalPattern("0.00");
+        st.setMarkerSize(9);
+        List<Row> points = rows.stream().filter(r -> r.allParams() > 0 && r.trainableParams() > 0).toList();
+        List<Row> lines = rows.stream().filter(r -> !points.contains(r)).toList();
+        double lo = 1e-3, hi = 100;
+        if (!points.isEmpty()) {
+            lo = points.stream().mapToDouble(Row::trainablePercent).min().orElseThrow() / 3;
+            hi = Math.min(300, points.stream().mapToDouble(Row::trainablePercent).max().orElseThrow() * 3);
+        }
+        double ymin = rows.stream().mapToDouble(Row::accuracy).min().orElse(0), ymax = rows.stream().mapToDouble(Row::accuracy).max().orElse(1);
+        ymin = Math.max(0, Math.floor(ymin * 20 - 1) / 20);
+        ymax = Math.ceil(ymax * 20 + 1) / 20;                    // room above the top points for their labels
+        st.setYAxisMin(ymin);
+        st.setYAxisMax(ymax);
+        st.setXAxisMin(lo);
+        st.setXAxisMax(hi);
+        double dy = (ymax - ymin) * 0.035;
+        // labels above their points; a point close to the one before it (within 0.4 decades and 3 label heights) gets its
+        // label below, then higher above, then lower below, so that neighbours' labels do not overlap
+        List<Row> byX = new ArrayList<>(points);
+        byX.sort(java.util.Comparator.comparingDouble(Row::trainablePercent));
+        int level = 0;
+        Row prev = null;
+        for (Row r : byX) {
+            boolean near = prev != null && Math.log10(r.trainablePercent() / prev.trainablePercent()) < 0.4 && Math.abs(r.accuracy() - prev.accuracy()) < 3 * dy;
+            level = near ? level + 1 : 0;
+            double off = (level % 2 == 0 ? 1 : -1) * dy * (1 + 1.1 * (level / 2));
+            XYSeries s = chart.addSeries(title(r), new double[]{r.trainablePercent()}, new double[]{r.accuracy()});
+            s.setMarker(SeriesMarkers.CIRCLE);
+            s.setShowInLegend(false);
+            chart.addAnnotation(new AnnotationText(title(r), r.trainablePercent(), r.accuracy() + off, false));
+            prev = r;
+        }
+        Color[] colors = {Color.GRAY, new Color(0xB0, 0x40, 0x40), new Color(0x40, 0x70, 0xB0)};
+        int c = 0;
+        for (Row r : lines) {
+            XYSeries s = chart.addSeries(title(r) + String.format(Locale.ROOT, " (%.3f)", r.accuracy()), new double[]{lo, hi}, new double[]{r.accuracy(), r.accuracy()});
+            s.setMarker(SeriesMarkers.NONE);
+            s.setLineStyle(SeriesLines.DASH_DASH);
+            s.setLineColor(colors[c++ % colors.length]);
+        }
+        if (rows.isEmpty()) {
+            XYSeries s = chart.addSeries("no results", new double[]{lo, hi}, new double[]{0, 0});
+            s.setMarker(SeriesMarkers.NONE);
+        }
+        return chart;
+    }
+
+    static void writeChart(Path png, Plan plan, List<Row> rows, int width, int height) {
+        BufferedImage img = BitmapEncoder.getBufferedImage(chart(plan, rows, width, height));
+        AtomicFiles.write(png, ch -> {
+            OutputStream out = Channels.newOutputStream(ch);
+            if (!ImageIO.write(img, "png", out)) throw new IOException("no PNG writer");
+            out.flush();
+        });
+    }
+}
