@@ -131,6 +131,12 @@ final class Cases {
                     Expect.rejected(TASK, "training")),
             new Regression("task.json-max_length-1", "classifier-dir-head", d -> jsonSet(d.resolve(TASK), "/max_length", "1"),
                     Expect.rejected(TASK, "max_length|max length")),
+            // found by the first 30,000-case campaign
+            new Regression("task.json-max_length-1-prompt", "classifier-dir-prompt", d -> jsonSet(d.resolve(TASK), "/max_length", "1"),
+                    Expect.rejected(TASK, "max_length")),
+            new Regression("head_config.json-token-classification-head", "classifier-dir-head",
+                    d -> jsonSet(d.resolve("head_config.json"), "/head_type", "\"token_classification\""),
+                    Expect.rejected("head_config.json", "not a classification head")),
             new Regression("task.json-three-text-fields", "classifier-dir-head", d -> jsonSet(d.resolve(TASK), "/text_fields", "[\"text\",\"title\",\"review\"]"),
                     Expect.rejected(TASK, "text_fields|text field")),
             new Regression("task.json-text-field-the-records-lack", "classifier-dir-head", d -> jsonSet(d.resolve(TASK), "/text_fields", "[\"body\"]"),

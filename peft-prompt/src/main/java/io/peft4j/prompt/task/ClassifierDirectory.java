@@ -4,6 +4,7 @@ import io.peft4j.core.PeftException;
 import io.peft4j.core.classify.HeadClassifier;
 import io.peft4j.core.classify.TextClassifier;
 import io.peft4j.core.data.TextEncoder;
+import io.peft4j.core.head.ClassificationHead;
 import io.peft4j.core.hub.ModelHub;
 import io.peft4j.core.io.AtomicFiles;
 import io.peft4j.core.io.Json;
@@ -80,17 +81,26 @@ public final class ClassifierDirectory {
         TextClassifier clf;
         Path labelsFile;
         if (Files.isRegularFile(dir.resolve(Template.FILE))) {
-            clf = PromptClassifier.read(pm, tok, dir, task.maxLength());
+            try {
+                clf = PromptClassifier.read(pm, tok, dir, task.maxLength());
+            } catch (PeftException e) {
+                throw e.with("rendering to the max_length " + task.maxLength() + " of " + taskFile);     // either file may be at fault
+            }
             labelsFile = dir.resolve(Files.isRegularFile(dir.resolve(Verbalizer.FILE)) ? Verbalizer.FILE : PeftModel.HEAD_CONFIG_FILE);
         } else {
-            if (pm.head() == null) throw PeftException.inFile(dir, "neither a head (" + PeftModel.HEAD_CONFIG_FILE + ") nor a template (" + Template.FILE + ")");
+            labelsFile = dir.resolve(PeftModel.HEAD_CONFIG_FILE);
+            if (!(pm.head() instanceof ClassificationHead h) || h.isRegression()) {
+                throw PeftException.inFile(pm.head() == null ? dir : labelsFile, pm.head() == null
+                        ? "neither a head (" + PeftModel.HEAD_CONFIG_FILE + ") nor a template (" + Template.FILE + ")"
+                        : "the head is not a classification head (head_type must be \"classification\" for a text classifier)");
+            }
+            TextEncoder encoder;
             try {
-                clf = new FieldsChecked(new HeadClassifier(pm, new TextEncoder(tok, task.data().textFields(), task.maxLength(), task.truncation())),
-                        task.data().textFields(), taskFile);
+                encoder = new TextEncoder(tok, task.data().textFields(), task.maxLength(), task.truncation());
             } catch (IllegalArgumentException e) {
                 throw PeftException.inFile(taskFile, "field 'max_length': " + e.getMessage());
             }
-            labelsFile = dir.resolve(PeftModel.HEAD_CONFIG_FILE);
+            clf = new FieldsChecked(new HeadClassifier(pm, encoder), task.data().textFields(), taskFile);
         }
         if (!clf.labels().equals(task.labels())) {
             throw PeftException.inFile(taskFile, "labels " + task.labels() + " differ from " + clf.labels() + " in " + labelsFile);
