@@ -12,6 +12,7 @@ import io.peft4j.core.train.TrainingListener;
 import io.peft4j.instruct.InstructTask;
 import io.peft4j.instruct.InstructionSet;
 import io.peft4j.instruct.Instructions;
+import io.peft4j.instruct.Mixture;
 import io.peft4j.instruct.Scheme;
 import io.peft4j.instruct.Study;
 import io.peft4j.instruct.StudyConfig;
@@ -55,29 +56,29 @@ final class InstructCommand implements Runnable {
     double alpha;
     @Option(names = "--instructions", paramLabel = "DIR", description = "A directory of instruction files (TASK.json) replacing the built-in ones of the tasks they name.")
     Path instructions;
-    @Option(names = "--steps", description = "Optimizer steps per training run (default: 60).")
+    @Option(names = "--steps", description = "Optimizer steps per training run (default: " + StudyConfig.DEFAULT_STEPS + ").")
     Integer steps;
-    @Option(names = "--batch-size", description = "Examples per step (default: 8).")
+    @Option(names = "--batch-size", description = "Examples per step (default: " + StudyConfig.DEFAULT_BATCH_SIZE + ").")
     Integer batchSize;
-    @Option(names = "--lr", description = "Peak learning rate of the template and hypernetwork schemes and the upper bound (default: 1e-3).")
+    @Option(names = "--lr", description = "Peak learning rate of the template and hypernetwork schemes and the upper bound (default: " + StudyConfig.DEFAULT_LEARNING_RATE + ").")
     Double lr;
-    @Option(names = "--prefix-lr", description = "Peak learning rate of the prefix scheme (default: 1e-2).")
+    @Option(names = "--prefix-lr", description = "Peak learning rate of the prefix scheme (default: " + StudyConfig.DEFAULT_PREFIX_LEARNING_RATE + ").")
     Double prefixLr;
-    @Option(names = "--max-length", description = "Tokens per rendered example (default: 96).")
+    @Option(names = "--max-length", description = "Tokens per rendered example (default: " + StudyConfig.DEFAULT_MAX_LENGTH + ").")
     Integer maxLength;
-    @Option(names = "--examples", description = "Training records per task to draw examples from (default: 256).")
+    @Option(names = "--examples", description = "Training records per task to draw examples from (default: " + StudyConfig.DEFAULT_EXAMPLES_PER_TASK + ").")
     Integer examples;
-    @Option(names = "--dev-examples", description = "Dev records per held-out task to score (default: 100).")
+    @Option(names = "--dev-examples", description = "Dev records per held-out task to score (default: " + StudyConfig.DEFAULT_DEV_EXAMPLES + ").")
     Integer devExamples;
-    @Option(names = "--seen-dev-examples", description = "Dev records per task seen in training to score (default: 40).")
+    @Option(names = "--seen-dev-examples", description = "Dev records per task seen in training to score (default: " + StudyConfig.DEFAULT_SEEN_DEV_EXAMPLES + ").")
     Integer seenDevExamples;
-    @Option(names = "--train-instructions", description = "Sentence-style phrasings per task to train on; the rest are only tested on (default: 2).")
+    @Option(names = "--train-instructions", description = "Sentence-style phrasings per task to train on; the rest are only tested on (default: " + StudyConfig.DEFAULT_TRAIN_INSTRUCTIONS + ").")
     Integer trainInstructions;
-    @Option(names = "--cap", description = "The task mixture's cap on a task's size (default: FLAN's 3000).")
+    @Option(names = "--cap", description = "The task mixture's cap on a task's size (default: FLAN's " + Mixture.FLAN_CAP + ").")
     Integer cap;
     @Option(names = "--temperature", description = "The task mixture's temperature (default: 1).")
     Double temperature;
-    @Option(names = "--seed", description = "Seed of the samples, draws, initialisation and data order (default: 42).")
+    @Option(names = "--seed", description = "Seed of the samples, draws, initialisation and data order (default: " + StudyConfig.DEFAULT_SEED + ").")
     Long seed;
     @Option(names = "--base", negatable = true, defaultValue = "true", fallbackValue = "true", description = "Score the frozen model with the same instructions (default: on).")
     boolean base;

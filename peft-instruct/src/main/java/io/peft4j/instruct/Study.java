@@ -164,7 +164,7 @@ public final class Study {
                 try {
                     im.classifier(i);
                 } catch (PeftException e) {
-                    throw PeftException.inFile(i.source(), e.getMessage() + " (max length " + cfg.maxLength() + ")");
+                    throw e.with("max length " + cfg.maxLength());
                 }
             }
         }

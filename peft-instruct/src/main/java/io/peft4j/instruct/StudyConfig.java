@@ -12,7 +12,8 @@ import java.util.Map;
 /**
  * What an instruction-tuning {@link Study} runs. The defaults are sized for BERT-base on a 2-core machine (see
  * {@code docs/instruction-tuning.md}: every cluster held out in turn, the three schemes, the base model and the
- * supervised upper bound in about two hours); every one is fixed in advance, none tuned on the dev sets.
+ * supervised upper bound in about 1.5 hours on an idle 2-core machine); every one is fixed in advance, none tuned on the
+ * dev sets.
  *
  * <pre>{@code
  * StudyConfig cfg = StudyConfig.builder().holdout("spam").schemes(List.of(Scheme.PROMPT, Scheme.HYPER)).steps(200).build();
@@ -48,6 +49,13 @@ public record StudyConfig(List<Scheme> schemes, String holdout, PeftConfig metho
                           int evalBatchSize, long seed) {
     /** {@link #holdout} value: hold out every cluster in turn. */
     public static final String ALL = "all";
+    /** The defaults (see the class comment), as constants for option descriptions. */
+    public static final int DEFAULT_STEPS = 80, DEFAULT_BATCH_SIZE = 8, DEFAULT_MAX_LENGTH = 96, DEFAULT_EXAMPLES_PER_TASK = 256,
+            DEFAULT_DEV_EXAMPLES = 100, DEFAULT_SEEN_DEV_EXAMPLES = 40, DEFAULT_TRAIN_INSTRUCTIONS = 2;
+    /** The default learning rates (template and hypernetwork schemes, upper bound; prefix scheme). */
+    public static final double DEFAULT_LEARNING_RATE = 1e-3, DEFAULT_PREFIX_LEARNING_RATE = 1e-2;
+    /** The default seed. */
+    public static final long DEFAULT_SEED = 42;
 
     public StudyConfig {
         schemes = List.copyOf(schemes);
@@ -157,21 +165,21 @@ public record StudyConfig(List<Scheme> schemes, String holdout, PeftConfig metho
         private PeftConfig method = LoraConfig.defaults().withR(8).withAlpha(16);
         private InstructionPrefixConfig prefix = InstructionPrefixConfig.defaults();
         private HyperLoraConfig hyper = HyperLoraConfig.defaults();
-        private int trainInstructions = 2;
-        private int steps = 60;
-        private int batchSize = 8;
-        private double learningRate = 1e-3;
-        private double prefixLearningRate = 1e-2;
-        private int maxLength = 96;
-        private int examplesPerTask = 256;
-        private int devExamples = 100;
-        private int seenDevExamples = 40;
+        private int trainInstructions = DEFAULT_TRAIN_INSTRUCTIONS;
+        private int steps = DEFAULT_STEPS;
+        private int batchSize = DEFAULT_BATCH_SIZE;
+        private double learningRate = DEFAULT_LEARNING_RATE;
+        private double prefixLearningRate = DEFAULT_PREFIX_LEARNING_RATE;
+        private int maxLength = DEFAULT_MAX_LENGTH;
+        private int examplesPerTask = DEFAULT_EXAMPLES_PER_TASK;
+        private int devExamples = DEFAULT_DEV_EXAMPLES;
+        private int seenDevExamples = DEFAULT_SEEN_DEV_EXAMPLES;
         private int mixingCap = Mixture.FLAN_CAP;
         private double temperature = 1.0;
         private boolean base = true;
         private boolean supervised = true;
         private int evalBatchSize = 16;
-        private long seed = 42;
+        private long seed = DEFAULT_SEED;
 
         private Builder() {
         }
