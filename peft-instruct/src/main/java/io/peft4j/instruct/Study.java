@@ -78,6 +78,7 @@ public final class Study {
         }
 
         PeftModel model = PeftModel.of(base, modelName);
+        checkPositions(base, cfg);
         Map<String, Prepared> prepared = new LinkedHashMap<>();
         for (InstructTask t : tasks) {
             InstructionSet.Split split = t.instructions().split(cfg.trainInstructions());
@@ -149,6 +150,24 @@ public final class Study {
             case PREFIX -> cfg.prefix();
             case HYPER -> cfg.hyper();
         };
+    }
+
+    /**
+     * Fails when a scheme's rendered input and the positions its module prepends (a prefix's, a prompt method's virtual
+     * tokens) would not fit the model's positions.
+     */
+    private static void checkPositions(TransformerModel base, StudyConfig cfg) {
+        var c = base.config();
+        var info = new PeftConfig.BaseInfo(c.modelType(), c.modelType(), c.layers(), c.hidden(), c.heads(), c.vocabSize());
+        List<Scheme> schemes = new ArrayList<>(cfg.schemes());
+        if (cfg.supervised() && !schemes.contains(Scheme.PROMPT)) schemes.add(Scheme.PROMPT);
+        for (Scheme s : schemes) {
+            int virtual = config(s, cfg).toJson(info).path("num_virtual_tokens").asInt(0);
+            if (cfg.maxLength() + virtual > c.maxPositions()) {
+                throw new PeftException("max length " + cfg.maxLength() + (virtual > 0 ? " plus the " + virtual + " virtual positions of the " + s.key() + " scheme's module" : "")
+                        + " exceeds the model's " + c.maxPositions() + " positions");
+            }
+        }
     }
 
     /** A stratified sample of {@code n} records (all of them when there are no more). */

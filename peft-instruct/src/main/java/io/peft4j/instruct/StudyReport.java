@@ -61,7 +61,7 @@ public final class StudyReport {
         sb.append("### Held-out tasks: zero-shot on tasks of a cluster never trained on\n\n");
         sb.append("Dev accuracy / macro-F1, mean over the instructions not trained on. base: the frozen model with the same instructions; ")
                 .append("prompt, prefix, hyper: the three schemes tuned on the other clusters; supervised: the template scheme trained on the task ")
-                .append("itself (the upper bound).\n\n");
+                .append("itself (the upper bound). The last row gives each system's trainable parameters.\n\n");
         sb.append("| task | cluster | dev | majority |");
         for (String s : systems) sb.append(' ').append(s).append(" |");
         sb.append("\n|---|---|---:|---:|");
@@ -85,7 +85,9 @@ public final class StudyReport {
             for (String sys : systems) sb.append(' ').append(f(avg(column.get(sys)))).append(" |");
             sb.append('\n');
         }
-        sb.append('\n');
+        sb.append("| trainable parameters | | | |");
+        for (String sys : systems) sb.append(' ').append(parameters(study, sys)).append(" |");
+        sb.append("\n\n");
         for (String sys : systems) {
             if (sys.equals(StudyResult.BASE) || sys.equals(StudyResult.SUPERVISED) || !systems.contains(StudyResult.BASE)) continue;
             int better = 0, n = 0;
@@ -174,6 +176,15 @@ public final class StudyReport {
         }
         sb.append('\n');
         return sb.toString();
+    }
+
+    /** The trainable parameters of {@code system}'s runs (0 for the base model), or "–" when it has none. */
+    private static String parameters(JsonNode study, String system) {
+        if (system.equals(StudyResult.BASE)) return "0";
+        for (JsonNode r : study.path("runs")) {
+            if (r.path("system").asText().equals(system)) return String.format(Locale.ROOT, "%,d", r.path("trainable_params").asLong());
+        }
+        return "–";
     }
 
     /** Mean accuracy and macro-F1 of the scores {@code keep} selects; NaN when it selects none. */

@@ -126,7 +126,10 @@ class StudyTest {
 
         String md = r.toMarkdown();
         assertThat(md).contains("### Held-out tasks", "### Instruction forms", "### Tasks seen in training", "### Trainable parameters and training",
-                "| polarity | film | 6 |", "| size | size | 6 |", "| prompt |", "| hyper |");
+                "| polarity | film | 6 |", "| size | size | 6 |", "| prompt |", "| hyper |",
+                // LoRA r 2 on query, value: 4 sites of 2·(32 + 32); prefix P 2, k 4: 2·32 + 4·32 + 4 + 128·4 + 128; the hypernetwork
+                // r 2, k 4: 4·32 + 4 + 4·4 + (2·32 + 32·2)·5
+                "| trainable parameters | | | | 0 | 512 | 836 | 788 | 512 |");
         assertThat(StudyReport.markdown(Json.parse("results.json", r.toJson().toString()))).isEqualTo(md);
         r.write(out);
         assertThat(Files.readString(out.resolve("results.md"))).isEqualTo(md);
@@ -160,6 +163,8 @@ class StudyTest {
         assertThatThrownBy(() -> Study.run(base, tok, "bert-tiny", tasks, tiny().maxLength(14).build(), rec)).isInstanceOf(PeftException.class)
                 .hasMessageContaining("tiny/polarity.json: instructions[4]").hasMessageContaining("(max length 14)");
         assertThat(rec.runs).isEmpty();
+        assertThatThrownBy(() -> Study.run(base, tok, "bert-tiny", tasks, tiny().maxLength(39).build(), StudyListener.NONE)).isInstanceOf(PeftException.class)
+                .hasMessage("max length 39 plus the 2 virtual positions of the prefix scheme's module exceeds the model's 40 positions");
         assertThatThrownBy(() -> Study.run(base, tok, "bert-tiny", tasks, tiny().trainInstructions(4).build(), StudyListener.NONE)).isInstanceOf(PeftException.class)
                 .hasMessageContaining("polarity.json: task 'polarity' has 3 sentence-style instructions, and 4 are to be trained on");
     }

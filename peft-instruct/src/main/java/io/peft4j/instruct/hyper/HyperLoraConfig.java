@@ -46,18 +46,22 @@ public record HyperLoraConfig(int r, double alpha, List<String> targetModules, i
         return new HyperLoraConfig(8, 16, null, 32);
     }
 
+    /** This config with rank {@code r}. */
     public HyperLoraConfig withR(int r) {
         return new HyperLoraConfig(r, alpha, targetModules, hiddenSize);
     }
 
+    /** This config with {@code lora_alpha} {@code alpha}. */
     public HyperLoraConfig withAlpha(double alpha) {
         return new HyperLoraConfig(r, alpha, targetModules, hiddenSize);
     }
 
+    /** This config targeting the linear layers {@code targets}. */
     public HyperLoraConfig withTargetModules(String... targets) {
         return new HyperLoraConfig(r, alpha, List.of(targets), hiddenSize);
     }
 
+    /** This config with hypernetwork width {@code k}. */
     public HyperLoraConfig withHiddenSize(int k) {
         return new HyperLoraConfig(r, alpha, targetModules, k);
     }
