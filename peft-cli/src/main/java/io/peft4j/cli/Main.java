@@ -13,7 +13,8 @@ import java.io.PrintWriter;
 @Command(name = "peft", mixinStandardHelpOptions = true, version = "peft4j 0.1.0",
         description = "Parameter-efficient fine-tuning for the JVM.",
         subcommands = {DemoCommand.class, FillMaskCommand.class, TokenizeCommand.class, GenerateCommand.class, LogitsCommand.class,
-                ParamsCommand.class, TrainCommand.class, DatasetsCommand.class, ZeroShotCommand.class, EvalCommand.class, PredictCommand.class, ProbeCommand.class, MineCommand.class})
+                ParamsCommand.class, TrainCommand.class, DatasetsCommand.class, ZeroShotCommand.class, EvalCommand.class, PredictCommand.class, ProbeCommand.class, MineCommand.class,
+                InstructCommand.class})
 public final class Main implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

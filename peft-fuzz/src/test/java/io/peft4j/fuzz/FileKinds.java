@@ -21,6 +21,15 @@ import io.peft4j.core.peft.PeftModel;
 import io.peft4j.core.tokenizer.Encoding;
 import io.peft4j.core.tokenizer.Tokenizer;
 import io.peft4j.core.tokenizer.Tokenizers;
+import io.peft4j.instruct.InstructTask;
+import io.peft4j.instruct.Instruction;
+import io.peft4j.instruct.InstructionModel;
+import io.peft4j.instruct.InstructionSet;
+import io.peft4j.instruct.Instructions;
+import io.peft4j.instruct.encoding.InstructionBatch;
+import io.peft4j.instruct.encoding.InstructionEncoder;
+import io.peft4j.instruct.encoding.InstructionEncoding;
+import io.peft4j.instruct.hyper.HyperLoraMethod;
 import io.peft4j.probe.FeatureCache;
 import io.peft4j.probe.FeatureKey;
 import io.peft4j.probe.Features;
@@ -67,6 +76,8 @@ final class FileKinds {
                     List.of(ADAPTER_CONFIG, ADAPTER_WEIGHTS), (d, env) -> adapter(d, env, Seeds.BASE_GPT2)),
             new FileKind("bottleneck", Seeds::bottleneck, List.of(ADAPTER_CONFIG, "pytorch_adapter.safetensors"),
                     (d, env) -> adapter(d, env, Seeds.BASE_BERT)),
+            new FileKind("instruction-prefix", Seeds::instructionPrefix, List.of(ADAPTER_CONFIG, ADAPTER_WEIGHTS), FileKinds::instructionAdapter),
+            new FileKind("hyper-lora", Seeds::hyperLora, List.of(ADAPTER_CONFIG, ADAPTER_WEIGHTS), FileKinds::instructionAdapter),
             new FileKind("head", Seeds::head, List.of("head_config.json", "head.safetensors"), FileKinds::head),
             new FileKind("vocab-txt", Seeds::vocabTxt, List.of("vocab.txt"), FileKinds::tokenizer),
             new FileKind("tokenizer-config", Seeds::vocabTxt, List.of("tokenizer_config.json"), FileKinds::tokenizer),
@@ -83,7 +94,8 @@ final class FileKinds {
                     FileKinds::classifierDirectory),
             new FileKind("classifier-dir-head", Seeds::headClassifier, List.of(TaskConfig.FILE, TaskConfig.FILE, PeftModel.HEAD_CONFIG_FILE),
                     FileKinds::classifierDirectory),
-            new FileKind("feature-cache", Seeds::featureCache, List.of(Seeds.FEATURE_CACHE), FileKinds::featureCache));
+            new FileKind("feature-cache", Seeds::featureCache, List.of(Seeds.FEATURE_CACHE), FileKinds::featureCache),
+            new FileKind("instructions-json", Seeds::instructions, List.of(Seeds.INSTRUCTIONS), FileKinds::instructions));
 
     private FileKinds() {
     }
@@ -126,6 +138,54 @@ final class FileKinds {
         env.running();
         ModelOutput out = p.forward(batch(m), ForwardContext.inference(2));
         m.lmLogits(out.hidden());
+    }
+
+    /**
+     * An instruction-conditioned adapter (instruction prefix, LoRA hypernetwork) loaded onto the WordPiece base, then run on a
+     * batch whose first row follows an instruction and whose second follows none; a hypernetwork's LoRA for that
+     * instruction is also exported, loaded back and run.
+     */
+    static void instructionAdapter(Path dir, FileKind.Env env) {
+        Path base = env.seeds().resolve(Seeds.BASE_BERT_WORDPIECE);
+        TransformerModel m = Models.load(base, DataType.FLOAT);
+        Tokenizer tok = Tokenizers.load(base);
+        PeftModel p = PeftModel.of(m);
+        var a = p.load(dir, "default");
+        env.running();
+        InstructionEncoding e = InstructionEncoder.encode(m, tok, "was the film good? say yes or no.");
+        ForwardContext ctx = ForwardContext.inference(2).with(InstructionBatch.class, new InstructionBatch(List.of(e), new int[]{0, -1}));
+        m.lmLogits(p.forward(batch(m), ctx).hidden());
+        if (a instanceof HyperLoraMethod.HyperLora h) {
+            Path out = dir.resolve("generated");
+            h.exportLora(e, "bert-tiny", out);
+            PeftModel q = PeftModel.of(Models.load(base, DataType.FLOAT));
+            q.load(out, "generated");
+            q.forward(batch(m), ForwardContext.inference(2));
+        }
+    }
+
+    /**
+     * An instruction file read, made the instructions of a task of the seed's labelled texts, its label words bound to the
+     * WordPiece base's tokenizer; then every instruction scores two dev records as a template on the frozen base (the
+     * template scheme) and as its carrier (the other schemes' input), and its text is encoded.
+     */
+    static void instructions(Path dir, FileKind.Env env) {
+        InstructionSet set = Instructions.read(dir.resolve(Seeds.INSTRUCTIONS));
+        Path base = env.seeds().resolve(Seeds.BASE_BERT_WORDPIECE);
+        Tokenizer tok = Tokenizers.load(base);
+        InstructTask task = InstructTask.of(set.task(), List.of("text"), Seeds.records(Seeds.TRAIN, "train.jsonl"), Seeds.records(Seeds.DEV, "dev.jsonl"), set);
+        task.instructions().checkTokenizer(tok);
+        PeftModel model = PeftModel.of(Models.load(base, DataType.FLOAT));
+        InstructionModel im = InstructionModel.base(model, tok, 40);
+        for (Instruction i : task.instructions().instructions()) im.classifier(i);
+        env.running();
+        for (Instruction i : task.instructions().instructions()) {
+            ClassificationReport r = im.evaluate(i, task.dev(), 2);
+            if (r.n() != task.dev().size()) throw new AssertionError(i.id() + ": a report on " + r.n() + " records, not " + task.dev().size());
+            PromptClassifier carrier = PromptClassifier.builder(model, tok, i.carrier()).verbalizer(i.verbalizer()).maxLength(40).build();
+            checkLogProbabilities(carrier.logProbabilities(Seeds.PROMPT_RECORDS, 2), 2, carrier.labels());
+            InstructionEncoder.encode(model.base(), tok, i.text());
+        }
     }
 
     static void head(Path dir, FileKind.Env env) {

@@ -153,6 +153,16 @@ final class Seeds {
         adapter(dir, root.resolve(BASE_GPT2), PTuningConfig.mlp(4, 16));
     }
 
+    /** An instruction prefix (P 3, k 4) on bert-tiny. */
+    static void instructionPrefix(Path dir, Path root) {
+        adapter(dir, root.resolve(BASE_BERT), new io.peft4j.instruct.prefix.InstructionPrefixConfig(3, 4));
+    }
+
+    /** A LoRA hypernetwork (r 2, alpha 4, k 3, query and value) on bert-tiny. */
+    static void hyperLora(Path dir, Path root) {
+        adapter(dir, root.resolve(BASE_BERT), new io.peft4j.instruct.hyper.HyperLoraConfig(2, 4, null, 3));
+    }
+
     /** AdapterHub's Pfeiffer bottleneck adapter on bert-tiny ({@code pytorch_adapter.safetensors}). */
     static void bottleneck(Path dir, Path root) {
         adapter(dir, root.resolve(BASE_BERT), BottleneckConfig.of(BottleneckConfig.Architecture.PFEIFFER));
@@ -319,6 +329,25 @@ final class Seeds {
     static void templates(Path dir, Path root) throws IOException {
         java.nio.file.Files.writeString(dir.resolve("templates.txt"), "# single-text candidates\n{text} all in all, it was {mask}.\n\n{mask}: {text}\n"
                 + "{field:title}. {text} it was {mask}!\n");
+    }
+
+    /** The instruction file of the instruction kind. */
+    static final String INSTRUCTIONS = "review.json";
+
+    /**
+     * An instruction file ({@code peft instruct --instructions}) for a task "review" of {@link #TRAIN}'s labels: task-level
+     * label words, two sentences (one with words of its own), a name and a paragraph.
+     */
+    static void instructions(Path dir, Path root) throws IOException {
+        Files.writeString(dir.resolve(INSTRUCTIONS), """
+                {"task": "review", "cluster": "reviews",
+                 "label_words": {"negative": ["bad", "terrible"], "positive": "good"},
+                 "instructions": [
+                   {"form": "sentence", "template": "{text} all in all, it was {mask}."},
+                   {"form": "sentence", "template": "was the film good? {text} {mask}!", "label_words": {"negative": "no", "positive": "yes"}},
+                   {"form": "name", "template": "review: {text} {mask}"},
+                   {"form": "paragraph", "template": "a review says if a film was good or bad. read it and say which. {text} it was {mask}."}]}
+                """);
     }
 
     /** {@code verbalizer.json}: {@link #VERBALIZER} with the defaults written out (first token, vocabulary, prefix " "). */

@@ -27,6 +27,7 @@ final class Render {
         zeroShot(Results.read(dir.resolve("zero-shot.json")), sb);
         fewShot(Results.read(dir.resolve("few-shot.json")), sb);
         probes(Results.read(dir.resolve("probes.json")), sb);
+        instruct(Results.read(dir.resolve("instruct.json")), sb);
         AtomicFiles.write(md, sb.toString().getBytes(StandardCharsets.UTF_8));
     }
 
@@ -125,6 +126,20 @@ final class Render {
             rows.forEach((layer, m) -> sb.append(String.format(Locale.ROOT, "| %d | %s | %s |%n", layer, m.getOrDefault("CLS", ""), m.getOrDefault("MEAN", ""))));
             sb.append("\n![").append(task).append(" probes](results/probes-").append(task).append(".png)\n\n");
         }
+    }
+
+    static void instruct(JsonNode n, StringBuilder sb) {
+        sb.append("## Instruction tuning: held-out task clusters, three ways of reading an instruction\n\n");
+        if (n == null) {
+            sb.append("_Not run yet: `docs/generate-results.sh instruct`._\n\n");
+            return;
+        }
+        sb.append("Does tuning on many tasks phrased as instructions help the encoder follow instructions for tasks it never saw? Each task ")
+                .append("cluster is held out in turn (opinion-words and afinn-sentiment are one cluster, word sentiment; every other task is its own), ")
+                .append("the model is tuned on the other clusters' tasks, and the held-out tasks are scored zero-shot under instructions it was not ")
+                .append("trained on. The instructions are data files (`peft-instruct/src/main/resources/io/peft4j/instruct/instructions/`), written ")
+                .append("before any run; the method is described in [instruction tuning](instruction-tuning.md). ").append(machine(n)).append(".\n\n");
+        sb.append(io.peft4j.instruct.StudyReport.markdown(n));
     }
 
     private static double mean(double[] v) {

@@ -20,6 +20,11 @@ import io.peft4j.core.tokenizer.Tokenizer;
 import io.peft4j.core.tokenizer.Tokenizers;
 import io.peft4j.core.train.TrainingConfig;
 import io.peft4j.demo.TaskPrompts;
+import io.peft4j.instruct.InstructTask;
+import io.peft4j.instruct.Study;
+import io.peft4j.instruct.StudyConfig;
+import io.peft4j.instruct.StudyListener;
+import io.peft4j.instruct.StudyResult;
 import io.peft4j.probe.LabeledTexts;
 import io.peft4j.probe.ProbeConfig;
 import io.peft4j.probe.ProbeListener;
@@ -46,13 +51,14 @@ import java.util.Map;
 /**
  * The experiments behind {@code docs/results.md}, on the real BERT-base-uncased and the built-in datasets' train and
  * dev splits: zero-shot template + verbalizer with and without calibration, few-shot (16 per label, 5 seeds) template +
- * verbalizer against a classification head with LoRA, full data, and layer-wise probes. Each section writes its numbers
+ * verbalizer against a classification head with LoRA, full data, layer-wise probes, and multi-task instruction tuning
+ * measured leave-one-cluster-out. Each section writes its numbers
  * to {@code <out>/<section>.json}; {@code render} turns whatever sections exist into {@code results.md}. Every setting
  * (templates and label words: {@link TaskPrompts}; learning rates, steps) is fixed in advance; nothing is tuned on the dev sets, which are
  * only scored (the datasets' test splits are held back).
  *
  * <pre>
- * java ... Results OUT_DIR zero-shot|few-shot|probes|render
+ * java ... Results OUT_DIR zero-shot|few-shot|probes|instruct|render
  * </pre>
  */
 public final class Results {
@@ -64,7 +70,7 @@ public final class Results {
 
     public static void main(String[] args) throws Exception {
         if (args.length < 2) {
-            System.err.println("usage: Results OUT_DIR zero-shot|few-shot|probes|render");
+            System.err.println("usage: Results OUT_DIR zero-shot|few-shot|probes|instruct|render");
             System.exit(2);
         }
         Path out = Path.of(args[0]);
@@ -74,6 +80,7 @@ public final class Results {
             case "zero-shot" -> write(out, "zero-shot", zeroShot());
             case "few-shot" -> write(out, "few-shot", fewShot());
             case "probes" -> write(out, "probes", probes(out));
+            case "instruct" -> write(out, "instruct", instruct());
             case "render" -> Render.write(out, out.getParent().resolve("results.md"));
             default -> throw new IllegalArgumentException("unknown section " + args[1]);
         }
@@ -230,6 +237,28 @@ public final class Results {
         o.put("model", MODEL);
         o.put("tasks", tasks);
         return o;
+    }
+
+    // ------------------------------------------------------------------ instruction tuning
+
+    /**
+     * The leave-one-cluster-out instruction-tuning study ({@link Study}) on all six built-in tasks with their built-in
+     * instructions and {@link StudyConfig#defaults()} (sized for BERT-base on 2 cores; docs/instruction-tuning.md).
+     */
+    @SuppressWarnings("unchecked")
+    static Map<String, Object> instruct() {
+        Path dir = ModelHub.resolve(MODEL);
+        TransformerModel base = Models.load(dir, DataType.FLOAT);
+        Tokenizer tok = Tokenizers.load(dir);
+        List<InstructTask> tasks = InstructTask.builtins(InstructTask.builtinNames(), Map.of());
+        StudyResult r = Study.run(base, tok, MODEL, tasks, StudyConfig.defaults(), new StudyListener() {
+            @Override
+            public void onRun(String system, String heldOut, int index, int total) {
+                LOG.info("instruct: run {} of {}: {}{}", index + 1, total, system, heldOut == null ? "" : ", " + heldOut + " held out");
+            }
+        });
+        LOG.info("instruct:\n{}", r.toMarkdown());
+        return new LinkedHashMap<>(Json.MAPPER.convertValue(r.toJson(), Map.class));
     }
 
     static String fmt(double v) {
