@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.peft4j.core.PeftException;
 import io.peft4j.core.io.Json;
 import io.peft4j.core.io.TextFiles;
+import io.peft4j.core.tokenizer.hf.HfTokenizer;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -69,6 +70,9 @@ public final class Tokenizers {
         return true;
     }
 
+    /** The fields of a {@code tokenizer.json} whose presence means the file describes a whole pipeline. */
+    private static final List<String> PIPELINE = List.of("normalizer", "pre_tokenizer", "post_processor", "decoder", "added_tokens");
+
     /** Token ids above this are refused: no real vocabulary comes near it, and decoding tables are sized by the largest id. */
     public static final int MAX_TOKEN_ID = (1 << 22) - 1;
 
@@ -112,12 +116,24 @@ public final class Tokenizers {
         return out;
     }
 
-    /** A Hugging Face {@code tokenizer.json} with a WordPiece or byte-level BPE model. */
+    /**
+     * A Hugging Face {@code tokenizer.json}. A WordPiece model is read as BERT's tokenizer ({@link WordPieceTokenizer},
+     * casing from the normalizer); a BPE model runs the file's whole pipeline ({@link HfTokenizer}: normalizer,
+     * pre-tokenizer, added tokens, post-processor, decoder; Llama 2 / Mistral, Llama 3, Qwen, GPT-2), reading
+     * {@code tokenizer_config.json} beside it for the special tokens' roles. A file that holds nothing but a BPE
+     * {@code model} is read as GPT-2's byte-level BPE ({@link ByteLevelBpeTokenizer}), as before.
+     */
     public static Tokenizer fromTokenizerJson(Path file) {
         JsonNode root = Json.read(file);
+        if (!root.isObject()) throw PeftException.inFile(file, "must be a JSON object, not " + root.getNodeType());
         JsonNode model = root.get("model");
         if (model == null || !model.isObject()) throw PeftException.inFile(file, "missing object 'model'");
         String type = model.path("type").asText("");
+        if (type.isEmpty() && model.has("merges")) type = "BPE";   // Hugging Face's files may leave out a BPE model's type
+        if (type.equals("BPE") && PIPELINE.stream().anyMatch(root::has)) {
+            Path config = file.resolveSibling("tokenizer_config.json");
+            return HfTokenizer.fromJson(file, root, Files.isRegularFile(config) ? Json.read(config) : null);
+        }
         List<String> added = new ArrayList<>();
         root.path("added_tokens").forEach(t -> added.add(t.path("content").asText()));
         switch (type) {
@@ -152,7 +168,7 @@ public final class Tokenizers {
                 added.add("<|endoftext|>");
                 return new ByteLevelBpeTokenizer(vocab, merges, added, file, file);
             }
-            default -> throw PeftException.inFile(file, "tokenizer model type '" + type + "' is not supported (WordPiece, BPE)");
+            default -> throw PeftException.inFile(file, "model.type '" + type + "' is not supported (supported: BPE, WordPiece)");
         }
     }
 }
