@@ -1,10 +1,8 @@
 package io.peft4j.core.tokenizer.hf;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.peft4j.core.tokenizer.Tokenizers;
 
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -51,12 +49,14 @@ final class BpeModel {
     }
 
     /**
-     * Reads a {@code "type": "BPE"} model at {@code where}: every id an integer in {@code 0..}{@value Tokenizers#MAX_TOKEN_ID}
-     * and no id shared, each merge's two symbols and their concatenation in the vocabulary, the unknown token in the
+     * Builds a {@code "type": "BPE"} model from its fields {@code n} at {@code where} and the vocabulary and merges
+     * {@code tj} read: each merge's two symbols and their concatenation in the vocabulary, the unknown token in the
      * vocabulary, and with {@code byte_fallback} all 256 {@code <0xXX>} tokens present.
      */
-    static BpeModel parse(Where where, JsonNode n) {
-        Map<String, Integer> vocab = vocab(where.at("vocab"), n.get("vocab"));
+    static BpeModel parse(Where where, JsonNode n, TokenizerJson tj) {
+        Map<String, Integer> vocab = tj.vocab();
+        if (vocab == null) throw where.at("vocab").fail("vocabulary must be a JSON object of token to id, not " + Where.kind(n.get("vocab")));
+        if (tj.mergeA() == null) throw where.at("merges").fail("must be an array, not " + Where.kind(n.get("merges")));
         JsonNode dropout = n.get("dropout");
         if (dropout != null && !dropout.isNull() && !(dropout.isNumber() && dropout.asDouble() == 0)) {
             throw where.at("dropout").fail("BPE dropout (random merges at encoding time) is not supported: " + dropout + " (use null)");
@@ -81,51 +81,19 @@ final class BpeModel {
                 byteIds[b] = id;
             }
         }
-        JsonNode m = where.array(n, "merges");
-        LongLongMap merges = new LongLongMap(m.size());
-        Where mw = where.at("merges");
-        for (int i = 0; i < m.size(); i++) {
-            JsonNode x = m.get(i);
-            String a, b;
-            if (x.isTextual()) {
-                String s = x.asText();
-                int sp = s.indexOf(' ');
-                if (sp <= 0 || sp == s.length() - 1 || s.indexOf(' ', sp + 1) >= 0) throw mw.at(i).fail("not two symbols separated by one space: '" + s + "'");
-                a = s.substring(0, sp);
-                b = s.substring(sp + 1);
-            } else if (x.isArray() && x.size() == 2 && x.get(0).isTextual() && x.get(1).isTextual() && !x.get(0).asText().isEmpty() && !x.get(1).asText().isEmpty()) {
-                a = x.get(0).asText();
-                b = x.get(1).asText();
-            } else {
-                throw mw.at(i).fail("a merge is \"a b\" or [\"a\", \"b\"], not " + Where.kind(x));
-            }
+        String[] as = tj.mergeA(), bs = tj.mergeB();
+        LongLongMap merges = new LongLongMap(as.length);
+        for (int i = 0; i < as.length; i++) {
+            String a = as[i], b = bs[i];
             String merged = a + (prefix != null && b.startsWith(prefix) ? b.substring(prefix.length()) : b);
-            for (String t : new String[]{a, b, merged}) {
-                if (!vocab.containsKey(t)) throw mw.at(i).fail("merge '" + a + " " + b + "': '" + t + "' is not in model.vocab");
+            Integer ia = vocab.get(a), ib = vocab.get(b), im = vocab.get(merged);
+            if (ia == null || ib == null || im == null) {
+                String missing = ia == null ? a : ib == null ? b : merged;
+                throw new Where(where.file(), where.path() + ".merges[" + i + "] (merge " + (i + 1) + ")").fail("'" + a + " " + b + "': '" + missing + "' is not in model.vocab");
             }
-            int ia = vocab.get(a), ib = vocab.get(b), im = vocab.get(merged);
             merges.put(pair(ia, ib), ((long) i << 32) | im);   // a repeated pair keeps its last rank, as Hugging Face's map does
         }
         return new BpeModel(vocab, merges, unk, where.bool(n, "fuse_unk", false), where.bool(n, "ignore_merges", false), byteIds, prefix, suffix);
-    }
-
-    /** A JSON object of token to id, ids integers in {@code 0..MAX_TOKEN_ID} and none shared. */
-    static Map<String, Integer> vocab(Where where, JsonNode v) {
-        if (v == null || !v.isObject()) throw where.fail("vocabulary must be a JSON object of token to id");
-        Map<String, Integer> out = new HashMap<>(v.size() * 2);
-        Map<Integer, String> byId = new HashMap<>(v.size() * 2);
-        for (var it = v.fields(); it.hasNext(); ) {
-            var e = it.next();
-            JsonNode id = e.getValue();
-            if (!id.isIntegralNumber() || !id.canConvertToInt() || id.asInt() < 0 || id.asInt() > Tokenizers.MAX_TOKEN_ID) {
-                throw where.fail("token '" + e.getKey() + "' has id " + id + ": ids are integers in 0.." + Tokenizers.MAX_TOKEN_ID);
-            }
-            String other = byId.putIfAbsent(id.asInt(), e.getKey());
-            if (other != null) throw where.fail("tokens '" + other + "' and '" + e.getKey() + "' both have id " + id);
-            out.put(e.getKey(), id.asInt());
-        }
-        if (out.isEmpty()) throw where.fail("empty vocabulary");
-        return out;
     }
 
     private static long pair(int a, int b) {

@@ -80,7 +80,7 @@ public final class HfTokenizer implements Tokenizer {
      */
     public static HfTokenizer load(Path tokenizerJson) {
         Path config = tokenizerJson.resolveSibling("tokenizer_config.json");
-        return fromJson(tokenizerJson, Json.read(tokenizerJson), Files.isRegularFile(config) ? Json.read(config) : null);
+        return fromJson(TokenizerJson.read(tokenizerJson), Files.isRegularFile(config) ? Json.read(config) : null);
     }
 
     /**
@@ -88,8 +88,13 @@ public final class HfTokenizer implements Tokenizer {
      * {@code tokenizer_config.json} ({@code config}, may be null); faults name {@code source} and the field.
      */
     public static HfTokenizer fromJson(Object source, JsonNode root, JsonNode config) {
-        Where w = Where.root(source);
-        w.object(root);
+        return fromJson(TokenizerJson.of(source, root), config);
+    }
+
+    /** Builds the tokenizer from a read {@code tokenizer.json} and an optional parsed {@code tokenizer_config.json} (may be null). */
+    public static HfTokenizer fromJson(TokenizerJson tj, JsonNode config) {
+        JsonNode root = tj.root();
+        Where w = Where.root(tj.source());
         JsonNode m = root.get("model");
         Where mw = w.at("model");
         mw.object(m);
@@ -99,7 +104,7 @@ public final class HfTokenizer implements Tokenizer {
         }
         Normalizer normalizer = root.hasNonNull("normalizer") ? Normalizer.parse(w.at("normalizer"), root.get("normalizer")) : null;
         PreTokenizer pre = root.hasNonNull("pre_tokenizer") ? PreTokenizer.parse(w.at("pre_tokenizer"), root.get("pre_tokenizer")) : null;
-        BpeModel model = BpeModel.parse(mw, m);
+        BpeModel model = BpeModel.parse(mw, m, tj);
         if (usesByteLevel(root.get("pre_tokenizer"))) {
             for (int b = 0; b < 256; b++) {
                 String sym = String.valueOf(ByteLevel.BYTE_TO_CHAR[b]);
@@ -109,8 +114,7 @@ public final class HfTokenizer implements Tokenizer {
             }
         }
         // added tokens: ids checked against the model's vocabulary
-        Map<Integer, String> byId = new HashMap<>(model.vocab.size() * 2);
-        model.vocab.forEach((t, id) -> byId.put(id, t));
+        String[] byId = tj.byId();
         List<AddedVocabulary.AddedToken> addedTokens = new ArrayList<>();
         Map<String, Integer> addedIds = new HashMap<>();
         JsonNode at = root.get("added_tokens");
@@ -124,30 +128,34 @@ public final class HfTokenizer implements Tokenizer {
                 if (id < 0) throw iw.at("id").fail("missing");
                 String content = iw.text(t, "content", null);
                 if (content.isEmpty()) throw iw.at("content").fail("empty token");
-                String other = byId.get(id);
+                if (id >= byId.length) byId = Arrays.copyOf(byId, Math.max(id + 1, byId.length + at.size()));
+                String other = byId[id];
                 if (other != null && !other.equals(content)) throw iw.at("id").fail("tokens '" + other + "' and '" + content + "' both have id " + id);
                 Integer vocabId = model.vocab.get(content);
                 if (vocabId != null && vocabId != id) throw iw.fail("'" + content + "' has id " + id + " but model.vocab gives it " + vocabId);
                 Integer earlier = addedIds.get(content);
                 if (earlier != null && earlier != id) throw iw.fail("'" + content + "' is added twice, with ids " + earlier + " and " + id);
-                byId.put(id, content);
+                byId[id] = content;
                 addedIds.put(content, id);
                 boolean isSpecial = iw.bool(t, "special", false);
                 addedTokens.add(new AddedVocabulary.AddedToken(id, content, isSpecial, iw.bool(t, "single_word", false), iw.bool(t, "lstrip", false),
                         iw.bool(t, "rstrip", false), iw.bool(t, "normalized", !isSpecial)));
             }
         }
-        int size = byId.keySet().stream().mapToInt(Integer::intValue).max().orElse(-1) + 1;
-        String[] idToToken = new String[size];
-        byId.forEach((id, t) -> idToToken[id] = t);
+        int last = byId.length - 1;
+        while (last >= 0 && byId[last] == null) last--;
+        String[] idToToken = Arrays.copyOf(byId, last + 1);
+        int size = idToToken.length;
         BitSet special = new BitSet(size);
         for (var t : addedTokens) if (t.special()) special.set(t.id());
         PostProcessor post = root.hasNonNull("post_processor")
                 ? PostProcessor.parse(w.at("post_processor"), root.get("post_processor"), id -> id >= 0 && id < size && idToToken[id] != null) : PostProcessor.NONE;
         Decoder decoder = root.hasNonNull("decoder") ? Decoder.parse(w.at("decoder"), root.get("decoder")) : null;
-        Map<String, Integer> ids = new HashMap<>(model.vocab);
-        ids.putAll(addedIds);
-        int[] roles = roles(root, config, ids);
+        int[] roles = roles(root, config, name -> {
+            Integer id = addedIds.get(name);
+            return id != null ? id : model.vocab.getOrDefault(name, -1);
+        });
+        if (roles[0] >= size || roles[0] >= 0 && idToToken[roles[0]] == null) roles[0] = -1;   // padding.pad_id of no token
         return new HfTokenizer(normalizer, pre, model, new AddedVocabulary(addedTokens, normalizer), post, decoder, idToToken, addedIds, special, roles);
     }
 
@@ -159,22 +167,22 @@ public final class HfTokenizer implements Tokenizer {
     }
 
     /** Padding, end, start and mask ids: {@code tokenizer_config.json}'s token names, else {@code padding.pad_id}; -1 when unknown. */
-    private static int[] roles(JsonNode root, JsonNode config, Map<String, Integer> ids) {
+    private static int[] roles(JsonNode root, JsonNode config, java.util.function.ToIntFunction<String> ids) {
         int eos = configToken(config, "eos_token", ids), bos = configToken(config, "bos_token", ids), mask = configToken(config, "mask_token", ids);
         int pad = configToken(config, "pad_token", ids);
         if (pad < 0 && root.path("padding").path("pad_id").canConvertToInt() && root.path("padding").path("pad_id").isIntegralNumber()) {
             int p = root.path("padding").path("pad_id").asInt();
-            if (ids.containsValue(p)) pad = p;
+            if (p >= 0) pad = p;
         }
         return new int[]{pad, eos, bos, mask};
     }
 
     /** A special token named in {@code tokenizer_config.json}, as a string or an object with {@code content}; -1 if absent or unknown. */
-    static int configToken(JsonNode config, String key, Map<String, Integer> ids) {
+    static int configToken(JsonNode config, String key, java.util.function.ToIntFunction<String> ids) {
         if (config == null) return -1;
         JsonNode n = config.get(key);
         String name = n == null ? null : n.isTextual() ? n.asText() : n.path("content").isTextual() ? n.path("content").asText() : null;
-        return name == null ? -1 : ids.getOrDefault(name, -1);
+        return name == null ? -1 : ids.applyAsInt(name);
     }
 
     @Override
