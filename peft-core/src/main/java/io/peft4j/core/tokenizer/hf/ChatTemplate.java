@@ -55,7 +55,7 @@ public final class ChatTemplate {
         CompositeELResolver resolver = new CompositeELResolver();
         resolver.add(new JinjaCompat.PyStrings());
         resolver.add(com.hubspot.jinjava.el.JinjavaInterpreterResolver.DEFAULT_RESOLVER_READ_ONLY);
-        Jinjava j = new Jinjava(JinjavaConfig.newBuilder().withTrimBlocks(true).withLstripBlocks(true).withElResolver(resolver)
+        Jinjava j = new Jinjava(JinjavaConfig.newBuilder().withTrimBlocks(false).withLstripBlocks(false).withElResolver(resolver)   // JinjaCompat.rewrite trims
                 .withLegacyOverrides(LegacyOverrides.newBuilder().withParseWhitespaceControlStrictly(true).withUsePyishObjectMapper(true)
                         .withKeepNullableLoopValues(true).withEvaluateMapKeys(true).withUseTrimmingForNotesAndExpressions(true).build())
                 .build());

@@ -35,7 +35,13 @@ final class JinjaCompat {
 
     // ------------------------------------------------------------------ source rewrites
 
-    /** Rewrites the expressions in {@code {{ }}} and {@code {% %}} tags; text, comments and string literals stay as they are. */
+    /**
+     * Rewrites the expressions in {@code {{ }}} and {@code {% %}} tags (text, comments and string literals stay as they
+     * are) and applies Jinja's {@code lstrip_blocks} and {@code trim_blocks} to the source: spaces and tabs before a
+     * block tag or comment at the start of a line are removed, and the newline right after one becomes a comment
+     * {@code {#\n#}}, so it is not output but still counts for the line numbers Jinjava reports (Jinjava's own
+     * trimming shifts them).
+     */
     static String rewrite(String template) {
         StringBuilder out = new StringBuilder(template.length() + 64);
         int i = 0;
@@ -45,15 +51,19 @@ final class JinjaCompat {
                 out.append(template, i, template.length());
                 break;
             }
-            out.append(template, i, open + 2);
-            String close = template.charAt(open + 1) == '{' ? "}}" : "%}";
-            int end = tagEnd(template, open + 2, close);
+            out.append(template, i, open);
+            char kind = template.charAt(open + 1);
+            char control = open + 2 < template.length() ? template.charAt(open + 2) : ' ';
+            if (kind != '{' && control != '-' && control != '+') lstrip(out);
+            String close = kind == '{' ? "}}" : kind == '%' ? "%}" : "#}";
+            int end = kind == '#' ? template.indexOf("#}", open + 2) : tagEnd(template, open + 2, close);
             if (end < 0) {   // unterminated: leave it for Jinjava to report
-                out.append(template, open + 2, template.length());
+                out.append(template, open, template.length());
                 break;
             }
-            String expr = template.substring(open + 2, end);
-            if (close.equals("%}") && expr.strip().replaceFirst("^-", "").strip().startsWith("raw")) {   // {% raw %}...{% endraw %}
+            String inner = template.substring(open + 2, end);
+            out.append(template, open, open + 2);
+            if (kind == '%' && inner.strip().replaceFirst("^[-+]", "").strip().startsWith("raw")) {   // {% raw %}...{% endraw %} as it is
                 int endRaw = template.indexOf("endraw", end);
                 int stop = endRaw < 0 ? template.length() : template.indexOf("%}", endRaw);
                 stop = stop < 0 ? template.length() : stop + 2;
@@ -61,22 +71,30 @@ final class JinjaCompat {
                 i = stop;
                 continue;
             }
-            out.append(rewriteExpression(expr));
-            i = end;
+            out.append(kind == '#' ? inner : rewriteExpression(inner)).append(close);
+            i = end + 2;
+            char before = end > open + 2 ? template.charAt(end - 1) : ' ';
+            if (kind != '{' && before != '-' && before != '+' && i < template.length() && template.charAt(i) == '\n') {
+                out.append("{#\n#}");
+                i++;
+            }
         }
         return out.toString();
+    }
+
+    /** Removes the spaces and tabs {@code out} ends with when only they stand between the last newline and the end. */
+    private static void lstrip(StringBuilder out) {
+        int j = out.length();
+        while (j > 0 && (out.charAt(j - 1) == ' ' || out.charAt(j - 1) == '\t')) j--;
+        boolean lineStart = j == 0 || out.charAt(j - 1) == '\n' || j >= 5 && out.substring(j - 5, j).equals("{#\n#}");
+        if (lineStart) out.setLength(j);
     }
 
     private static int nextTag(String t, int from) {
         for (int i = from; i + 1 < t.length(); i++) {
             if (t.charAt(i) != '{') continue;
             char c = t.charAt(i + 1);
-            if (c == '{' || c == '%') return i;
-            if (c == '#') {   // comment: skip it
-                int e = t.indexOf("#}", i + 2);
-                if (e < 0) return -1;
-                i = e + 1;
-            }
+            if (c == '{' || c == '%' || c == '#') return i;
         }
         return -1;
     }
@@ -430,10 +448,13 @@ final class JinjaCompat {
     static final class PyStrings extends ELResolver {
         @Override
         public Object getValue(ELContext context, Object base, Object property) {
-            if (base instanceof String s && property instanceof Number n) {
+            // Jinjava hands the index over as a string ("-1")
+            Integer index = property instanceof Number n ? Integer.valueOf(n.intValue())
+                    : property instanceof String p && p.matches("-?\\d{1,9}") ? Integer.valueOf(p) : null;
+            if (base instanceof String s && index != null) {
                 int[] cps = s.codePoints().toArray();
-                int i = n.intValue() < 0 ? n.intValue() + cps.length : n.intValue();
-                if (i < 0 || i >= cps.length) throw new IndexOutOfBoundsException("string index " + n + " out of range");
+                int i = index < 0 ? index + cps.length : index;
+                if (i < 0 || i >= cps.length) throw new IndexOutOfBoundsException("string index " + index + " out of range");
                 context.setPropertyResolved(true);
                 return new String(cps, i, 1);
             }
