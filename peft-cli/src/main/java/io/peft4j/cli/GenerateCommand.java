@@ -6,7 +6,6 @@ import io.peft4j.core.infer.Generator;
 import io.peft4j.core.model.Gpt2;
 import io.peft4j.core.model.Models;
 import io.peft4j.core.model.TransformerModel;
-import io.peft4j.core.tokenizer.ByteLevelBpeTokenizer;
 import io.peft4j.core.tokenizer.Tokenizer;
 import io.peft4j.core.tokenizer.Tokenizers;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -42,7 +41,7 @@ final class GenerateCommand implements Runnable {
         Tokenizer tok = Tokenizers.load(dir);
         TransformerModel m = Models.load(dir, DataType.FLOAT);
         if (!(m instanceof Gpt2 g)) throw new PeftException("generate needs a decoder model (gpt2); " + dir + " holds a " + m.config().modelType());
-        int eos = tok instanceof ByteLevelBpeTokenizer b ? b.endOfTextId() : -1;
+        int eos = tok.eosId();
         int[] ids = tok.encodeText(prompt);
         int[] out = Generator.generate(g, ids, maxNewTokens, temperature, seed, eos);
         spec.commandLine().getOut().println(prompt + tok.decode(out, true));

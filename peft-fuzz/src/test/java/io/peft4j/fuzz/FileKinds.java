@@ -21,6 +21,7 @@ import io.peft4j.core.peft.PeftModel;
 import io.peft4j.core.tokenizer.Encoding;
 import io.peft4j.core.tokenizer.Tokenizer;
 import io.peft4j.core.tokenizer.Tokenizers;
+import io.peft4j.core.tokenizer.hf.ChatTemplate;
 import io.peft4j.instruct.InstructTask;
 import io.peft4j.instruct.Instruction;
 import io.peft4j.instruct.InstructionModel;
@@ -84,6 +85,10 @@ final class FileKinds {
             new FileKind("bpe", Seeds::bpe, List.of("vocab.json", "merges.txt"), FileKinds::tokenizer),
             new FileKind("tokenizer-json-wordpiece", Seeds::wordPieceTokenizerJson, List.of("tokenizer.json"), FileKinds::tokenizer),
             new FileKind("tokenizer-json-bpe", Seeds::bpeTokenizerJson, List.of("tokenizer.json"), FileKinds::tokenizer),
+            new FileKind("tokenizer-json-sp", Seeds::sentencePieceTokenizerJson, List.of("tokenizer.json"), FileKinds::tokenizer),
+            new FileKind("tokenizer-json-llama3", (d, r) -> Seeds.byteLevelTokenizerJson(d, false), List.of("tokenizer.json"), FileKinds::tokenizer),
+            new FileKind("tokenizer-json-qwen", (d, r) -> Seeds.byteLevelTokenizerJson(d, true), List.of("tokenizer.json"), FileKinds::tokenizer),
+            new FileKind("chat-template", (d, r) -> Seeds.byteLevelTokenizerJson(d, true), List.of("tokenizer_config.json"), FileKinds::chatTemplate),
             new FileKind("dataset-jsonl", Seeds::jsonLines, List.of("train.jsonl"), (d, env) -> dataset(d.resolve("train.jsonl"), env)),
             new FileKind("dataset-csv", Seeds::csv, List.of("train.csv"), (d, env) -> dataset(d.resolve("train.csv"), env)),
             new FileKind("dataset-tsv", Seeds::tsv, List.of("train.tsv"), (d, env) -> dataset(d.resolve("train.tsv"), env)),
@@ -205,6 +210,16 @@ final class FileKinds {
         t.decode(e.ids(), true);
         t.encodeBatch(List.of(TEXT, "a"), 16);
         t.encode("first segment", "second", 8);
+    }
+
+    /** The tokenizer, then its {@code tokenizer_config.json}'s chat template rendered (with a tool) and encoded. */
+    static void chatTemplate(Path dir, FileKind.Env env) {
+        Tokenizer t = Tokenizers.load(dir);
+        ChatTemplate chat = ChatTemplate.fromConfig(dir.resolve("tokenizer_config.json"));
+        env.running();
+        var messages = List.of(ChatTemplate.message("system", "Be brief."), ChatTemplate.message("user", TEXT), ChatTemplate.message("assistant", "<think>x</think>ok"));
+        chat.encode(t, messages, true, java.util.Map.of("tools", List.of(java.util.Map.of("name", "f", "parameters", java.util.Map.of()))));
+        chat.render(messages.subList(0, 2), false);
     }
 
     /** A data file read with the default spec (text, label), then encoded for classification with the WordPiece seed. */

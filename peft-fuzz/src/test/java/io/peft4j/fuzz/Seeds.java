@@ -263,6 +263,108 @@ final class Seeds {
         Files.write(dir.resolve("merges.txt"), merges, StandardCharsets.UTF_8);
     }
 
+    /**
+     * A Llama-2-style SentencePiece BPE ({@code tokenizer.json} flavour of Mistral's): Prepend + Replace normalizer, no
+     * pre-tokenizer, byte fallback over {@code <0x00>..<0xFF>}, a few hundred letter-pair merges, the BOS template and
+     * the Replace / ByteFallback / Fuse / Strip decoder.
+     */
+    static void sentencePieceTokenizerJson(Path dir, Path root) {
+        ObjectNode t = Json.MAPPER.createObjectNode();
+        t.put("version", "1.0");
+        ArrayNode added = t.putArray("added_tokens");
+        String[] specials = {"<unk>", "<s>", "</s>"};
+        for (int i = 0; i < 3; i++) added.addObject().put("id", i).put("content", specials[i]).put("special", true).put("normalized", false);
+        ObjectNode norm = t.putObject("normalizer").put("type", "Sequence");
+        ArrayNode ns = norm.putArray("normalizers");
+        ns.addObject().put("type", "Prepend").put("prepend", "\u2581");
+        ns.addObject().put("type", "Replace").put("content", "\u2581").putObject("pattern").put("String", " ");
+        t.putNull("pre_tokenizer");
+        ObjectNode post = t.putObject("post_processor").put("type", "TemplateProcessing");
+        post.putArray("single").addObject().putObject("SpecialToken").put("id", "<s>").put("type_id", 0);
+        ((ArrayNode) post.get("single")).addObject().putObject("Sequence").put("id", "A").put("type_id", 0);
+        ArrayNode pair = post.putArray("pair");
+        pair.addObject().putObject("SpecialToken").put("id", "<s>").put("type_id", 0);
+        pair.addObject().putObject("Sequence").put("id", "A").put("type_id", 0);
+        pair.addObject().putObject("Sequence").put("id", "B").put("type_id", 1);
+        post.putObject("special_tokens").putObject("<s>").put("id", "<s>").putArray("ids").add(1);
+        ((ObjectNode) post.get("special_tokens").get("<s>")).putArray("tokens").add("<s>");
+        ObjectNode dec = t.putObject("decoder").put("type", "Sequence");
+        ArrayNode ds = dec.putArray("decoders");
+        ds.addObject().put("type", "Replace").put("content", " ").putObject("pattern").put("String", "\u2581");
+        ds.addObject().put("type", "ByteFallback");
+        ds.addObject().put("type", "Fuse");
+        ds.addObject().put("type", "Strip").put("content", " ").put("start", 1).put("stop", 0);
+        ObjectNode model = t.putObject("model");
+        model.put("type", "BPE").putNull("dropout");
+        model.put("unk_token", "<unk>").put("fuse_unk", true).put("byte_fallback", true);
+        ObjectNode v = model.putObject("vocab");
+        for (int i = 0; i < 3; i++) v.put(specials[i], i);
+        for (int b = 0; b < 256; b++) v.put(String.format("<0x%02X>", b), 3 + b);
+        int id = 259;
+        List<String> singles = new ArrayList<>(List.of("\u2581"));
+        for (char c = 'a'; c <= 'z'; c++) singles.add(String.valueOf(c));
+        for (String s : singles) v.put(s, id++);
+        ArrayNode merges = model.putArray("merges");
+        for (String a : singles) {
+            for (char c = 'a'; c <= 'm'; c++) {
+                v.put(a + c, id++);
+                merges.add(a + " " + c);
+            }
+        }
+        Json.write(dir.resolve("tokenizer.json"), t);
+    }
+
+    /**
+     * A byte-level BPE with a tiktoken-style Split regex, on the GPT-2 seed vocabulary: Llama 3's flavour
+     * ({@code ignore_merges}, merges as strings, Llama 3's pattern) or Qwen's ({@code qwen}: NFC normalizer, merges
+     * as pairs, Qwen's pattern, non-special added tokens), with a {@code tokenizer_config.json} holding a chat template.
+     */
+    static void byteLevelTokenizerJson(Path dir, boolean qwen) throws IOException {
+        ObjectNode t = Json.MAPPER.createObjectNode();
+        t.put("version", "1.0");
+        Map<String, Integer> vocab = bpeVocab();
+        int next = vocab.size();
+        ArrayNode added = t.putArray("added_tokens");
+        List<String> names = qwen ? List.of("<|im_start|>", "<|im_end|>", "<think>", "</think>", "<tool_call>") : List.of("<|begin_of_text|>", "<|eot_id|>", "<|start_header_id|>", "<|end_header_id|>");
+        for (String n : names) added.addObject().put("id", next++).put("content", n).put("special", !n.startsWith("<t") && !n.startsWith("</t")).put("normalized", false);
+        if (qwen) t.putObject("normalizer").put("type", "NFC");
+        else t.putNull("normalizer");
+        ObjectNode pre = t.putObject("pre_tokenizer").put("type", "Sequence");
+        ArrayNode ps = pre.putArray("pretokenizers");
+        ps.addObject().put("type", "Split").put("behavior", "Isolated").put("invert", false).putObject("pattern").put("Regex",
+                "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}" + (qwen ? "" : "{1,3}") + "| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+");
+        ps.addObject().put("type", "ByteLevel").put("add_prefix_space", false).put("trim_offsets", !qwen).put("use_regex", false);
+        t.putObject("post_processor").put("type", "ByteLevel").put("add_prefix_space", !qwen).put("trim_offsets", false).put("use_regex", !qwen);
+        t.putObject("decoder").put("type", "ByteLevel").put("add_prefix_space", !qwen).put("trim_offsets", !qwen).put("use_regex", !qwen);
+        ObjectNode model = t.putObject("model");
+        model.put("type", "BPE").putNull("dropout");
+        model.putNull("unk_token");
+        model.put("byte_fallback", false).put("ignore_merges", !qwen);
+        if (qwen) model.put("continuing_subword_prefix", "").put("end_of_word_suffix", "");
+        ObjectNode v = model.putObject("vocab");
+        vocab.remove("<|endoftext|>");
+        vocab.forEach(v::put);
+        ArrayNode merges = model.putArray("merges");
+        for (String m : bpeMerges()) {
+            if (qwen) merges.addArray().add(m.split(" ")[0]).add(m.split(" ")[1]);
+            else merges.add(m);
+        }
+        Json.write(dir.resolve("tokenizer.json"), t);
+        Map<String, Object> config = new LinkedHashMap<>();
+        config.put("bos_token", qwen ? null : "<|begin_of_text|>");
+        config.put("eos_token", qwen ? "<|im_end|>" : "<|eot_id|>");
+        config.put("chat_template", qwen
+                ? "{%- if tools %}{{- '<|im_start|>system\\n' }}{%- for tool in tools %}{{- tool | tojson }}{%- endfor %}{{- '<|im_end|>\\n' }}{%- endif %}\n"
+                  + "{%- set ns = namespace(last=messages|length - 1) %}{%- for message in messages[::-1] %}{%- if message.role == 'user' %}{%- set ns.last = loop.index0 %}{%- endif %}{%- endfor %}\n"
+                  + "{%- for message in messages %}{%- set content = message.content %}{%- if '</think>' in content %}{%- set content = content.split('</think>')[-1].lstrip('\\n') %}{%- endif %}\n"
+                  + "{{- '<|im_start|>' + message.role + '\\n' + content.strip() + '<|im_end|>\\n' }}{%- endfor %}\n"
+                  + "{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}{%- endif %}"
+                : "{% for message in messages %}{% if message['role'] not in ['system', 'user', 'assistant'] %}{{ raise_exception('bad role') }}{% endif %}"
+                  + "{% set content = '<|start_header_id|>' + message['role'] + '<|end_header_id|>\\n\\n' + message['content'] | trim + '<|eot_id|>' %}"
+                  + "{% if loop.index0 == 0 %}{% set content = bos_token + content %}{% endif %}{{ content }}{% endfor %}{% if add_generation_prompt %}{{ '<|start_header_id|>assistant<|end_header_id|>\\n\\n' }}{% endif %}");
+        Json.write(dir.resolve("tokenizer_config.json"), config);
+    }
+
     static void bpeTokenizerJson(Path dir, Path root) throws IOException {
         ObjectNode t = Json.MAPPER.createObjectNode();
         t.put("version", "1.0");

@@ -191,6 +191,12 @@ public final class ByteLevelBpeTokenizer implements Tokenizer {
         return endOfText;
     }
 
+    /** {@code <|endoftext|>}, or -1 when the vocabulary lacks it. */
+    @Override
+    public int eosId() {
+        return endOfText;
+    }
+
     @Override
     public String decode(int[] ids, boolean skipSpecial) {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();

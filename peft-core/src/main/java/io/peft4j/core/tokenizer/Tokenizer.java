@@ -33,6 +33,11 @@ public interface Tokenizer {
         return -1;
     }
 
+    /** The end-of-text (end-of-sequence) token's id, or -1 if the tokenizer does not know one. */
+    default int eosId() {
+        return -1;
+    }
+
     /** Turns ids back into text; special tokens are dropped when {@code skipSpecial}. */
     String decode(int[] ids, boolean skipSpecial);
 

@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.peft4j.core.PeftException;
 import io.peft4j.core.io.Json;
 import io.peft4j.core.io.TextFiles;
+import io.peft4j.core.tokenizer.hf.HfTokenizer;
+import io.peft4j.core.tokenizer.hf.TokenizerJson;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -69,6 +71,9 @@ public final class Tokenizers {
         return true;
     }
 
+    /** The fields of a {@code tokenizer.json} whose presence means the file describes a whole pipeline. */
+    private static final List<String> PIPELINE = List.of("normalizer", "pre_tokenizer", "post_processor", "decoder", "added_tokens");
+
     /** Token ids above this are refused: no real vocabulary comes near it, and decoding tables are sized by the largest id. */
     public static final int MAX_TOKEN_ID = (1 << 22) - 1;
 
@@ -112,17 +117,32 @@ public final class Tokenizers {
         return out;
     }
 
-    /** A Hugging Face {@code tokenizer.json} with a WordPiece or byte-level BPE model. */
+    /**
+     * A Hugging Face {@code tokenizer.json}. A WordPiece model is read as BERT's tokenizer ({@link WordPieceTokenizer},
+     * casing from the normalizer); a BPE model runs the file's whole pipeline ({@link HfTokenizer}: normalizer,
+     * pre-tokenizer, added tokens, post-processor, decoder; Llama 2 / Mistral, Llama 3, Qwen, GPT-2), reading
+     * {@code tokenizer_config.json} beside it for the special tokens' roles. A file that holds nothing but a BPE
+     * {@code model} is read as GPT-2's byte-level BPE ({@link ByteLevelBpeTokenizer}), as before.
+     */
     public static Tokenizer fromTokenizerJson(Path file) {
-        JsonNode root = Json.read(file);
+        TokenizerJson tj = TokenizerJson.read(file);
+        JsonNode root = tj.root();
         JsonNode model = root.get("model");
         if (model == null || !model.isObject()) throw PeftException.inFile(file, "missing object 'model'");
         String type = model.path("type").asText("");
+        if (type.isEmpty() && tj.mergeA() != null) type = "BPE";   // Hugging Face's files may leave out a BPE model's type
+        if (type.equals("BPE") && PIPELINE.stream().anyMatch(root::has)) {
+            Path config = file.resolveSibling("tokenizer_config.json");
+            return HfTokenizer.fromJson(tj, Files.isRegularFile(config) ? Json.read(config) : null);
+        }
         List<String> added = new ArrayList<>();
         root.path("added_tokens").forEach(t -> added.add(t.path("content").asText()));
+        Map<String, Integer> vocab = tj.vocab();
+        if (vocab == null && (type.equals("WordPiece") || type.equals("BPE"))) {
+            throw PeftException.inFile(file, "model.vocab: vocabulary must be a JSON object of token to id");
+        }
         switch (type) {
             case "WordPiece" -> {
-                Map<String, Integer> vocab = vocabMap(model.get("vocab"), file, "model.vocab");
                 String[] byId = new String[vocab.size()];
                 vocab.forEach((k, v) -> {
                     if (v >= byId.length) {
@@ -137,22 +157,13 @@ public final class Tokenizers {
                 return new WordPieceTokenizer(List.of(byId), lower, strip, model.path("max_input_chars_per_word").asInt(100), file.toString());
             }
             case "BPE" -> {
-                Map<String, Integer> vocab = vocabMap(model.get("vocab"), file, "model.vocab");
-                JsonNode m = model.get("merges");
-                if (m == null || !m.isArray()) throw PeftException.inFile(file, "model.merges must be an array");
-                List<String> merges = new ArrayList<>(m.size());
-                for (JsonNode x : m) {
-                    String merge = x.isTextual() ? x.asText() : x.isArray() && x.size() == 2 && x.get(0).isTextual() && x.get(1).isTextual()
-                            ? x.get(0).asText() + " " + x.get(1).asText() : null;
-                    if (merge == null || merge.split(" ", -1).length != 2) {
-                        throw PeftException.inFile(file, "model.merges[" + merges.size() + "] (merge " + (merges.size() + 1) + "): not two symbols: " + x);
-                    }
-                    merges.add(merge);
-                }
+                if (tj.mergeA() == null) throw PeftException.inFile(file, "model.merges must be an array");
+                List<String> merges = new ArrayList<>(tj.mergeA().length);
+                for (int i = 0; i < tj.mergeA().length; i++) merges.add(tj.mergeA()[i] + " " + tj.mergeB()[i]);
                 added.add("<|endoftext|>");
                 return new ByteLevelBpeTokenizer(vocab, merges, added, file, file);
             }
-            default -> throw PeftException.inFile(file, "tokenizer model type '" + type + "' is not supported (WordPiece, BPE)");
+            default -> throw PeftException.inFile(file, "model.type '" + type + "' is not supported (supported: BPE, WordPiece)");
         }
     }
 }
