@@ -79,6 +79,10 @@ final class Render {
                         + "training example, learning rate 5e-4, batches of 16, 20 warm-up steps (spam 1 epoch, opinion-words 3), one seed. The template "
                         + "and label words are the zero-shot ones; spam is encoded to 128 tokens. %s; %.0f s.%n%n",
                 n.path("method").asText().replace("lora", "LoRA"), n.path("shots").asInt(), machine(n), n.path("seconds").asDouble()));
+        if (!n.path("complete").asBoolean(true)) {
+            sb.append(String.format(Locale.ROOT, "_Partial: %d of %d runs so far; `docs/generate-results.sh few-shot` resumes where it stopped._%n%n",
+                    n.path("runs").size(), n.path("planned_runs").asInt()));
+        }
         sb.append("| task | regime | classifier | runs | dev accuracy | dev macro-F1 | trainable params | training s (mean) |\n|---|---|---|---:|---:|---:|---:|---:|\n");
         Map<String, List<JsonNode>> groups = new LinkedHashMap<>();
         for (JsonNode r : n.path("runs")) groups.computeIfAbsent(r.path("task").asText() + "|" + r.path("regime").asText() + "|" + r.path("classifier").asText(),

@@ -78,7 +78,7 @@ public final class Results {
         long t0 = System.nanoTime();
         switch (args[1]) {
             case "zero-shot" -> write(out, "zero-shot", zeroShot());
-            case "few-shot" -> write(out, "few-shot", fewShot());
+            case "few-shot" -> write(out, "few-shot", fewShot(out));
             case "probes" -> write(out, "probes", probes(out));
             case "instruct" -> write(out, "instruct", instruct());
             case "render" -> Render.write(out, out.getParent().resolve("results.md"));
@@ -152,39 +152,65 @@ public final class Results {
 
     // ------------------------------------------------------------------ few-shot and full data
 
-    /** The few-shot tasks: 16 examples per label, 5 seeds; then all the training data once. */
-    static final List<String> FEW_SHOT_TASKS = List.of("spam", "opinion-words");
+    /**
+     * The few-shot tasks (the cheap one first): 16 examples per label, 5 seeds, the two classifiers alternating seed by
+     * seed; then all the training data once per classifier.
+     */
+    static final List<String> FEW_SHOT_TASKS = List.of("opinion-words", "spam");
     static final int SHOTS = 16, SEEDS = 5, FEW_SHOT_LENGTH_SPAM = 128;
 
-    static Map<String, Object> fewShot() {
+    /**
+     * Runs the few-shot section, writing {@code few-shot.json} after every run ({@code "complete": false} until the last):
+     * the section takes hours, and a rerun skips the runs already in the file, so an interrupted run loses one run.
+     */
+    static Map<String, Object> fewShot(Path out) {
+        Path file = out.resolve("few-shot.json");
+        List<Object> runs = new ArrayList<>();
+        double previousSeconds = 0;
+        if (Files.exists(file)) {
+            JsonNode old = Json.read(file);
+            for (JsonNode r : old.path("runs")) runs.add(Json.MAPPER.convertValue(r, Map.class));
+            previousSeconds = old.path("seconds").asDouble();
+        }
+        java.util.Set<String> done = new java.util.HashSet<>();
+        for (Object r : runs) done.add(runKey((Map<?, ?>) r));
         Path dir = ModelHub.resolve(MODEL);
         TransformerModel base = Models.load(dir, DataType.FLOAT);
         Tokenizer tok = Tokenizers.load(dir);
-        List<Object> runs = new ArrayList<>();
         long t0 = System.nanoTime();
+        Map<String, Object> result = new LinkedHashMap<>();
+        result.put("model", MODEL);
+        result.put("method", "lora r=8 alpha=16 on query, value");
+        result.put("shots", SHOTS);
+        result.put("planned_runs", FEW_SHOT_TASKS.size() * 2 * (SEEDS + 1));
+        result.put("runs", runs);
         for (String task : FEW_SHOT_TASKS) {
             TaskPrompts.Prompt p = TaskPrompts.of(task).orElseThrow();
             int maxLength = Math.min(p.maxLength(), FEW_SHOT_LENGTH_SPAM);
             List<TextRecord> train = Datasets.load(task, Split.TRAIN), dev = Datasets.load(task, Split.DEV);
-            for (String kind : List.of("prompt", "head")) {
-                for (int seed = 1; seed <= SEEDS; seed++) {
-                    List<TextRecord> shots = Sampling.kShot(train, SHOTS, seed);
-                    // 32 examples: 15 epochs of 4 steps of 8, no dev during training (nothing is tuned on it)
-                    TrainingConfig cfg = TrainingConfig.defaults().withLearningRate(1e-3).withBatchSize(8, 1).withEpochs(15).withSeed(seed);
-                    runs.add(run(base, tok, task, kind, "few-shot", seed, p, maxLength, cfg, shots, dev));
+            for (int seed = 1; seed <= SEEDS + 1; seed++) {
+                for (String kind : List.of("prompt", "head")) {
+                    boolean full = seed > SEEDS;
+                    String regime = full ? "full" : "few-shot";
+                    int s = full ? 1 : seed;
+                    if (done.contains(task + "|" + regime + "|" + kind + "|" + s)) continue;
+                    TrainingConfig cfg = full
+                            ? TrainingConfig.defaults().withLearningRate(5e-4).withBatchSize(16, 1).withEpochs(task.equals("spam") ? 1 : 3)
+                                    .withWarmup(20, io.peft4j.core.train.Schedule.LINEAR).withSeed(1)
+                            // 32 examples: 15 epochs of 4 steps of 8, no dev during training (nothing is tuned on it)
+                            : TrainingConfig.defaults().withLearningRate(1e-3).withBatchSize(8, 1).withEpochs(15).withSeed(seed);
+                    runs.add(run(base, tok, task, kind, regime, s, p, maxLength, cfg, full ? train : Sampling.kShot(train, SHOTS, seed), dev));
+                    result.put("complete", runs.size() >= (int) result.get("planned_runs"));
+                    result.put("seconds", previousSeconds + (System.nanoTime() - t0) / 1e9);
+                    write(out, "few-shot", result);
                 }
-                TrainingConfig full = TrainingConfig.defaults().withLearningRate(5e-4).withBatchSize(16, 1).withEpochs(task.equals("spam") ? 1 : 3)
-                        .withWarmup(20, io.peft4j.core.train.Schedule.LINEAR).withSeed(1);
-                runs.add(run(base, tok, task, kind, "full", 1, p, maxLength, full, train, dev));
             }
         }
-        Map<String, Object> out = new LinkedHashMap<>();
-        out.put("model", MODEL);
-        out.put("method", "lora r=8 alpha=16 on query, value");
-        out.put("shots", SHOTS);
-        out.put("runs", runs);
-        out.put("seconds", (System.nanoTime() - t0) / 1e9);
-        return out;
+        return result;
+    }
+
+    private static String runKey(Map<?, ?> r) {
+        return r.get("task") + "|" + r.get("regime") + "|" + r.get("classifier") + "|" + r.get("seed");
     }
 
     private static Map<String, Object> run(TransformerModel base, Tokenizer tok, String task, String kind, String regime, int seed, TaskPrompts.Prompt p, int maxLength,
