@@ -2,6 +2,7 @@ package io.peft4j.instruct;
 
 import io.peft4j.core.PeftException;
 import io.peft4j.core.data.Labels;
+import io.peft4j.core.data.Mixture;
 import io.peft4j.core.data.Sampling;
 import io.peft4j.core.data.TextRecord;
 import io.peft4j.core.eval.ClassificationReport;
