@@ -20,13 +20,17 @@ import java.util.List;
  * tokens (the template writes them): the ids Hugging Face's {@code apply_chat_template(tokenize=True)} gives.
  *
  * <p><b>Responses.</b> Assistant turn k's span is located in the rendered text by rendering prefixes: it starts where the
- * rendering of the turns before it with the generation prompt ends (which must be a prefix of the whole rendering,
- * else the template renders history differently once more turns follow and the encoder says so), and it ends after
+ * rendering of the turns before it with the generation prompt ends, if that is a prefix of the whole rendering; else
+ * (a generation prompt that history does not repeat, as Qwen3's empty think block with thinking disabled) where the two
+ * diverge, provided the turns before it rendered alone are a prefix of the whole (else the template renders history
+ * differently once more turns follow, and the encoder says so). It ends after
  * the turn's content as the template writes it (trimmed content, found by search) plus the end-of-turn token that
  * directly follows it, whitespace between included: a special token such as {@code <|eot_id|>}, {@code <|im_end|>},
  * {@code </s>}, {@code <|endoftext|>}, which the model must learn to produce to stop. What the template adds between
  * the generation prompt and the content (Qwen3's empty {@code <think>} block when thinking is not disabled) belongs to
- * the response; whatever follows the end-of-turn token (a newline, the next turn's header) does not. Character spans
+ * the response; whatever follows the end-of-turn token (a newline, the next turn's header) does not. Where the template
+ * does not write the content as given (Qwen3 drops earlier turns' reasoning; a tool call replaces empty content), the
+ * span runs to the first special token after its start. Character spans
  * become token spans by tokenizing the text before each boundary: where that is a prefix of the whole tokenization the
  * boundary is exact; where a token straddles a boundary it counts as after it ({@link Encoded#exactSpans} is false).
  *
@@ -162,11 +166,19 @@ public final class ConversationEncoder {
                 if (start < 0) throw fault(c, k, "its content does not appear in the rendered text");
             } else {
                 String prefix = format.render(c, ms.subList(0, k), true);
-                if (!text.startsWith(prefix) || prefix.length() < pos) {
+                if (text.startsWith(prefix)) {
+                    start = prefix.length();
+                } else {
+                    // a generation prompt that history does not repeat (Qwen3's empty think block with thinking disabled):
+                    // the turn starts where the two diverge, once the turns before it are all behind
+                    String before = format.render(c, ms.subList(0, k), false);
+                    start = commonPrefix(prefix, text);
+                    if (!text.startsWith(before) || start < before.length()) start = -1;
+                }
+                if (start < pos) {
                     throw fault(c, k, "the chat template renders the turns before it differently once more turns follow, so its start cannot be "
                             + "located (train on every token, or use a template that renders history the same way)");
                 }
-                start = prefix.length();
             }
             int end = responseEnd(c, k, text, start, ms.get(k).content());
             int[] a = boundary(ids, text, start), b = boundary(ids, text, end);
@@ -181,7 +193,9 @@ public final class ConversationEncoder {
     /**
      * Where assistant turn {@code k}'s span ends: after the first occurrence of its trimmed content at or after
      * {@code start} that is followed by whitespace and then an end-of-turn special token (or the end of the text), the
-     * token included; failing that, at the end of the content's first occurrence.
+     * token included; failing that (a template that rewrites the content, as Qwen3 drops the reasoning of earlier turns,
+     * or writes tool calls in its place), after the first special token at or after {@code start}; failing that, at the
+     * end of the content's first occurrence.
      */
     private int responseEnd(Conversation c, int k, String text, int start, String content) {
         String want = content.strip();
@@ -196,8 +210,21 @@ public final class ConversationEncoder {
             if (want.isEmpty()) break;
             from = i + 1;
         }
-        if (first < 0) throw fault(c, k, "the chat template does not write its content as given, so its span cannot be located");
+        int special = firstSpecialEnd(text, start);
+        if (special >= 0) return special;
+        if (first < 0 || want.isEmpty()) throw fault(c, k, "the chat template does not write its content as given and ends it with no special token, so its span cannot be located");
         return first;
+    }
+
+    /** The end of the first special token in {@code text} at or after {@code from}, or -1. */
+    private int firstSpecialEnd(String text, int from) {
+        for (int id : tok.encodeText(text.substring(from))) {
+            if (!isSpecial(tok, id)) continue;
+            String t = tok.decode(new int[]{id}, false);
+            int at = text.indexOf(t, from);
+            return at < 0 ? -1 : at + t.length();
+        }
+        return -1;
     }
 
     /** After {@code contentEnd}: whitespace then a special token (its end returned), or the text's end ({@code contentEnd}); else -1. */
@@ -230,6 +257,12 @@ public final class ConversationEncoder {
         int j = 0;
         while (j < pre.length && j < ids.length && pre[j] == ids[j]) j++;
         return new int[]{j, j == pre.length ? 1 : 0};
+    }
+
+    private static int commonPrefix(String a, String b) {
+        int n = Math.min(a.length(), b.length()), i = 0;
+        while (i < n && a.charAt(i) == b.charAt(i)) i++;
+        return i;
     }
 
     private static PeftException fault(Conversation c, int k, String what) {
