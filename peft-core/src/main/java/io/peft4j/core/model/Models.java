@@ -61,14 +61,11 @@ public final class Models {
     /**
      * The model a config describes, built without weights: its hook sites and parameter count are real,
      * its forward cannot run. Parameter accounting ({@code peft params}) uses it. A BERT described this
-     * way is Hugging Face's {@code BertModel}: with the pooler, without the masked-LM head.
+     * way is Hugging Face's {@code BertModel}: with the pooler, without the masked-LM head; a decoder is its
+     * causal-LM model ({@code GPT2LMHeadModel}, {@code LlamaForCausalLM}: an untied LM head counts).
      */
     public static TransformerModel describe(ModelConfig cfg) {
-        return switch (cfg.modelType()) {
-            case "gpt2" -> Gpt2.describe(cfg);
-            case "bert" -> Bert.describe(cfg);
-            default -> throw new IllegalStateException(cfg.modelType());
-        };
+        return cfg.architecture().builder().build(cfg, null, DataType.FLOAT);
     }
 
     /**
@@ -92,11 +89,7 @@ public final class Models {
         try (Checkpoint ckpt = openCheckpoint(dir)) {
             TransformerModel m;
             try {
-                m = switch (cfg.modelType()) {
-                    case "gpt2" -> Gpt2.load(cfg, ckpt, type);
-                    case "bert" -> Bert.load(cfg, ckpt, type);
-                    default -> throw new IllegalStateException(cfg.modelType());
-                };
+                m = cfg.architecture().builder().build(cfg, ckpt, type);
             } catch (PeftException e) {
                 throw e.with("the model as " + cfgFile + " describes it");     // a weight that does not fit names both files
             }

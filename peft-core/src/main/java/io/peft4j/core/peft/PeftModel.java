@@ -168,8 +168,7 @@ public final class PeftModel {
     // ------------------------------------------------------------------ files
 
     PeftConfig.BaseInfo baseInfo() {
-        var c = base.config();
-        return new PeftConfig.BaseInfo(c.modelType(), baseName, c.layers(), c.hidden(), c.heads(), c.vocabSize());
+        return PeftConfig.BaseInfo.of(base.config(), baseName);
     }
 
     /**

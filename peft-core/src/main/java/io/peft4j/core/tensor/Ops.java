@@ -661,6 +661,77 @@ public final class Ops {
         if (beta.requiresGrad()) beta.accumulate(g2.sum(0));
     }
 
+    /**
+     * RMS normalisation over the last dimension with a learned gain (Zhang and Sennrich 2019; Llama's RMSNorm):
+     * {@code y = g ⊙ x / sqrt(mean(x²) + eps)}. The backward keeps {@code x̂ = x / rms} and {@code 1/rms}:
+     * {@code dx = (dx̂ - x̂·mean(dx̂ ⊙ x̂)) / rms} with {@code dx̂ = dy ⊙ g}, {@code dg = Σ_rows dy ⊙ x̂}.
+     */
+    public static Tensor rmsNorm(Tensor x, Tensor gain, double eps) {
+        Profiler.Timer t = Profiler.start(Profiler.Kind.ELEMENTWISE);
+        long[] xs = x.shape();
+        long d = xs[xs.length - 1], rows = x.value().length() / d;
+        INDArray x2 = contiguous(x.value()).reshape('c', rows, d);
+        INDArray g = contiguous(gain.value());
+        INDArray rstd = Transforms.pow(x2.mul(x2).mean(1).reshape(rows, 1).addi(eps), -0.5, false);
+        INDArray xhat = x2.mulColumnVector(rstd);
+        INDArray y = xhat.mulRowVector(g);
+        t.stop();
+        if (!x.requiresGrad() && !gain.requiresGrad()) return Tensor.result(y.reshape('c', xs), null, x, gain);
+        INDArray xhatk = Tensor.save(xhat), gk = Tensor.save(g), rstdk = x.requiresGrad() ? Tensor.save(rstd) : null;
+        return Tensor.result(y.reshape('c', xs), grad -> {
+            INDArray g2 = contiguous(grad).reshape('c', rows, d);
+            if (gain.requiresGrad()) gain.accumulate(g2.mul(xhatk).sum(0).reshape(gain.shape()));
+            if (x.requiresGrad()) {
+                INDArray dxhat = g2.mulRowVector(gk);
+                INDArray m = dxhat.mul(xhatk).mean(1).reshape(rows, 1);
+                x.accumulate(dxhat.subi(xhatk.mulColumnVector(m)).muliColumnVector(rstdk).reshape('c', xs));
+            }
+        }, x, gain);
+    }
+
+    /**
+     * Rotary position embedding in the rotate-half convention (Su et al. 2021, as Hugging Face's Llama applies it):
+     * x {@code [..., H·dh]} holds H heads side by side; in every head the pair {@code (x_i, x_{i+dh/2})} of row r is
+     * rotated by the angle whose cosine and sine are {@code cos[r, i]} and {@code sin[r, i]} ({@code [rows, dh/2]},
+     * rows the flattened leading dimensions): {@code (x_i cos - x_{i+dh/2} sin, x_{i+dh/2} cos + x_i sin)}. The
+     * backward rotates the gradient back (the transpose); it keeps only cos and sin.
+     */
+    public static Tensor rotary(Tensor x, INDArray cos, INDArray sin) {
+        long[] xs = x.shape();
+        long width = xs[xs.length - 1], rows = x.value().length() / width, half = cos.size(1);
+        if (cos.size(0) != rows || width % (2 * half) != 0 || !Arrays.equals(cos.shape(), sin.shape())) {
+            throw new IllegalArgumentException("rotary: x " + Arrays.toString(xs) + " with cos/sin " + Arrays.toString(cos.shape()));
+        }
+        INDArray y = rotate(contiguous(x.value()).reshape('c', rows, width / (2 * half), 2 * half), cos, sin, false).reshape('c', xs);
+        if (!x.requiresGrad()) return Tensor.result(y, null, x);
+        INDArray ck = Tensor.save(cos), sk = Tensor.save(sin);
+        return Tensor.result(y, g -> x.accumulate(rotate(contiguous(g).reshape('c', rows, width / (2 * half), 2 * half), ck, sk, true)
+                .reshape('c', xs)), x);
+    }
+
+    /** Rotates every head of {@code x3 [rows, H, dh]} by the angles of its row, or back by them ({@code inverse}). */
+    private static INDArray rotate(INDArray x3, INDArray cos, INDArray sin, boolean inverse) {
+        Profiler.Timer t = Profiler.start(Profiler.Kind.ELEMENTWISE);
+        long rows = x3.size(0), heads = x3.size(1), dh = x3.size(2), half = dh / 2;
+        INDArray c = cos.reshape('c', rows, 1, half).broadcast(rows, heads, half);
+        INDArray s = sin.reshape('c', rows, 1, half).broadcast(rows, heads, half);
+        INDArray x1 = x3.get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.interval(0, half));
+        INDArray x2 = x3.get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.interval(half, dh));
+        INDArray out = Nd4j.createUninitialized(x3.dataType(), new long[]{rows, heads, dh}, 'c');
+        INDArray first = x1.mul(c), second = x2.mul(c);
+        if (inverse) {
+            first.addi(x2.mul(s));
+            second.subi(x1.mul(s));
+        } else {
+            first.subi(x2.mul(s));
+            second.addi(x1.mul(s));
+        }
+        out.get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.interval(0, half)).assign(first);
+        out.get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.interval(half, dh)).assign(second);
+        t.stop();
+        return out;
+    }
+
     /** Softmax over the last dimension. */
     public static Tensor softmax(Tensor x) {
         Profiler.Timer t = Profiler.start(Profiler.Kind.ELEMENTWISE);

@@ -79,7 +79,7 @@ public final class SoftTokensMethod implements PeftMethod {
         }
 
         private static INDArray wordEmbeddings(TransformerModel model) {
-            Tensor t = model.parameters().get(model.config().modelType().equals("gpt2") ? "wte.weight" : "embeddings.word_embeddings.weight");
+            Tensor t = model.inputEmbeddings();
             if (t == null) throw new IllegalArgumentException("this model has no loaded word embeddings to initialise soft tokens from");
             return t.value();
         }

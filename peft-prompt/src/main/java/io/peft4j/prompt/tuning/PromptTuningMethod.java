@@ -73,7 +73,7 @@ public final class PromptTuningMethod implements PeftMethod {
     }
 
     private static INDArray embeddingRows(TransformerModel model, int[] ids) {
-        Tensor table = model.parameters().get(model.config().modelType().equals("gpt2") ? "wte.weight" : "embeddings.word_embeddings.weight");
+        Tensor table = model.inputEmbeddings();
         if (table == null) throw new IllegalArgumentException("this model has no loaded word embeddings to initialise a prompt from");
         return Nd4j.pullRows(table.value(), 1, ids).dup('c');
     }
