@@ -3,7 +3,6 @@ package io.peft4j.core.model;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.peft4j.core.hooks.HookSite;
 import io.peft4j.core.io.Checkpoint;
-import org.nd4j.linalg.api.buffer.DataType;
 
 import java.util.List;
 import java.util.Map;
@@ -66,7 +65,7 @@ public record Architecture(String modelType, boolean decoder, String modulePrefi
      */
     @FunctionalInterface
     public interface Builder {
-        TransformerModel build(ModelConfig config, Checkpoint checkpoint, DataType type);
+        TransformerModel build(ModelConfig config, Checkpoint checkpoint, Precision precision);
     }
 
     /** The module (without {@link #modulePrefix}) that holds what a method attaches at a site. */

@@ -44,7 +44,7 @@ public final class Bert implements TransformerModel {
     public static final Architecture ARCHITECTURE = new Architecture("bert", false, "bert.", "embeddings.word_embeddings.weight",
             Map.of("LORA", List.of("query", "value"), "IA3", List.of("key", "value", "output.dense")), List.of("output.dense"), false,
             "BertAdapterModel", HookSite::name, Bert::readConfig, Bert::writeConfig,
-            (cfg, ckpt, type) -> new Bert(cfg, ckpt == null ? Weights.forShapesOnly() : new Weights(ckpt, type), type));
+            (cfg, ckpt, p) -> new Bert(cfg, Weights.of(ckpt, p), p.compute()));
 
     public static final String EMBEDDINGS = "embeddings";
     public static final String FINAL = "final";
@@ -120,7 +120,7 @@ public final class Bert implements TransformerModel {
     /** Builds the model from a config and a checkpoint; weights become frozen constants of {@code type}. */
     public static Bert load(ModelConfig cfg, Checkpoint ckpt, DataType type) {
         if (cfg.architecture() != ARCHITECTURE) throw new PeftException("config: model_type '" + cfg.modelType() + "' is not bert");
-        return new Bert(cfg, new Weights(ckpt, type), type);
+        return new Bert(cfg, new Weights(ckpt, Precision.of(type)), type);
     }
 
     private static ModelConfig readConfig(com.fasterxml.jackson.databind.JsonNode json, String source) {

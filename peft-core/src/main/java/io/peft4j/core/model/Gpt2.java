@@ -44,7 +44,7 @@ public final class Gpt2 implements Decoder {
     public static final Architecture ARCHITECTURE = new Architecture("gpt2", true, "transformer.", "wte.weight",
             Map.of("LORA", List.of("c_attn"), "IA3", List.of("c_attn", "mlp.c_proj")), List.of("mlp.c_proj"), true,
             "GPT2AdapterModel", s -> "h." + s.layer() + (s.kind() == SiteKind.ATTENTION_OUTPUT ? ".attention_adapters" : ".output_adapters"),
-            Gpt2::readConfig, Gpt2::writeConfig, (cfg, ckpt, type) -> new Gpt2(cfg, ckpt == null ? Weights.forShapesOnly() : new Weights(ckpt, type), type));
+            Gpt2::readConfig, Gpt2::writeConfig, (cfg, ckpt, p) -> new Gpt2(cfg, Weights.of(ckpt, p), p.compute()));
 
     public static final String EMBEDDINGS = "embeddings";
     public static final String FINAL = "final";
@@ -102,7 +102,7 @@ public final class Gpt2 implements Decoder {
     /** Builds the model from a config and a checkpoint; weights become frozen constants of {@code type}. */
     public static Gpt2 load(ModelConfig cfg, Checkpoint ckpt, DataType type) {
         if (cfg.architecture() != ARCHITECTURE) throw new PeftException("config: model_type '" + cfg.modelType() + "' is not gpt2");
-        return new Gpt2(cfg, new Weights(ckpt, type), type);
+        return new Gpt2(cfg, new Weights(ckpt, Precision.of(type)), type);
     }
 
     private static ModelConfig readConfig(com.fasterxml.jackson.databind.JsonNode json, String source) {

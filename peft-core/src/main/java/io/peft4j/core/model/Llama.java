@@ -113,15 +113,15 @@ public final class Llama implements Decoder {
         parameterCount = w.count();
     }
 
-    /** Builds the model from a config and a checkpoint (null: shapes only); weights become frozen constants of {@code type}. */
-    static Llama build(ModelConfig cfg, Checkpoint ckpt, DataType type) {
-        return new Llama(cfg, ckpt == null ? Weights.forShapesOnly() : new Weights(ckpt, type), type);
+    /** Builds the model from a config and a checkpoint (null: shapes only); weights become frozen constants. */
+    static Llama build(ModelConfig cfg, Checkpoint ckpt, Precision precision) {
+        return new Llama(cfg, Weights.of(ckpt, precision), precision.compute());
     }
 
     /** Builds a Llama-family model (Llama, Mistral, Qwen2) from its config and checkpoint. */
     public static Llama load(ModelConfig cfg, Checkpoint ckpt, DataType type) {
         if (cfg.rotary() == null) throw new PeftException("config: model_type '" + cfg.modelType() + "' is not of the Llama family");
-        return build(cfg, ckpt, type);
+        return build(cfg, ckpt, Precision.of(type));
     }
 
     /** A stored name: under {@code model.} ({@code LlamaForCausalLM}) first, then bare ({@code LlamaModel}). */

@@ -65,7 +65,7 @@ public final class Models {
      * causal-LM model ({@code GPT2LMHeadModel}, {@code LlamaForCausalLM}: an untied LM head counts).
      */
     public static TransformerModel describe(ModelConfig cfg) {
-        return cfg.architecture().builder().build(cfg, null, DataType.FLOAT);
+        return cfg.architecture().builder().build(cfg, null, Precision.of(DataType.FLOAT));
     }
 
     /**
@@ -81,6 +81,14 @@ public final class Models {
 
     /** Loads {@code dir/config.json} and the weights as frozen {@code type} constants. */
     public static TransformerModel load(Path dir, DataType type) {
+        return load(dir, Precision.of(type));
+    }
+
+    /**
+     * Loads {@code dir/config.json} and the weights as frozen constants, the weight matrices kept as
+     * {@code precision.storage()} (BF16 or F16 halve their memory) and computed with in {@code precision.compute()}.
+     */
+    public static TransformerModel load(Path dir, Precision precision) {
         if (!Files.isDirectory(dir)) throw PeftException.inFile(dir, "not a model directory");
         checkThreadSettings();
         Path cfgFile = dir.resolve("config.json");
@@ -89,12 +97,12 @@ public final class Models {
         try (Checkpoint ckpt = openCheckpoint(dir)) {
             TransformerModel m;
             try {
-                m = cfg.architecture().builder().build(cfg, ckpt, type);
+                m = cfg.architecture().builder().build(cfg, ckpt, precision);
             } catch (PeftException e) {
                 throw e.with("the model as " + cfgFile + " describes it");     // a weight that does not fit names both files
             }
-            LOG.info("loaded {} ({} layers, d={}, {} parameters) from {} in {} ms", cfg.modelType(), cfg.layers(), cfg.hidden(),
-                    m.parameterCount(), dir, (System.nanoTime() - t0) / 1_000_000);
+            LOG.info("loaded {} ({} layers, d={}, {} parameters, weights {}) from {} in {} ms", cfg.modelType(), cfg.layers(), cfg.hidden(),
+                    m.parameterCount(), precision.storage(), dir, (System.nanoTime() - t0) / 1_000_000);
             return m;
         }
     }
