@@ -159,7 +159,7 @@ public final class Study {
      */
     private static void checkPositions(TransformerModel base, StudyConfig cfg) {
         var c = base.config();
-        var info = new PeftConfig.BaseInfo(c.modelType(), c.modelType(), c.layers(), c.hidden(), c.heads(), c.vocabSize());
+        var info = PeftConfig.BaseInfo.of(c, c.modelType());
         List<Scheme> schemes = new ArrayList<>(cfg.schemes());
         if (cfg.supervised() && !schemes.contains(Scheme.PROMPT)) schemes.add(Scheme.PROMPT);
         for (Scheme s : schemes) {

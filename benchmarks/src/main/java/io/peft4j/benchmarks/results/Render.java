@@ -111,7 +111,9 @@ final class Render {
         }
         sb.append("A linear probe (softmax regression with L2, the L2 strength and the stopping iteration chosen by dev loss) per layer on the "
                 + "frozen features (`peft probe`): CLS (the first token's state) and the mean over the real tokens; layer 0 is the embeddings' output. "
-                + "Dev accuracy / macro-F1. Spam is encoded as its (subject, body) pair to 128 tokens. ").append(machine(n)).append(".\n\n");
+                + "Dev accuracy / macro-F1. Because the dev set also chose each probe's L2 strength and stopping iteration, the scores are slightly "
+                + "optimistic, for every layer alike: the table compares layers and poolings, it does not estimate test accuracy. Spam is encoded as its "
+                + "(subject, body) pair to 128 tokens. ").append(machine(n)).append(".\n\n");
         for (JsonNode t : n.path("tasks")) {
             JsonNode r = t.path("result");
             String task = t.path("task").asText();

@@ -50,9 +50,8 @@ public final class Ia3Method implements PeftMethod {
 
         Ia3Adapter(TransformerModel model, Ia3Config cfg, String name) {
             super(name, cfg, model);
-            String type = model.config().modelType();
-            List<String> ff = cfg.feedforwardFor(type);
-            List<String> targets = cfg.targetsFor(type);
+            List<String> ff = cfg.feedforwardFor(model.architecture());
+            List<String> targets = cfg.targetsFor(model.architecture());
             for (String f : ff) {
                 if (!targets.contains(f)) throw new IllegalArgumentException("feedforward_modules entry '" + f + "' is not in target_modules " + targets);
             }

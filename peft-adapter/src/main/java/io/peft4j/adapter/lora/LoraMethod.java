@@ -52,7 +52,7 @@ public final class LoraMethod implements PeftMethod {
 
         LoraAdapter(TransformerModel model, LoraConfig cfg, String name, long seed) {
             super(name, cfg, model);
-            List<HookSite> sites = TargetModules.select(model, cfg.targetsFor(model.config().modelType()), cfg.layersToTransform());
+            List<HookSite> sites = TargetModules.select(model, cfg.targetsFor(model.architecture()), cfg.layersToTransform());
             int i = 0;
             for (HookSite s : sites) {
                 Tensor a = moduleParameter(s.name() + ".lora_A.weight", Init.kaimingUniform(seed(seed, i), s.in(), model.dataType(), cfg.r(), s.in()));
