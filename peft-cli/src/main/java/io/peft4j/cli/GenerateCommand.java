@@ -3,7 +3,7 @@ package io.peft4j.cli;
 import io.peft4j.core.PeftException;
 import io.peft4j.core.hub.ModelHub;
 import io.peft4j.core.infer.Generator;
-import io.peft4j.core.model.Gpt2;
+import io.peft4j.core.model.Decoder;
 import io.peft4j.core.model.Models;
 import io.peft4j.core.model.TransformerModel;
 import io.peft4j.core.tokenizer.Tokenizer;
@@ -18,7 +18,7 @@ import picocli.CommandLine.Spec;
 import java.nio.file.Path;
 
 @Command(name = "generate", mixinStandardHelpOptions = true,
-        description = "Continue a prompt with a decoder (GPT-2), using its key/value cache. Greedy when --temperature is 0.")
+        description = "Continue a prompt with a decoder (GPT-2, Llama, Mistral, Qwen2), using its key/value cache. Greedy when --temperature is 0.")
 final class GenerateCommand implements Runnable {
     @Option(names = "--model", required = true, description = "Model directory with config.json, weights and tokenizer files.")
     String model;
@@ -40,7 +40,7 @@ final class GenerateCommand implements Runnable {
         Path dir = ModelHub.resolve(model);
         Tokenizer tok = Tokenizers.load(dir);
         TransformerModel m = Models.load(dir, DataType.FLOAT);
-        if (!(m instanceof Gpt2 g)) throw new PeftException("generate needs a decoder model (gpt2); " + dir + " holds a " + m.config().modelType());
+        if (!(m instanceof Decoder g)) throw new PeftException("generate needs a decoder model; " + dir + " holds a " + m.config().modelType() + " encoder");
         int eos = tok.eosId();
         int[] ids = tok.encodeText(prompt);
         int[] out = Generator.generate(g, ids, maxNewTokens, temperature, seed, eos);

@@ -3,6 +3,7 @@ package io.peft4j.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.api.ndarray.INDArray;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.PrintWriter;
@@ -82,6 +83,62 @@ class CliTest {
         assertThat(bad.code()).isEqualTo(1);
         assertThat(bad.err()).contains("match no linear layer").contains("c_attn");
         assertThat(run("params", "--config", gpt2, "--method", "dora").err()).contains("'dora' is not one of");
+    }
+
+    /**
+     * The same on Llama 3.2 1B's published config (L 16, d 2048, 32 query and 8 key/value heads of 64, f 8192, tied):
+     * LoRA r=8 on the default q_proj, v_proj {@code L·r·(d + 2048) + L·r·(d + 512)} = 851,968; IA3 (k, v, down)
+     * {@code L·(512 + 512 + 8192)} = 147,456; prompt {@code 20·d} = 40,960; prefix by the key/value width
+     * {@code 20·2L·512} = 327,680; P-tuning's MLP {@code 20·d + 3(d·d + d)} = 12,630,016; Pfeiffer rf 16
+     * {@code L·(2·d·128 + 128 + d)} = 8,423,424; full: all 1,235,814,400.
+     */
+    @Test
+    void paramsCountsLlamaConfigsAsHfPeft() {
+        String llama = RES.resolve("configs/llama-3.2-1b/config.json").toString();
+        assertThat(run("params", "--config", llama, "--method", "lora", "--r", "8").out().trim())
+                .isEqualTo("trainable params: 851,968 || all params: 1,236,666,368 || trainable%: 0.0689");
+        assertThat(run("params", "--config", llama, "--method", "ia3").out()).startsWith("trainable params: 147,456 ||");
+        assertThat(run("params", "--config", llama, "--method", "prompt", "--num-virtual-tokens", "20").out()).startsWith("trainable params: 40,960 ||");
+        assertThat(run("params", "--config", llama, "--method", "prefix", "--num-virtual-tokens", "20").out()).startsWith("trainable params: 327,680 ||");
+        assertThat(run("params", "--config", llama, "--method", "ptuning", "--num-virtual-tokens", "20").out()).startsWith("trainable params: 12,630,016 ||");
+        assertThat(run("params", "--config", llama, "--method", "adapter", "--adapter-config", "pfeiffer").out()).startsWith("trainable params: 8,423,424 ||");
+        assertThat(run("params", "--config", llama, "--method", "full").out()).startsWith("trainable params: 1,235,814,400 || all params: 1,235,814,400");
+        Result bad = run("params", "--config", llama, "--method", "lora", "--target-modules", "c_attn");
+        assertThat(bad.code()).isEqualTo(1);
+        assertThat(bad.err()).contains("match no linear layer").contains("q_proj");
+    }
+
+    /** {@code peft generate} runs the Llama family through the same decoder interface: greedy follows the reference's argmax. */
+    @Test
+    void generateRunsLlama(@TempDir Path tmp) throws Exception {
+        Path src = RES.resolve("fixtures/llama-tiny");
+        Files.copy(src.resolve("config.json"), tmp.resolve("config.json"));
+        Files.copy(src.resolve("model.safetensors"), tmp.resolve("model.safetensors"));
+        // ids 0..93 are '!'..'~', 94 'Ġ', 95 'Ċ'; the other byte symbols after them (a byte-level vocabulary holds all 256)
+        var vocab = new java.util.LinkedHashMap<String, Integer>();
+        for (int i = 0; i < 94; i++) vocab.put(String.valueOf((char) ('!' + i)), i);
+        vocab.put("Ġ", 94);
+        vocab.put("Ċ", 95);
+        for (int b = 0xA1; b <= 0xFF; b++) if (b != 0xAD) vocab.put(String.valueOf((char) b), vocab.size());
+        for (int n = 0; n < 68; n++) vocab.putIfAbsent(String.valueOf((char) (256 + n)), vocab.size());
+        M.writeValue(tmp.resolve("tokenizer.json").toFile(), Map.of("model", Map.of("type", "BPE", "vocab", vocab, "merges", java.util.List.of())));
+        String prompt = "Pa~";   // ids 47, 64, 93
+        var m = io.peft4j.core.model.Models.load(tmp, org.nd4j.linalg.api.buffer.DataType.FLOAT);
+        INDArray l = m.lmLogits(m.forward(io.peft4j.core.model.Batch.of(new int[]{47, 64, 93}), io.peft4j.core.hooks.ForwardContext.inference(1)).hidden()).value();
+        int next = l.slice(0).getRow(2).argMax().getInt(0);
+        Result r = run("generate", "--model", tmp.toString(), "--max-new-tokens", "1", "--temperature", "0", prompt);
+        assertThat(r.code()).as(r.err()).isZero();
+        String expected = next < 94 ? String.valueOf((char) ('!' + next)) : next == 94 ? " " : next == 95 ? "\n" : "";
+        if (next < 96) assertThat(r.out().stripTrailing()).isEqualTo((prompt + expected).stripTrailing());
+        else assertThat(r.out()).startsWith(prompt);
+        Path bert = Files.createDirectories(tmp.resolve("bert"));
+        for (String f : new String[]{"config.json", "model.safetensors"}) Files.copy(RES.resolve("fixtures/bert-tiny").resolve(f), bert.resolve(f));
+        var words = new java.util.ArrayList<>(java.util.List.of("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"));
+        while (words.size() < 101) words.add("w" + words.size());
+        Files.write(bert.resolve("vocab.txt"), words);
+        Result encoder = run("generate", "--model", bert.toString(), "w7");
+        assertThat(encoder.code()).isEqualTo(1);
+        assertThat(encoder.err()).contains("generate needs a decoder model").contains("bert");
     }
 
     /** The tiny BERT fixture with a word-piece vocabulary, in {@code tmp/bert}, and a two-class task in {@code tmp/train.jsonl}. */

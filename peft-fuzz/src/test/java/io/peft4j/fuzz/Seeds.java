@@ -56,6 +56,11 @@ final class Seeds {
     /** Bases the adapter and head kinds load their files onto (never mutated). */
     static final String BASE_GPT2 = "base-gpt2", BASE_BERT = "base-bert";
     /**
+     * The Llama-family bases: {@code llama3-rope-tiny} (grouped-query attention, llama3 {@code rope_scaling}, untied head)
+     * and {@code qwen2-tiny} (q/k/v biases, tied head, sliding-window fields).
+     */
+    static final String BASE_LLAMA = "base-llama", BASE_QWEN2 = "base-qwen2";
+    /**
      * bert-tiny with a WordPiece vocabulary of its 101 ids ({@link #tinyBertVocab()}): the base of the prompt,
      * classifier and feature-cache kinds (never mutated).
      */
@@ -70,6 +75,8 @@ final class Seeds {
     static void build(Path root) throws Exception {
         copy(Fixtures.dir("gpt2-tiny"), root.resolve(BASE_GPT2), "config.json", "model.safetensors");
         copy(Fixtures.dir("bert-tiny"), root.resolve(BASE_BERT), "config.json", "model.safetensors");
+        copy(Fixtures.dir("llama3-rope-tiny"), root.resolve(BASE_LLAMA), "config.json", "model.safetensors");
+        copy(Fixtures.dir("qwen2-tiny"), root.resolve(BASE_QWEN2), "config.json", "model.safetensors");
         copy(Fixtures.dir("bert-tiny"), root.resolve(BASE_BERT_WORDPIECE), "config.json", "model.safetensors");
         Files.write(root.resolve(BASE_BERT_WORDPIECE).resolve("vocab.txt"), tinyBertVocab(), StandardCharsets.UTF_8);
         Json.write(root.resolve(BASE_BERT_WORDPIECE).resolve("tokenizer_config.json"), Map.of("do_lower_case", true, "tokenizer_class", "BertTokenizer"));

@@ -2,6 +2,7 @@ package io.peft4j.instruct;
 
 import io.peft4j.core.PeftException;
 import io.peft4j.core.data.Labels;
+import io.peft4j.core.data.Mixture;
 import io.peft4j.core.data.Sampling;
 import io.peft4j.core.data.TextRecord;
 import io.peft4j.core.eval.ClassificationReport;
@@ -158,7 +159,7 @@ public final class Study {
      */
     private static void checkPositions(TransformerModel base, StudyConfig cfg) {
         var c = base.config();
-        var info = new PeftConfig.BaseInfo(c.modelType(), c.modelType(), c.layers(), c.hidden(), c.heads(), c.vocabSize());
+        var info = PeftConfig.BaseInfo.of(c, c.modelType());
         List<Scheme> schemes = new ArrayList<>(cfg.schemes());
         if (cfg.supervised() && !schemes.contains(Scheme.PROMPT)) schemes.add(Scheme.PROMPT);
         for (Scheme s : schemes) {

@@ -1,6 +1,7 @@
 package io.peft4j.instruct;
 
 import io.peft4j.adapter.lora.LoraConfig;
+import io.peft4j.core.data.Mixture;
 import io.peft4j.core.peft.PeftConfig;
 import io.peft4j.instruct.hyper.HyperLoraConfig;
 import io.peft4j.instruct.prefix.InstructionPrefixConfig;

@@ -79,6 +79,24 @@ class ConditionedModulesTest {
         gradientsMatchFiniteDifferences(s, a);
     }
 
+    /**
+     * On Llama with grouped-query attention the prefix is as wide as the key/value heads (2 of 8): its parameters are
+     * {@code P·d + k·d + k + 2L·16·k + 2L·16}, and their gradients match finite differences, rows as alone.
+     */
+    @Test
+    void prefixOnLlamaIsSizedByTheKeyValueHeads() {
+        TransformerModel base = Models.load(io.peft4j.core.Fixtures.dir("llama-tiny"), DataType.DOUBLE);
+        PeftModel model = PeftModel.of(base, "llama-tiny");
+        Nd4j.getRandom().setSeed(5);
+        INDArray t1 = Nd4j.randn(DataType.DOUBLE, 4, 32), t2 = Nd4j.randn(DataType.DOUBLE, 6, 32);
+        InstructionEncoding e1 = new InstructionEncoding("a", t1, t1.mean(0)), e2 = new InstructionEncoding("b", t2, t2.mean(0));
+        Adapter a = model.add("p", new InstructionPrefixConfig(3, 5), 7);
+        assertThat(a.parameterCount()).isEqualTo(new InstructionPrefixConfig(3, 5).parameterCount(2, 32, 16)).isEqualTo(3 * 32 + 5 * 32 + 5 + 64 * 5 + 64);
+        Setup s = new Setup(base, model, e1, e2, Batch.of(new int[]{2, 5, 7, 60, 4, 3}, new int[]{2, 6, 7, 61, 4, 3}, new int[]{2, 20, 14, 62, 4, 3}));
+        gradientsMatchFiniteDifferences(s, a);
+        rowsMatchRowsAlone(s);
+    }
+
     @Test
     void hypernetworkGradientsMatchFiniteDifferences(@TempDir Path tmp) throws Exception {
         Setup s = setup(tmp);

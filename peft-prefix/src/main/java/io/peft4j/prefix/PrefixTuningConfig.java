@@ -6,9 +6,11 @@ import io.peft4j.core.peft.PromptLearning;
 
 /**
  * Prefix tuning (Li and Liang 2021): {@code n} trainable key/value positions in every attention layer. The
- * table {@code [n, 2·L·d]} holds, for row j viewed as {@code [2L, heads, head_dim]}, layer l's key at
- * slice 2l and its value at 2l+1. With {@code prefixProjection} the table is produced during training by
- * Embedding(n, d) → Linear(d, h) → tanh → Linear(h, 2Ld) and only the table is saved. Without it this is
+ * table {@code [n, 2·L·w]} holds, for row j viewed as {@code [2L, G, head_dim]}, layer l's key at slice 2l and
+ * its value at 2l+1; G is the model's key/value heads and {@code w = G·head_dim} (the hidden size d for
+ * multi-head attention; HF PEFT sizes prefixes so for grouped-query attention). With {@code prefixProjection} the
+ * table is produced during training by Embedding(n, w) → Linear(w, h) → tanh → Linear(h, 2Lw) and only the table is
+ * saved. Without it this is
  * also P-tuning v2's deep prompt tuning ({@link #deepPrompts}).
  */
 public record PrefixTuningConfig(int numVirtualTokens, boolean prefixProjection, int encoderHiddenSize, String taskType,
@@ -42,6 +44,8 @@ public record PrefixTuningConfig(int numVirtualTokens, boolean prefixProjection,
     @Override
     public ObjectNode toJson(BaseInfo base) {
         ObjectNode n = PromptLearning.json("PREFIX_TUNING", taskType, numVirtualTokens, base);
+        n.put("token_dim", base.keyValueWidth());               // HF PEFT sizes prefixes by the key/value heads (#1901)
+        n.put("num_attention_heads", base.keyValueHeads());
         n.put("encoder_hidden_size", prefixProjection ? encoderHiddenSize : (int) base.hidden());
         n.put("prefix_projection", prefixProjection);
         return n;

@@ -20,8 +20,10 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * Prefix tuning on every attention-prefix hook site (BERT and GPT-2 alike; GPT-2's key/value cache keeps
- * the prefix during generation). Files: {@code prompt_embeddings} {@code [n, 2·L·d]}.
+ * Prefix tuning on every attention-prefix hook site (BERT, GPT-2 and the Llama family alike; a decoder's
+ * key/value cache keeps the prefix during generation). Files: {@code prompt_embeddings} {@code [n, 2·L·w]} with w
+ * the key/value width: the hidden size, or with grouped-query attention {@code num_key_value_heads · head_dim}, as
+ * HF PEFT sizes prefixes.
  */
 public final class PrefixTuningMethod implements PeftMethod {
     @Override
@@ -54,16 +56,16 @@ public final class PrefixTuningMethod implements PeftMethod {
 
     static final class PrefixAdapter extends Adapter implements PrefixHook {
         private final int n, heads, layers;
-        private final long d;
+        private final long d;                        // the key/value width of one position
         private Tensor table;                        // [n, 2Ld] (flat form)
         private Tensor emb, w1, b1, w2, b2;          // reparameterization (training form)
 
         PrefixAdapter(TransformerModel model, PrefixTuningConfig cfg, String name, long seed, boolean tableOnly) {
             super(name, cfg, model);
-            cfg.recorded().check(model);
+            cfg.recorded().checkKeyValues(model);
             n = cfg.numVirtualTokens();
-            d = model.config().hidden();
-            heads = model.config().heads();
+            d = model.config().keyValueWidth();          // HF PEFT's token_dim: the key/value width
+            heads = model.config().keyValueHeads();
             layers = model.config().layers();
             var type = model.dataType();
             long width = 2L * layers * d;

@@ -58,11 +58,11 @@ public record ProbeConfig(List<Pooling> poolings, List<Integer> layers, int maxL
     }
 
     /**
-     * The usual poolings for a model: the sequence summary its classification head reads (BERT's CLS,
-     * GPT-2's last token) and the mean.
+     * The usual poolings for a model: the sequence summary its classification head reads (an encoder's CLS, a
+     * decoder's last token) and the mean.
      */
     public static List<Pooling> defaultPoolings(ModelConfig model) {
-        return model.modelType().equals("gpt2") ? List.of(Pooling.LAST, Pooling.MEAN) : List.of(Pooling.CLS, Pooling.MEAN);
+        return model.architecture().decoder() ? List.of(Pooling.LAST, Pooling.MEAN) : List.of(Pooling.CLS, Pooling.MEAN);
     }
 
     /** {@code "all"} (an empty list) or comma-separated hidden-state indices such as {@code "0,6,12"}. */

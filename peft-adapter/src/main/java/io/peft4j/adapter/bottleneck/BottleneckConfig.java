@@ -108,7 +108,7 @@ public record BottleneckConfig(Architecture architecture, boolean mhAdapter, boo
         c.put("dropout", dropout);
         leaveOut.forEach(c.putArray("leave_out")::add);
         n.put("hidden_size", base.hidden());
-        n.put("model_class", base.modelType().equals("gpt2") ? "GPT2AdapterModel" : "BertAdapterModel");
+        n.put("model_class", base.architecture().adapterHubModelClass());
         n.put("model_name", base.nameOrPath());
         n.put("model_type", base.modelType());
         n.put("version", "adapters.1.0.0");

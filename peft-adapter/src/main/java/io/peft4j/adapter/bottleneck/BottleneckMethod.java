@@ -19,7 +19,8 @@ import java.nio.file.Path;
  * Installs bottleneck adapters on the sublayer sites and reads/writes AdapterHub's files:
  * {@code adapter_config.json} and {@code pytorch_adapter.safetensors} with keys such as
  * {@code bert.encoder.layer.0.output.adapters.<name>.adapter_down.0.weight} (BERT) or
- * {@code transformer.h.0.output_adapters.adapters.<name>.adapter_up.weight} (GPT-2).
+ * {@code transformer.h.0.output_adapters.adapters.<name>.adapter_up.weight} (GPT-2) or
+ * {@code model.layers.0.attention_adapters.adapters.<name>.adapter_up.weight} (the Llama family).
  */
 public final class BottleneckMethod implements PeftMethod {
     @Override
@@ -80,12 +81,12 @@ public final class BottleneckMethod implements PeftMethod {
             }
         }
 
-        /** AdapterHub's module for a site, without the adapter name: where {@code adapters.<name>} is inserted. */
+        /**
+         * AdapterHub's module for a site, without the adapter name: where {@code adapters.<name>} is inserted (the
+         * architecture declares it: GPT-2 {@code h.<i>.attention_adapters}, BERT the sublayer's own module).
+         */
         private String moduleOf(HookSite s) {
-            if (model.config().modelType().equals("gpt2")) {
-                return "h." + s.layer() + (s.kind() == SiteKind.ATTENTION_OUTPUT ? ".attention_adapters" : ".output_adapters");
-            }
-            return s.name();  // BERT: encoder.layer.i.attention.output / encoder.layer.i.output
+            return model.architecture().adapterHubModule().of(s);
         }
 
         /** AdapterHub keys carry no {@code base_model.model.} and do carry the adapter's name. */

@@ -2,6 +2,7 @@ package io.peft4j.adapter.ia3;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.peft4j.core.io.Json;
+import io.peft4j.core.model.Architecture;
 import io.peft4j.core.peft.PeftConfig;
 
 import java.util.List;
@@ -12,9 +13,10 @@ import java.util.List;
  * ({@code W (l ⊙ x)}).
  *
  * @param targetModules      null: HF defaults (GPT-2 {@code c_attn}, {@code mlp.c_proj}; BERT {@code key},
- *                           {@code value}, {@code output.dense})
+ *                           {@code value}, {@code output.dense}; Llama {@code k_proj}, {@code v_proj},
+ *                           {@code down_proj}: {@link Architecture#defaultTargets})
  * @param feedforwardModules the targets scaled on their input; null: HF defaults (GPT-2
- *                           {@code mlp.c_proj}; BERT {@code output.dense})
+ *                           {@code mlp.c_proj}; BERT {@code output.dense}; Llama {@code down_proj})
  */
 public record Ia3Config(List<String> targetModules, List<String> feedforwardModules, List<Integer> layersToTransform,
                         String taskType) implements PeftConfig {
@@ -28,23 +30,17 @@ public record Ia3Config(List<String> targetModules, List<String> feedforwardModu
         return new Ia3Config(null, null, null, null);
     }
 
-    public List<String> targetsFor(String modelType) {
+    /** The targets on an architecture: the configured ones or HF PEFT's default for it ({@link Architecture#defaultTargets}). */
+    public List<String> targetsFor(Architecture architecture) {
         if (targetModules != null) return targetModules;
-        return switch (modelType) {
-            case "gpt2" -> List.of("c_attn", "mlp.c_proj");
-            case "bert" -> List.of("key", "value", "output.dense");
-            default -> throw new IllegalArgumentException("no default IA3 target_modules for model_type " + modelType + ": set them");
-        };
+        return architecture.defaultTargets("IA3");
     }
 
-    public List<String> feedforwardFor(String modelType) {
+    /** The feed-forward targets: the configured ones, none beside configured targets, or the architecture's default. */
+    public List<String> feedforwardFor(Architecture architecture) {
         if (feedforwardModules != null) return feedforwardModules;
         if (targetModules != null) return List.of();
-        return switch (modelType) {
-            case "gpt2" -> List.of("mlp.c_proj");
-            case "bert" -> List.of("output.dense");
-            default -> List.of();
-        };
+        return architecture.ia3Feedforward();
     }
 
     @Override
@@ -58,11 +54,11 @@ public record Ia3Config(List<String> targetModules, List<String> feedforwardModu
         n.put("peft_type", "IA3");
         n.put("task_type", base.taskType(taskType));
         n.put("base_model_name_or_path", base.nameOrPath());
-        targetsFor(base.modelType()).forEach(n.putArray("target_modules")::add);
-        feedforwardFor(base.modelType()).forEach(n.putArray("feedforward_modules")::add);
+        targetsFor(base.architecture()).forEach(n.putArray("target_modules")::add);
+        feedforwardFor(base.architecture()).forEach(n.putArray("feedforward_modules")::add);
         if (layersToTransform == null) n.putNull("layers_to_transform");
         else layersToTransform.forEach(n.putArray("layers_to_transform")::add);
-        n.put("fan_in_fan_out", base.modelType().equals("gpt2"));
+        n.put("fan_in_fan_out", base.architecture().fanInFanOut());
         n.put("init_ia3_weights", true);
         n.putNull("modules_to_save");
         n.put("inference_mode", true);

@@ -2,6 +2,7 @@ package io.peft4j.adapter.lora;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.peft4j.core.io.Json;
+import io.peft4j.core.model.Architecture;
 import io.peft4j.core.peft.PeftConfig;
 
 import java.util.List;
@@ -15,7 +16,7 @@ import java.util.List;
  * @param dropout           dropout on the adapter's input while training
  * @param targetModules     linear layers by HF module name ({@code c_attn}, {@code query}), or
  *                          {@code all-linear}; null means the architecture's default (GPT-2 {@code c_attn},
- *                          BERT {@code query}, {@code value})
+ *                          BERT {@code query}, {@code value}, the Llama family {@code q_proj}, {@code v_proj})
  * @param layersToTransform restrict to these layer indices; null for all
  * @param useRslora         rank-stabilised scaling {@code alpha/√r}
  * @param taskType          HF {@code task_type} to record, or null for the architecture's default
@@ -63,14 +64,10 @@ public record LoraConfig(int r, double alpha, double dropout, List<String> targe
         return useRslora ? alpha / Math.sqrt(r) : alpha / r;
     }
 
-    /** The targets for an architecture: the configured ones or HF PEFT's default mapping. */
-    public List<String> targetsFor(String modelType) {
+    /** The targets on an architecture: the configured ones or HF PEFT's default for it ({@link Architecture#defaultTargets}). */
+    public List<String> targetsFor(Architecture architecture) {
         if (targetModules != null) return targetModules;
-        return switch (modelType) {
-            case "gpt2" -> List.of("c_attn");
-            case "bert" -> List.of("query", "value");
-            default -> throw new IllegalArgumentException("no default LoRA target_modules for model_type " + modelType + ": set them");
-        };
+        return architecture.defaultTargets("LORA");
     }
 
     @Override
@@ -89,10 +86,10 @@ public record LoraConfig(int r, double alpha, double dropout, List<String> targe
         else n.put("lora_alpha", alpha);
         n.put("lora_dropout", dropout);
         var t = n.putArray("target_modules");
-        targetsFor(base.modelType()).forEach(t::add);
+        targetsFor(base.architecture()).forEach(t::add);
         if (layersToTransform == null) n.putNull("layers_to_transform");
         else layersToTransform.forEach(n.putArray("layers_to_transform")::add);
-        n.put("fan_in_fan_out", base.modelType().equals("gpt2"));
+        n.put("fan_in_fan_out", base.architecture().fanInFanOut());
         n.put("bias", "none");
         n.put("use_rslora", useRslora);
         n.put("use_dora", false);

@@ -5,6 +5,7 @@ import io.peft4j.core.hooks.HookSite;
 import io.peft4j.core.model.TransformerModel;
 import io.peft4j.core.peft.Adapter;
 import io.peft4j.core.peft.ConfigFields;
+import io.peft4j.core.peft.Mergeable;
 import io.peft4j.core.peft.PeftConfig;
 import io.peft4j.core.peft.PeftMethod;
 import io.peft4j.core.peft.TargetModules;
@@ -12,6 +13,7 @@ import io.peft4j.core.tensor.Init;
 import io.peft4j.core.tensor.Tensor;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 
 /** Installs LoRA on the selected linear hook sites and reads/writes Hugging Face PEFT's LoRA files. */
@@ -41,18 +43,41 @@ public final class LoraMethod implements PeftMethod {
         return new LoraAdapter(model, (LoraConfig) config, name, seed);
     }
 
-    /** LoRA's A and B on every target, keyed {@code <module>.lora_A.weight} / {@code <module>.lora_B.weight}. */
-    static final class LoraAdapter extends Adapter {
+    /**
+     * LoRA's A and B on every target, keyed {@code <module>.lora_A.weight} / {@code <module>.lora_B.weight}. Merging adds
+     * {@code s·(B·A)ᵀ = s·Aᵀ·Bᵀ} to each target's {@code [in, out]} weight ({@code s·B·A} in Hugging Face's {@code [out, in]}).
+     */
+    static final class LoraAdapter extends Adapter implements Mergeable {
+        private final List<String> targets = new ArrayList<>();
+
         LoraAdapter(TransformerModel model, LoraConfig cfg, String name, long seed) {
             super(name, cfg, model);
-            List<HookSite> sites = TargetModules.select(model, cfg.targetsFor(model.config().modelType()), cfg.layersToTransform());
+            List<HookSite> sites = TargetModules.select(model, cfg.targetsFor(model.architecture()), cfg.layersToTransform());
             int i = 0;
             for (HookSite s : sites) {
                 Tensor a = moduleParameter(s.name() + ".lora_A.weight", Init.kaimingUniform(seed(seed, i), s.in(), model.dataType(), cfg.r(), s.in()));
                 Tensor b = moduleParameter(s.name() + ".lora_B.weight", Init.zeros(model.dataType(), s.out(), cfg.r()));
                 install(s.name(), new LoraLayer(a, b, cfg.scaling(), cfg.dropout(), i, this::rows));
+                targets.add(s.name());
                 i++;
             }
+        }
+
+        @Override
+        public void merge(LinearWeights weights) {
+            for (String t : targets) weights.weight(t).addi(delta(t));
+        }
+
+        @Override
+        public void unmerge(LinearWeights weights) {
+            for (String t : targets) weights.weight(t).subi(delta(t));
+        }
+
+        /** {@code s·Aᵀ·Bᵀ}, {@code [in, out]}. */
+        private org.nd4j.linalg.api.ndarray.INDArray delta(String target) {
+            var a = parameters().get(target + ".lora_A.weight").value();
+            var b = parameters().get(target + ".lora_B.weight").value();
+            return a.transpose().mmul(b.transpose()).muli(((LoraConfig) config()).scaling());
         }
     }
 }

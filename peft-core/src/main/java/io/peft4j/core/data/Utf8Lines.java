@@ -15,9 +15,15 @@ import java.util.Arrays;
 /**
  * The lines of a UTF-8 stream, decoded strictly: an invalid byte sequence is a {@link PeftException} naming
  * the source, the line and the byte offset. Lines end at {@code \n} ({@code \r\n} too); a leading byte-order
- * mark is skipped.
+ * mark is skipped. Public for the other data readers ({@code peft-sft}'s instruction files).
+ *
+ * <pre>{@code
+ * try (Utf8Lines lines = new Utf8Lines(Files.newInputStream(file), file.toString())) {
+ *     for (String line; (line = lines.next()) != null; ) System.out.println(lines.lineNumber() + ": " + line);
+ * }
+ * }</pre>
  */
-final class Utf8Lines implements AutoCloseable {
+public final class Utf8Lines implements AutoCloseable {
     private final InputStream in;
     private final String source;
     private final CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder()
@@ -28,18 +34,19 @@ final class Utf8Lines implements AutoCloseable {
     private long lineNumber, offset;
     private boolean eof, first = true;
 
-    Utf8Lines(InputStream in, String source) {
+    /** Reads {@code in}; errors name {@code source} (a file name). */
+    public Utf8Lines(InputStream in, String source) {
         this.in = in;
         this.source = source;
     }
 
     /** The 1-based number of the line {@link #next} returned last. */
-    long lineNumber() {
+    public long lineNumber() {
         return lineNumber;
     }
 
     /** The next line without its line break, or null at the end. */
-    String next() throws IOException {
+    public String next() throws IOException {
         if (eof) return null;
         long start = offset;
         int n = 0;

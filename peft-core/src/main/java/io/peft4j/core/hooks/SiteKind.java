@@ -18,7 +18,7 @@ public enum SiteKind {
     /**
      * Each layer's output {@code [B, P + T, D]}, Hugging Face's {@code hidden_states}: the embeddings' output at
      * the site of layer -1 ({@code embeddings.output}), then each block's ({@code encoder.layer.<i>} /
-     * {@code h.<i>}); GPT-2's last block output is before its final layer norm. {@link HiddenHook} (probes read
+     * {@code h.<i>} / {@code layers.<i>}); a pre-norm decoder's last block output is before its final norm. {@link HiddenHook} (probes read
      * them; a hook may also transform them).
      */
     LAYER_OUTPUT(HiddenHook.class),

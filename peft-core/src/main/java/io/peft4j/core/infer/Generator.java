@@ -3,7 +3,7 @@ package io.peft4j.core.infer;
 import io.peft4j.core.PeftException;
 import io.peft4j.core.hooks.ForwardContext;
 import io.peft4j.core.model.Batch;
-import io.peft4j.core.model.Gpt2;
+import io.peft4j.core.model.Decoder;
 import io.peft4j.core.model.KvCache;
 import io.peft4j.core.model.ModelOutput;
 import io.peft4j.core.tensor.Ops;
@@ -14,8 +14,8 @@ import java.util.Arrays;
 import java.util.Random;
 
 /**
- * Autoregressive generation with a decoder's key/value cache: the prompt is run once, then one token per
- * step. Temperature 0 is greedy; otherwise tokens are sampled from {@code softmax(logits / T)} with a
+ * Autoregressive generation with a {@link Decoder}'s key/value cache (GPT-2, the Llama family): the prompt is run
+ * once, then one token per step. Temperature 0 is greedy; otherwise tokens are sampled from {@code softmax(logits / T)} with a
  * seeded generator, so a seed reproduces a run.
  */
 public final class Generator {
@@ -23,7 +23,7 @@ public final class Generator {
     }
 
     /** Returns only the new token ids (stops early at {@code eosId} if it is not negative). */
-    public static int[] generate(Gpt2 model, int[] prompt, int maxNewTokens, double temperature, long seed, int eosId) {
+    public static int[] generate(Decoder model, int[] prompt, int maxNewTokens, double temperature, long seed, int eosId) {
         if (prompt.length == 0) throw new PeftException("generate needs a non-empty prompt");
         if (maxNewTokens < 0) throw new PeftException("--max-new-tokens must be >= 0");
         if (temperature < 0 || Double.isNaN(temperature)) throw new PeftException("--temperature must be >= 0");

@@ -34,6 +34,18 @@ import java.util.Map;
  * ({@code bert/...}, optionally {@code module/}-prefixed).
  */
 public final class Bert implements TransformerModel {
+    /**
+     * BERT's declaration: config fields {@code hidden_size}, {@code num_hidden_layers}, {@code num_attention_heads},
+     * {@code intermediate_size}, {@code max_position_embeddings}, {@code type_vocab_size}, {@code layer_norm_eps},
+     * {@code hidden_act}, {@code pad_token_id}; an encoder; HF PEFT's defaults (LoRA {@code query}, {@code value};
+     * IA3 {@code key}, {@code value}, {@code output.dense} with {@code output.dense} feed-forward); AdapterHub keeps a
+     * bottleneck adapter in the sublayer's own module ({@code encoder.layer.<i>.attention.output} / {@code .output}).
+     */
+    public static final Architecture ARCHITECTURE = new Architecture("bert", false, "bert.", "embeddings.word_embeddings.weight",
+            Map.of("LORA", List.of("query", "value"), "IA3", List.of("key", "value", "output.dense")), List.of("output.dense"), false,
+            "BertAdapterModel", HookSite::name, Bert::readConfig, Bert::writeConfig,
+            (cfg, ckpt, p) -> new Bert(cfg, Weights.of(ckpt, p), p.compute()));
+
     public static final String EMBEDDINGS = "embeddings";
     public static final String FINAL = "final";
     /** The {@link SiteKind#LAYER_OUTPUT} site of the embeddings' output. */
@@ -107,13 +119,33 @@ public final class Bert implements TransformerModel {
 
     /** Builds the model from a config and a checkpoint; weights become frozen constants of {@code type}. */
     public static Bert load(ModelConfig cfg, Checkpoint ckpt, DataType type) {
-        if (!cfg.modelType().equals("bert")) throw new PeftException("config: model_type '" + cfg.modelType() + "' is not bert");
-        return new Bert(cfg, new Weights(ckpt, type), type);
+        if (cfg.architecture() != ARCHITECTURE) throw new PeftException("config: model_type '" + cfg.modelType() + "' is not bert");
+        return new Bert(cfg, new Weights(ckpt, Precision.of(type)), type);
     }
 
-    /** The model's hook sites and parameter count from its config alone; it holds no weights and cannot run. */
-    static Bert describe(ModelConfig cfg) {
-        return new Bert(cfg, Weights.forShapesOnly(), DataType.FLOAT);
+    private static ModelConfig readConfig(com.fasterxml.jackson.databind.JsonNode json, String source) {
+        ConfigJson c = new ConfigJson(json, source);
+        return new ModelConfig("bert", c.integer("vocab_size", null, ConfigJson.MAX_VOCAB), c.integer("hidden_size", null, ConfigJson.MAX_HIDDEN),
+                c.integer("num_hidden_layers", null, ConfigJson.MAX_LAYERS), c.integer("num_attention_heads", null, ConfigJson.MAX_HIDDEN),
+                c.integer("intermediate_size", null, ConfigJson.MAX_INTERMEDIATE), c.integer("max_position_embeddings", null, ConfigJson.MAX_POSITIONS),
+                c.integer("type_vocab_size", 2, ConfigJson.MAX_TOKEN_TYPES), c.number("layer_norm_eps", 1e-12),
+                Blocks.geluActivation(c, "hidden_act", "gelu"), c.tokenId("pad_token_id", 0), -1);
+    }
+
+    private static Map<String, Object> writeConfig(ModelConfig cfg) {
+        Map<String, Object> m = new java.util.LinkedHashMap<>();
+        m.put("model_type", cfg.modelType());
+        m.put("vocab_size", cfg.vocabSize());
+        m.put("hidden_size", cfg.hidden());
+        m.put("num_hidden_layers", cfg.layers());
+        m.put("num_attention_heads", cfg.heads());
+        m.put("intermediate_size", cfg.intermediate());
+        m.put("max_position_embeddings", cfg.maxPositions());
+        m.put("type_vocab_size", cfg.typeVocabSize());
+        m.put("layer_norm_eps", cfg.layerNormEps());
+        m.put("hidden_act", cfg.activation());
+        m.put("pad_token_id", cfg.padTokenId());
+        return m;
     }
 
     private enum Role { LINEAR, LINEAR_BIAS, NORM_WEIGHT, NORM_BIAS, TABLE, BIAS }
@@ -180,11 +212,6 @@ public final class Bert implements TransformerModel {
     @Override
     public long parameterCount() {
         return parameterCount;
-    }
-
-    @Override
-    public String modulePrefix() {
-        return "bert.";
     }
 
     @Override

@@ -17,9 +17,9 @@ import java.util.List;
 import java.util.function.UnaryOperator;
 
 /**
- * The building blocks BERT and GPT-2 share, written once: hooked linear projections, layer norm,
- * multi-head attention with prefixes and masks, and the hook applications at the sublayer and
- * final-hidden sites.
+ * The building blocks the models share, written once: hooked linear projections, layer norm and RMS norm,
+ * multi-head (and grouped-query) attention with prefixes, causal and sliding-window masks, and the hook
+ * applications at the sublayer and final-hidden sites.
  */
 final class Blocks {
     /** Additive bias for masked attention scores (finite, so fully masked rows stay defined). */
@@ -45,6 +45,46 @@ final class Blocks {
         public Tensor apply(Tensor x) {
             return Ops.layerNorm(x, gamma, beta, eps);
         }
+    }
+
+    /** RMS norm over the last dimension (Zhang and Sennrich 2019): {@code x / sqrt(mean(x²) + eps) ⊙ g}. */
+    record RmsNorm(Tensor gain, double eps) implements UnaryOperator<Tensor> {
+        @Override
+        public Tensor apply(Tensor x) {
+            return Ops.rmsNorm(x, gain, eps);
+        }
+    }
+
+    /** The activation a config's {@code field} names, which must be one of the GELU forms (GPT-2 and BERT). */
+    static String geluActivation(ConfigJson c, String field, String dflt) {
+        com.fasterxml.jackson.databind.JsonNode v = c.node(field);
+        String name = v == null || v.isNull() ? dflt : v.asText();
+        if (v != null && !v.isNull() && !v.isTextual() || Ops.Gelu.forActivation(name) == null) {
+            throw c.fault("field '" + field + "' is " + v + ": not supported (gelu, gelu_new, gelu_pytorch_tanh, gelu_fast)");
+        }
+        return name;
+    }
+
+    /** Row by row, {@code a} then {@code b}. */
+    static int[][] concatMask(int[][] a, int[][] b) {
+        int[][] out = new int[a.length][];
+        for (int r = 0; r < a.length; r++) {
+            out[r] = java.util.Arrays.copyOf(a[r], a[r].length + b[r].length);
+            System.arraycopy(b[r], 0, out[r], a[r].length, b[r].length);
+        }
+        return out;
+    }
+
+    /**
+     * Grouped-query attention's sharing (Ainslie et al. 2023): keys or values {@code [B, T, G·dh]} of G heads
+     * widened to {@code [B, T, H·dh]}, query head h reading key/value head {@code h / (H/G)}. Identity when G = H.
+     */
+    static Tensor repeatKeyValueHeads(Tensor kv, int groups, int heads) {
+        if (groups == heads) return kv;
+        long b = kv.size(0), t = kv.size(1), dh = kv.size(2) / groups;
+        int rep = heads / groups;
+        Tensor wide = Ops.broadcastTo(Ops.reshape(kv, b, t, groups, 1, dh), b, t, groups, rep, dh);
+        return Ops.reshape(wide, b, t, (long) heads * dh);
     }
 
     /** {@code [B, H, T, dh] -> [B, T, H·dh]}. */
@@ -192,23 +232,33 @@ final class Blocks {
      * (1 = attend) may be null; with {@code causal}, query i sees keys {@code 0..Tk-Tq+i} only.
      */
     static Tensor attention(Tensor q, Tensor k, Tensor v, int heads, int[][] keyMask, boolean causal) {
-        INDArray bias = maskBias(q.dataType(), (int) q.size(0), (int) q.size(1), (int) k.size(1), keyMask, causal);
+        return attention(q, k, v, heads, keyMask, causal, 0);
+    }
+
+    /**
+     * {@link #attention(Tensor, Tensor, Tensor, int, int[][], boolean)} with a sliding window (Child et al. 2019;
+     * Mistral): with {@code window > 0}, query i (at key index {@code Tk - Tq + i}) also does not see the keys
+     * {@code window} or more indices back.
+     */
+    static Tensor attention(Tensor q, Tensor k, Tensor v, int heads, int[][] keyMask, boolean causal, int window) {
+        INDArray bias = maskBias(q.dataType(), (int) q.size(0), (int) q.size(1), (int) k.size(1), keyMask, causal, window);
         return Ops.attention(q, k, v, heads, bias);
     }
 
-    private static INDArray maskBias(DataType type, int b, int tq, int tk, int[][] keyMask, boolean causal) {
-        if (keyMask == null && (!causal || tq == 1)) return null;
+    private static INDArray maskBias(DataType type, int b, int tq, int tk, int[][] keyMask, boolean causal, int window) {
+        int past = tk - tq;
+        boolean windowed = window > 0 && past + tq - 1 >= window;     // some query sees a key beyond the window
+        if (keyMask == null && (!causal || tq == 1) && !windowed) return null;
         boolean anyPad = false;
         if (keyMask != null) for (int[] r : keyMask) for (int m : r) anyPad |= m == 0;
-        if (!anyPad && (!causal || tq == 1)) return null;
-        int rows = anyPad ? b : 1, qrows = causal ? tq : 1;
+        if (!anyPad && (!causal || tq == 1) && !windowed) return null;
+        int rows = anyPad ? b : 1, qrows = causal || windowed ? tq : 1;
         float[] data = new float[rows * qrows * tk];
-        int past = tk - tq;
         for (int r = 0; r < rows; r++) {
             for (int i = 0; i < qrows; i++) {
                 int seen = 0;
                 for (int j = 0; j < tk; j++) {
-                    boolean masked = (anyPad && keyMask[r][j] == 0) || (causal && j > past + i);
+                    boolean masked = (anyPad && keyMask[r][j] == 0) || (causal && j > past + i) || (windowed && past + i - j >= window);
                     if (masked) data[(r * qrows + i) * tk + j] = (float) MASKED;
                     else seen++;
                 }

@@ -34,7 +34,18 @@ import java.util.function.UnaryOperator;
  * </pre>
  * Conv1D weights are stored {@code [in, out]} by Hugging Face, as the model uses them.
  */
-public final class Gpt2 implements TransformerModel {
+public final class Gpt2 implements Decoder {
+    /**
+     * GPT-2's declaration: config fields {@code n_embd}, {@code n_layer}, {@code n_head}, {@code n_inner},
+     * {@code n_positions}, {@code layer_norm_epsilon}, {@code activation_function}, {@code eos_token_id}; HF PEFT's
+     * defaults (LoRA {@code c_attn}; IA3 {@code c_attn}, {@code mlp.c_proj} with {@code mlp.c_proj} feed-forward);
+     * Conv1D weights {@code [in, out]}; AdapterHub's {@code h.<i>.attention_adapters} / {@code output_adapters}.
+     */
+    public static final Architecture ARCHITECTURE = new Architecture("gpt2", true, "transformer.", "wte.weight",
+            Map.of("LORA", List.of("c_attn"), "IA3", List.of("c_attn", "mlp.c_proj")), List.of("mlp.c_proj"), true,
+            "GPT2AdapterModel", s -> "h." + s.layer() + (s.kind() == SiteKind.ATTENTION_OUTPUT ? ".attention_adapters" : ".output_adapters"),
+            Gpt2::readConfig, Gpt2::writeConfig, (cfg, ckpt, p) -> new Gpt2(cfg, Weights.of(ckpt, p), p.compute()));
+
     public static final String EMBEDDINGS = "embeddings";
     public static final String FINAL = "final";
     /** The {@link SiteKind#LAYER_OUTPUT} site of the embeddings' output. */
@@ -90,13 +101,32 @@ public final class Gpt2 implements TransformerModel {
 
     /** Builds the model from a config and a checkpoint; weights become frozen constants of {@code type}. */
     public static Gpt2 load(ModelConfig cfg, Checkpoint ckpt, DataType type) {
-        if (!cfg.modelType().equals("gpt2")) throw new PeftException("config: model_type '" + cfg.modelType() + "' is not gpt2");
-        return new Gpt2(cfg, new Weights(ckpt, type), type);
+        if (cfg.architecture() != ARCHITECTURE) throw new PeftException("config: model_type '" + cfg.modelType() + "' is not gpt2");
+        return new Gpt2(cfg, new Weights(ckpt, Precision.of(type)), type);
     }
 
-    /** The model's hook sites and parameter count from its config alone; it holds no weights and cannot run. */
-    static Gpt2 describe(ModelConfig cfg) {
-        return new Gpt2(cfg, Weights.forShapesOnly(), DataType.FLOAT);
+    private static ModelConfig readConfig(com.fasterxml.jackson.databind.JsonNode json, String source) {
+        ConfigJson c = new ConfigJson(json, source);
+        int d = c.integer("n_embd", null, ConfigJson.MAX_HIDDEN);
+        return new ModelConfig("gpt2", c.integer("vocab_size", null, ConfigJson.MAX_VOCAB), d, c.integer("n_layer", null, ConfigJson.MAX_LAYERS),
+                c.integer("n_head", null, ConfigJson.MAX_HIDDEN), c.integer("n_inner", 4 * d, ConfigJson.MAX_INTERMEDIATE),
+                c.integer("n_positions", null, ConfigJson.MAX_POSITIONS), 0, c.number("layer_norm_epsilon", 1e-5),
+                Blocks.geluActivation(c, "activation_function", "gelu_new"), -1, c.tokenId("eos_token_id", 50256));
+    }
+
+    private static Map<String, Object> writeConfig(ModelConfig cfg) {
+        Map<String, Object> m = new java.util.LinkedHashMap<>();
+        m.put("model_type", cfg.modelType());
+        m.put("vocab_size", cfg.vocabSize());
+        m.put("n_embd", cfg.hidden());
+        m.put("n_layer", cfg.layers());
+        m.put("n_head", cfg.heads());
+        m.put("n_inner", cfg.intermediate());
+        m.put("n_positions", cfg.maxPositions());
+        m.put("layer_norm_epsilon", cfg.layerNormEps());
+        m.put("activation_function", cfg.activation());
+        m.put("eos_token_id", cfg.eosTokenId());
+        return m;
     }
 
     private static List<Candidate> names(String canonical) {
@@ -140,11 +170,6 @@ public final class Gpt2 implements TransformerModel {
     }
 
     @Override
-    public String modulePrefix() {
-        return "transformer.";
-    }
-
-    @Override
     public DataType dataType() {
         return type;
     }
@@ -154,11 +179,7 @@ public final class Gpt2 implements TransformerModel {
         return forward(batch, ctx, null);
     }
 
-    /**
-     * Runs the decoder over {@code batch}, continuing after the positions in {@code cache} (null: no cache).
-     * On the first call with an empty cache, prefixes and virtual tokens are added and cached; later calls
-     * feed only new tokens.
-     */
+    @Override
     public ModelOutput forward(Batch batch, ForwardContext ctx, KvCache cache) {
         int b = batch.size(), t = batch.length();
         long d = cfg.hidden();
@@ -177,7 +198,7 @@ public final class Gpt2 implements TransformerModel {
             positions = new int[b * t];
             for (int r = 0; r < b; r++) for (int i = 0; i < t; i++) positions[r * t + i] = cache.nextPosition(r) + i;
             mask = batch.attentionMask() != null ? batch.attentionMask() : Blocks.onesMask(b, t);
-            keyMask = concatMask(cache.keyMask(), mask);
+            keyMask = Blocks.concatMask(cache.keyMask(), mask);
         }
         int total = (int) x.size(1), virtual = total - t;
         int needed = Blocks.positionsNeeded(positions);
@@ -224,15 +245,6 @@ public final class Gpt2 implements TransformerModel {
         Tensor m = blk.mlpProj().apply(Ops.gelu(blk.fc().apply(blk.ln2().apply(x), hooks, ctx), gelu), hooks, ctx);
         m = Blocks.sublayer(blk.ffnSite(), x, m, UnaryOperator.identity(), hooks, ctx);
         return Ops.add(x, m);
-    }
-
-    private static int[][] concatMask(int[][] a, int[][] b) {
-        int[][] out = new int[a.length][];
-        for (int r = 0; r < a.length; r++) {
-            out[r] = java.util.Arrays.copyOf(a[r], a[r].length + b[r].length);
-            System.arraycopy(b[r], 0, out[r], a[r].length, b[r].length);
-        }
-        return out;
     }
 
     /** LM logits {@code [B, T, V]} through the head tied to the token embeddings. */

@@ -4,8 +4,9 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * Keys and values of the positions a decoder has already processed, per layer {@code [B, T, D]} (heads side by
- * side in D), kept outside any workspace so that they survive between generation steps. Prefix-tuning prefixes are stored
+ * Keys and values of the positions a {@link Decoder} has already processed, per layer {@code [B, T, W]} (the
+ * key/value heads side by side in W: the hidden width for GPT-2, {@code num_key_value_heads · head_dim} for the
+ * Llama family, whose keys are stored after their rotation), kept outside any workspace so that they survive between generation steps. Prefix-tuning prefixes are stored
  * here on the first step, exactly as Hugging Face's {@code past_key_values}.
  */
 public final class KvCache {

@@ -61,14 +61,11 @@ public final class Models {
     /**
      * The model a config describes, built without weights: its hook sites and parameter count are real,
      * its forward cannot run. Parameter accounting ({@code peft params}) uses it. A BERT described this
-     * way is Hugging Face's {@code BertModel}: with the pooler, without the masked-LM head.
+     * way is Hugging Face's {@code BertModel}: with the pooler, without the masked-LM head; a decoder is its
+     * causal-LM model ({@code GPT2LMHeadModel}, {@code LlamaForCausalLM}: an untied LM head counts).
      */
     public static TransformerModel describe(ModelConfig cfg) {
-        return switch (cfg.modelType()) {
-            case "gpt2" -> Gpt2.describe(cfg);
-            case "bert" -> Bert.describe(cfg);
-            default -> throw new IllegalStateException(cfg.modelType());
-        };
+        return cfg.architecture().builder().build(cfg, null, Precision.of(DataType.FLOAT));
     }
 
     /**
@@ -84,6 +81,14 @@ public final class Models {
 
     /** Loads {@code dir/config.json} and the weights as frozen {@code type} constants. */
     public static TransformerModel load(Path dir, DataType type) {
+        return load(dir, Precision.of(type));
+    }
+
+    /**
+     * Loads {@code dir/config.json} and the weights as frozen constants, the weight matrices kept as
+     * {@code precision.storage()} (BF16 or F16 halve their memory) and computed with in {@code precision.compute()}.
+     */
+    public static TransformerModel load(Path dir, Precision precision) {
         if (!Files.isDirectory(dir)) throw PeftException.inFile(dir, "not a model directory");
         checkThreadSettings();
         Path cfgFile = dir.resolve("config.json");
@@ -92,16 +97,12 @@ public final class Models {
         try (Checkpoint ckpt = openCheckpoint(dir)) {
             TransformerModel m;
             try {
-                m = switch (cfg.modelType()) {
-                    case "gpt2" -> Gpt2.load(cfg, ckpt, type);
-                    case "bert" -> Bert.load(cfg, ckpt, type);
-                    default -> throw new IllegalStateException(cfg.modelType());
-                };
+                m = cfg.architecture().builder().build(cfg, ckpt, precision);
             } catch (PeftException e) {
                 throw e.with("the model as " + cfgFile + " describes it");     // a weight that does not fit names both files
             }
-            LOG.info("loaded {} ({} layers, d={}, {} parameters) from {} in {} ms", cfg.modelType(), cfg.layers(), cfg.hidden(),
-                    m.parameterCount(), dir, (System.nanoTime() - t0) / 1_000_000);
+            LOG.info("loaded {} ({} layers, d={}, {} parameters, weights {}) from {} in {} ms", cfg.modelType(), cfg.layers(), cfg.hidden(),
+                    m.parameterCount(), precision.storage(), dir, (System.nanoTime() - t0) / 1_000_000);
             return m;
         }
     }

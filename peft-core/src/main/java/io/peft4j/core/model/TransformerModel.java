@@ -10,11 +10,24 @@ import java.util.Map;
 
 /**
  * A frozen pretrained transformer with hook sites. Implementations keep the whole architecture in one
- * file ({@link Bert}, {@link Gpt2}); every base weight is a constant {@link Tensor}, so backward passes
- * compute input gradients only.
+ * file ({@link Bert}, {@link Gpt2}, {@link Llama}); every base weight is a constant {@link Tensor}, so backward
+ * passes compute input gradients only. What methods may know about the family is its {@link #architecture()}.
  */
 public interface TransformerModel {
     ModelConfig config();
+
+    /** The model's family: its defaults for methods, whether it is a decoder, its names in adapter files. */
+    default Architecture architecture() {
+        return config().architecture();
+    }
+
+    /**
+     * The token embedding table {@code [V, D]} (the {@link Architecture#inputEmbedding()} parameter), or null for a
+     * model {@linkplain Models#describe described} without weights. Prompt tuning initialises from its rows.
+     */
+    default Tensor inputEmbeddings() {
+        return parameters().get(architecture().inputEmbedding());
+    }
 
     /** The hook sites and what is installed on them. */
     Hooks hooks();
@@ -36,14 +49,17 @@ public interface TransformerModel {
     /**
      * The path of the base model inside Hugging Face's task models, prepended to hook-site names in adapter
      * files: {@code transformer.} for GPT-2 ({@code GPT2LMHeadModel}), {@code bert.} for BERT
-     * ({@code BertFor...}). Loading also accepts keys without it (bare {@code BertModel}).
+     * ({@code BertFor...}), {@code model.} for the Llama family ({@code LlamaForCausalLM}). Loading also accepts
+     * keys without it (bare {@code BertModel}).
      */
-    String modulePrefix();
+    default String modulePrefix() {
+        return architecture().modulePrefix();
+    }
 
     /** Runs the model. */
     ModelOutput forward(Batch batch, ForwardContext ctx);
 
-    /** Vocabulary logits from hidden states: GPT-2's tied LM head, BERT's masked-LM head. */
+    /** Vocabulary logits from hidden states: a decoder's LM head, BERT's masked-LM head. */
     Tensor lmLogits(Tensor hidden);
 
     /** Total parameter count, tied weights counted once (Hugging Face's convention). */

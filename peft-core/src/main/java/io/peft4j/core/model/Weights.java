@@ -22,14 +22,21 @@ final class Weights {
     }
 
     private final Checkpoint checkpoint;
-    private final DataType type;
+    private final DataType type, storage;
     private final Map<String, Tensor> params = new LinkedHashMap<>();
     private final Map<String, Candidate> huggingFaceForms = new LinkedHashMap<>();
     private long count;
 
-    Weights(Checkpoint checkpoint, DataType type) {
+    /** Weights read from {@code checkpoint}: matrices as {@code precision.storage()}, vectors as {@code precision.compute()}. */
+    Weights(Checkpoint checkpoint, Precision precision) {
         this.checkpoint = checkpoint;
-        this.type = type;
+        this.type = precision.compute();
+        this.storage = precision.storage();
+    }
+
+    /** The weights of {@code checkpoint} (null: shapes only, {@link #forShapesOnly}). */
+    static Weights of(Checkpoint checkpoint, Precision precision) {
+        return checkpoint == null ? forShapesOnly() : new Weights(checkpoint, precision);
     }
 
     /**
@@ -37,7 +44,7 @@ final class Weights {
      * on them has its hook sites and parameter count but cannot run ({@link Models#describe}).
      */
     static Weights forShapesOnly() {
-        return new Weights(null, DataType.FLOAT);
+        return new Weights(null, Precision.of(DataType.FLOAT));
     }
 
     boolean shapesOnly() {
@@ -96,7 +103,7 @@ final class Weights {
                 throw PeftException.inFile(checkpoint.fileOf(c.name()), "tensor '" + c.name() + "' has shape " + Arrays.toString(stored)
                         + " but the config implies " + Arrays.toString(want));
             }
-            INDArray v = checkpoint.load(c.name(), type);
+            INDArray v = checkpoint.load(c.name(), shape.length >= 2 ? storage : type);     // matrices may be kept narrower
             if (c.transposed() && shape.length == 2) {
                 INDArray asStored = v;
                 v = asStored.transpose().dup('c');

@@ -37,6 +37,7 @@ public abstract class Adapter {
     private final Set<String> moduleKeys = new LinkedHashSet<>();
     private final List<Hooks.Registration> registrations = new ArrayList<>();
     private boolean active = true;
+    private boolean merged;
 
     protected Adapter(String name, PeftConfig config, TransformerModel model) {
         if (name == null || !name.matches("[A-Za-z0-9_-]+")) throw new IllegalArgumentException("adapter name '" + name + "' must be letters, digits, '_' or '-'");
@@ -64,6 +65,15 @@ public abstract class Adapter {
 
     public void setActive(boolean active) {
         this.active = active;
+    }
+
+    /** Whether this adapter's change is folded into the base weights ({@link Merging}); it then applies to no rows. */
+    public boolean isMerged() {
+        return merged;
+    }
+
+    void setMerged(boolean merged) {
+        this.merged = merged;
     }
 
     /** The trainable tensors under their state-dict keys (module keys are relative to the base model's module path). */
@@ -112,6 +122,7 @@ public abstract class Adapter {
 
     /** Rows of the current batch this adapter applies to. */
     protected RowSelection rows(ForwardContext ctx) {
+        if (merged) return RowSelection.NONE;
         if (ctx.rowTags() == null) return active ? RowSelection.ALL : RowSelection.NONE;
         int[] rows = ctx.rowsTagged(name);
         if (rows.length == 0) return RowSelection.NONE;

@@ -119,6 +119,12 @@ public final class PeftModel {
 
     /** Full fine-tuning: every base weight becomes trainable (the baseline PEFT methods are compared with). */
     public void unfreezeBase() {
+        for (var e : base.parameters().entrySet()) {
+            if (e.getValue().dataType() != base.dataType()) {
+                throw new IllegalStateException("full fine-tuning needs the base's weights in " + base.dataType() + ", but '" + e.getKey()
+                        + "' is kept as " + e.getValue().dataType() + ": load the model with Precision.of(" + base.dataType() + ")");
+            }
+        }
         for (Tensor t : base.parameters().values()) t.setTrainable(true);
         baseTrainable = true;
     }
@@ -168,8 +174,7 @@ public final class PeftModel {
     // ------------------------------------------------------------------ files
 
     PeftConfig.BaseInfo baseInfo() {
-        var c = base.config();
-        return new PeftConfig.BaseInfo(c.modelType(), baseName, c.layers(), c.hidden(), c.heads(), c.vocabSize());
+        return PeftConfig.BaseInfo.of(base.config(), baseName);
     }
 
     /**

@@ -43,24 +43,38 @@ public final class PromptLearning {
                     f.optionalPositiveInt("num_layers"), f.optionalPositiveInt("num_transformer_submodules"));
         }
 
-        /** Fails, naming the field, when this base differs from the recorded one. */
+        /** Fails, naming the field, when this base differs from the recorded one (prompt tuning, P-tuning: the hidden width). */
         public void check(TransformerModel model) {
+            check(model, model.config().hidden(), model.config().heads(), "hidden size");
+        }
+
+        /**
+         * As {@link #check}, for an adapter sized by the key/value heads (prefix tuning: HF PEFT records
+         * {@code token_dim} = key/value heads x head width and {@code num_attention_heads} = key/value heads, which
+         * for multi-head attention are the hidden size and the heads).
+         */
+        public void checkKeyValues(TransformerModel model) {
+            var c = model.config();
+            check(model, c.keyValueWidth(), c.keyValueHeads(), c.keyValueWidth() == c.hidden() ? "hidden size" : "key/value width");
+        }
+
+        private void check(TransformerModel model, long width, int headCount, String what) {
             var c = model.config();
             if (submodules != null && submodules != 1) {
                 throw new IllegalArgumentException("field 'num_transformer_submodules' is " + submodules + ": encoder-decoder adapters do not fit this "
                         + c.modelType() + " base");
             }
-            if (tokenDim != null && tokenDim != c.hidden()) {
-                throw new IllegalArgumentException("field 'token_dim' is " + tokenDim + " but this base model has hidden size " + c.hidden()
+            if (tokenDim != null && tokenDim != width) {
+                throw new IllegalArgumentException("field 'token_dim' is " + tokenDim + " but this base model has " + what + " " + width
                         + ": the adapter was made for another base");
             }
             if (layers != null && layers != c.layers()) {
                 throw new IllegalArgumentException("field 'num_layers' is " + layers + " but this base model has " + c.layers()
                         + " layers: the adapter was made for another base");
             }
-            if (heads != null && heads != c.heads()) {
-                throw new IllegalArgumentException("field 'num_attention_heads' is " + heads + " but this base model has " + c.heads()
-                        + " heads: the adapter was made for another base");
+            if (heads != null && heads != headCount) {
+                throw new IllegalArgumentException("field 'num_attention_heads' is " + heads + " but this base model has " + headCount
+                        + (headCount == c.heads() ? " heads" : " key/value heads") + ": the adapter was made for another base");
             }
         }
     }

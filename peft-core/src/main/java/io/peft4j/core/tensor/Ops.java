@@ -1,5 +1,6 @@
 package io.peft4j.core.tensor;
 
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.CustomOp;
 import org.nd4j.linalg.api.ops.impl.transforms.custom.SoftMax;
@@ -221,6 +222,9 @@ public final class Ops {
      * two dimensions when asked.
      */
     public static Tensor matmul(Tensor a, Tensor b, boolean transA, boolean transB) {
+        if (a.dataType() != b.dataType() && narrow(b.dataType()) && !b.requiresGrad() && a.rank() == 2 && b.rank() == 2 && !transA) {
+            return matmulStored(a, b, transB);
+        }
         INDArray av = a.value(), bv = b.value();
         INDArray v = mm(av, bv, transA, transB);
         INDArray keptB = a.requiresGrad() ? Tensor.save(bv) : null, keptA = b.requiresGrad() ? Tensor.save(av) : null;
@@ -257,6 +261,42 @@ public final class Ops {
         }
         t.stop();
         return out;
+    }
+
+    /** Rows of a narrow frozen matrix widened at a time by {@link #matmulStored}: at most this many elements (16 MB of FP32). */
+    private static final long WIDEN_CHUNK = 1 << 22;
+
+    /**
+     * {@code a·op(b)} for a frozen matrix b kept narrower (BF16, F16) than a: b is widened a block of its rows at a
+     * time, never whole (an LM head over a large vocabulary would need gigabytes), in the forward and again in the
+     * backward.
+     */
+    private static Tensor matmulStored(Tensor a, Tensor b, boolean transB) {
+        INDArray av = contiguous(a.value()), bv = b.value();
+        long m = av.size(0), rows = bv.size(0), cols = bv.size(1), step = Math.max(1, WIDEN_CHUNK / cols);
+        long n = transB ? rows : cols;
+        INDArray out = transB ? Nd4j.createUninitialized(av.dataType(), new long[]{m, n}, 'c') : Nd4j.zeros(av.dataType(), m, n);
+        for (long r0 = 0; r0 < rows; r0 += step) {
+            long r1 = Math.min(rows, r0 + step);
+            INDArray block = widened(bv.get(NDArrayIndex.interval(r0, r1), NDArrayIndex.all()), av.dataType());
+            if (transB) {       // b's rows are output columns
+                out.get(NDArrayIndex.all(), NDArrayIndex.interval(r0, r1)).assign(mm(av, block, false, true));
+            } else {            // b's rows are the contracted dimension
+                out.addi(mm(av.get(NDArrayIndex.all(), NDArrayIndex.interval(r0, r1)).dup('c'), block, false, false));
+            }
+        }
+        if (!a.requiresGrad()) return Tensor.result(out, null, a, b);
+        return Tensor.result(out, g -> {
+            INDArray gc = contiguous(g);
+            INDArray da = transB ? Nd4j.zeros(gc.dataType(), m, cols) : Nd4j.createUninitialized(gc.dataType(), new long[]{m, rows}, 'c');
+            for (long r0 = 0; r0 < rows; r0 += step) {
+                long r1 = Math.min(rows, r0 + step);
+                INDArray block = widened(bv.get(NDArrayIndex.interval(r0, r1), NDArrayIndex.all()), gc.dataType());
+                if (transB) da.addi(mm(gc.get(NDArrayIndex.all(), NDArrayIndex.interval(r0, r1)).dup('c'), block, false, false));
+                else da.get(NDArrayIndex.all(), NDArrayIndex.interval(r0, r1)).assign(mm(gc, block, false, true));
+            }
+            a.accumulate(da);
+        }, a, b);
     }
 
     /**
@@ -306,6 +346,20 @@ public final class Ops {
         return x.isView() && !(x.ordering() == 'c' && x.elementWiseStride() == 1) ? x.dup('c') : x;
     }
 
+    /** {@code w} itself, or for a weight kept narrower (BF16, F16) than the compute {@code type}, a widened copy. */
+    private static INDArray widened(INDArray w, DataType type) {
+        if (w.dataType() == type) return w;
+        Profiler.Timer t = Profiler.start(Profiler.Kind.ELEMENTWISE, "widen");
+        INDArray c = w.castTo(type);
+        t.stop();
+        return c;
+    }
+
+    /** Whether {@code t} is a storage-only type (BF16, F16): arrays of it are widened before any arithmetic. */
+    private static boolean narrow(DataType t) {
+        return t == DataType.BFLOAT16 || t == DataType.HALF;
+    }
+
     /**
      * A linear layer {@code y = x·W + b} over the last dimension: x {@code [..., in]}, W {@code [in, out]},
      * b {@code [out]} or null. When W is frozen, backward computes dX = dY·Wᵀ only and does not keep x.
@@ -329,15 +383,20 @@ public final class Ops {
             throw new IllegalArgumentException("linear: input " + Arrays.toString(xs) + " vs weight " + Arrays.toString(w.shape()));
         }
         INDArray x2 = contiguous(x.value()).reshape('c', x.value().length() / in, in);
-        INDArray y = b == null ? mm(x2, w.value(), false, outIn) : mmPlusBias(x2, w.value(), outIn, contiguous(b.value()));
+        INDArray stored = w.value();
+        if (stored.dataType() != x2.dataType() && w.requiresGrad()) {
+            throw new IllegalStateException("linear: a trainable weight kept as " + stored.dataType() + " under " + x2.dataType() + " compute");
+        }
+        INDArray wc = widened(stored, x2.dataType());          // a narrower stored weight: an FP32 working copy, in scratch memory
+        INDArray y = b == null ? mm(x2, wc, false, outIn) : mmPlusBias(x2, wc, outIn, contiguous(b.value()));
         long[] ys = xs.clone();
         ys[ys.length - 1] = out;
-        INDArray wv = x.requiresGrad() ? Tensor.save(w.value()) : null;
+        INDArray wv = x.requiresGrad() ? Tensor.save(stored) : null;    // the stored array: widened again in backward, not kept wide
         INDArray keptX = w.requiresGrad() ? Tensor.save(x2) : null;
         return Tensor.result(y.reshape('c', ys), g -> {
             INDArray g2 = contiguous(g).reshape('c', g.length() / out, out);
             int[] live = liveRows(g2);
-            if (x.requiresGrad()) linearInputGrad(x, g2, wv, outIn, live, in);
+            if (x.requiresGrad()) linearInputGrad(x, g2, widened(wv, g2.dataType()), outIn, live, in);
             if (w.requiresGrad()) w.accumulate(linearWeightGrad(g2, keptX, outIn, live, w.shape()));
             if (b != null && b.requiresGrad()) b.accumulate(reduceTo(g2, b.shape()));
         }, x, w, b);
@@ -661,6 +720,77 @@ public final class Ops {
         if (beta.requiresGrad()) beta.accumulate(g2.sum(0));
     }
 
+    /**
+     * RMS normalisation over the last dimension with a learned gain (Zhang and Sennrich 2019; Llama's RMSNorm):
+     * {@code y = g ⊙ x / sqrt(mean(x²) + eps)}. The backward keeps {@code x̂ = x / rms} and {@code 1/rms}:
+     * {@code dx = (dx̂ - x̂·mean(dx̂ ⊙ x̂)) / rms} with {@code dx̂ = dy ⊙ g}, {@code dg = Σ_rows dy ⊙ x̂}.
+     */
+    public static Tensor rmsNorm(Tensor x, Tensor gain, double eps) {
+        Profiler.Timer t = Profiler.start(Profiler.Kind.ELEMENTWISE);
+        long[] xs = x.shape();
+        long d = xs[xs.length - 1], rows = x.value().length() / d;
+        INDArray x2 = contiguous(x.value()).reshape('c', rows, d);
+        INDArray g = contiguous(gain.value());
+        INDArray rstd = Transforms.pow(x2.mul(x2).mean(1).reshape(rows, 1).addi(eps), -0.5, false);
+        INDArray xhat = x2.mulColumnVector(rstd);
+        INDArray y = xhat.mulRowVector(g);
+        t.stop();
+        if (!x.requiresGrad() && !gain.requiresGrad()) return Tensor.result(y.reshape('c', xs), null, x, gain);
+        INDArray xhatk = Tensor.save(xhat), gk = Tensor.save(g), rstdk = x.requiresGrad() ? Tensor.save(rstd) : null;
+        return Tensor.result(y.reshape('c', xs), grad -> {
+            INDArray g2 = contiguous(grad).reshape('c', rows, d);
+            if (gain.requiresGrad()) gain.accumulate(g2.mul(xhatk).sum(0).reshape(gain.shape()));
+            if (x.requiresGrad()) {
+                INDArray dxhat = g2.mulRowVector(gk);
+                INDArray m = dxhat.mul(xhatk).mean(1).reshape(rows, 1);
+                x.accumulate(dxhat.subi(xhatk.mulColumnVector(m)).muliColumnVector(rstdk).reshape('c', xs));
+            }
+        }, x, gain);
+    }
+
+    /**
+     * Rotary position embedding in the rotate-half convention (Su et al. 2021, as Hugging Face's Llama applies it):
+     * x {@code [..., H·dh]} holds H heads side by side; in every head the pair {@code (x_i, x_{i+dh/2})} of row r is
+     * rotated by the angle whose cosine and sine are {@code cos[r, i]} and {@code sin[r, i]} ({@code [rows, dh/2]},
+     * rows the flattened leading dimensions): {@code (x_i cos - x_{i+dh/2} sin, x_{i+dh/2} cos + x_i sin)}. The
+     * backward rotates the gradient back (the transpose); it keeps only cos and sin.
+     */
+    public static Tensor rotary(Tensor x, INDArray cos, INDArray sin) {
+        long[] xs = x.shape();
+        long width = xs[xs.length - 1], rows = x.value().length() / width, half = cos.size(1);
+        if (cos.size(0) != rows || width % (2 * half) != 0 || !Arrays.equals(cos.shape(), sin.shape())) {
+            throw new IllegalArgumentException("rotary: x " + Arrays.toString(xs) + " with cos/sin " + Arrays.toString(cos.shape()));
+        }
+        INDArray y = rotate(contiguous(x.value()).reshape('c', rows, width / (2 * half), 2 * half), cos, sin, false).reshape('c', xs);
+        if (!x.requiresGrad()) return Tensor.result(y, null, x);
+        INDArray ck = Tensor.save(cos), sk = Tensor.save(sin);
+        return Tensor.result(y, g -> x.accumulate(rotate(contiguous(g).reshape('c', rows, width / (2 * half), 2 * half), ck, sk, true)
+                .reshape('c', xs)), x);
+    }
+
+    /** Rotates every head of {@code x3 [rows, H, dh]} by the angles of its row, or back by them ({@code inverse}). */
+    private static INDArray rotate(INDArray x3, INDArray cos, INDArray sin, boolean inverse) {
+        Profiler.Timer t = Profiler.start(Profiler.Kind.ELEMENTWISE);
+        long rows = x3.size(0), heads = x3.size(1), dh = x3.size(2), half = dh / 2;
+        INDArray c = cos.reshape('c', rows, 1, half).broadcast(rows, heads, half);
+        INDArray s = sin.reshape('c', rows, 1, half).broadcast(rows, heads, half);
+        INDArray x1 = x3.get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.interval(0, half));
+        INDArray x2 = x3.get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.interval(half, dh));
+        INDArray out = Nd4j.createUninitialized(x3.dataType(), new long[]{rows, heads, dh}, 'c');
+        INDArray first = x1.mul(c), second = x2.mul(c);
+        if (inverse) {
+            first.addi(x2.mul(s));
+            second.subi(x1.mul(s));
+        } else {
+            first.subi(x2.mul(s));
+            second.addi(x1.mul(s));
+        }
+        out.get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.interval(0, half)).assign(first);
+        out.get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.interval(half, dh)).assign(second);
+        t.stop();
+        return out;
+    }
+
     /** Softmax over the last dimension. */
     public static Tensor softmax(Tensor x) {
         Profiler.Timer t = Profiler.start(Profiler.Kind.ELEMENTWISE);
@@ -713,6 +843,7 @@ public final class Ops {
             if (id < 0 || id >= v) throw new IllegalArgumentException("token id " + id + " outside the vocabulary [0, " + v + ")");
         }
         INDArray out = Nd4j.pullRows(w.value(), 1, ids);
+        if (narrow(out.dataType())) out = out.castTo(DataType.FLOAT);      // a table kept in BF16 / F16 gives FP32 rows
         return Tensor.result(out, g -> {
             INDArray dw = Nd4j.zeros(w.dataType(), w.shape());
             for (int i = 0; i < ids.length; i++) dw.getRow(ids[i]).addi(g.getRow(i));

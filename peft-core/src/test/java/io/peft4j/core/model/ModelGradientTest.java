@@ -4,6 +4,8 @@ import io.peft4j.core.Fixtures;
 import io.peft4j.core.hooks.EmbeddingHook;
 import io.peft4j.core.hooks.ForwardContext;
 import io.peft4j.core.hooks.HiddenHook;
+import io.peft4j.core.hooks.HookSite;
+import io.peft4j.core.hooks.SiteKind;
 import io.peft4j.core.hooks.LinearHook;
 import io.peft4j.core.hooks.PrefixHook;
 import io.peft4j.core.hooks.SublayerHook;
@@ -27,14 +29,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
- * Backward through the frozen tiny models, in float64, against central finite differences: one trainable
- * tensor at every kind of hook site (so every op's input-gradient path inside the models is exercised),
- * with padding and a causal mask. The frozen weights get no gradient and stay bit-identical.
+ * Backward through the frozen tiny models (GPT-2, BERT, Llama with grouped-query attention and rotary
+ * positions), in float64, against central finite differences: one trainable tensor at every kind of hook site (so
+ * every op's input-gradient path inside the models is exercised), with padding and a causal mask. The frozen weights get no gradient and stay bit-identical.
  */
 class ModelGradientTest {
 
     @ParameterizedTest
-    @ValueSource(strings = {"gpt2-tiny", "bert-tiny"})
+    @ValueSource(strings = {"gpt2-tiny", "bert-tiny", "llama-tiny"})
     void gradientsAtEverySiteKindMatchFiniteDifferences(String fixture) {
         Hooked h = hooked(fixture);
         Map<String, INDArray> before = snapshot(h.model());
@@ -50,7 +52,7 @@ class ModelGradientTest {
      * other memory than outside one; the gradients must not change by a bit.
      */
     @ParameterizedTest
-    @ValueSource(strings = {"gpt2-tiny", "bert-tiny"})
+    @ValueSource(strings = {"gpt2-tiny", "bert-tiny", "llama-tiny"})
     void gradientsInsideAPassWorkspaceEqualThoseOutside(String fixture) {
         Hooked h = hooked(fixture);
         h.loss().get().backward();
@@ -96,20 +98,33 @@ class ModelGradientTest {
     private record Hooked(TransformerModel model, List<Tensor> params, Supplier<Tensor> loss) {
     }
 
+    /** The sites of one fixture the modules go on: a prefix, a LoRA'd projection (Llama: the rotated keys), an IA3'd feed-forward input, two sublayers. */
+    private record Sites(String prefix, String lora, String ffnIn, String adapter, String attnOut) {
+        static Sites of(String fixture) {
+            return switch (fixture) {
+                case "gpt2-tiny" -> new Sites("h.1.attn.prefix", "h.0.attn.c_proj", "h.1.mlp.c_proj", "h.0.mlp.output", "h.1.attn.output");
+                case "bert-tiny" -> new Sites("encoder.layer.1.attention.self.prefix", "encoder.layer.0.attention.self.value",
+                        "encoder.layer.1.output.dense", "encoder.layer.0.output", "encoder.layer.1.attention.output");
+                default -> new Sites("layers.1.self_attn.prefix", "layers.0.self_attn.k_proj", "layers.1.mlp.down_proj", "layers.0.mlp.output",
+                        "layers.1.self_attn.output");
+            };
+        }
+    }
+
     /** A tiny model with one trainable tensor at every kind of hook site, and a scalar loss over its logits. */
     private static Hooked hooked(String fixture) {
         TransformerModel m = Models.load(Fixtures.dir(fixture), DataType.DOUBLE);
-        boolean gpt2 = m instanceof Gpt2;
+        Sites sites = Sites.of(fixture);
         long d = m.config().hidden();
-        int heads = m.config().heads();
-        long dh = d / heads;
+        int kvHeads = m.config().keyValueHeads();
+        long dh = m.config().headDim();
         List<Tensor> params = new ArrayList<>();
 
         Tensor prompt = GradCheck.param(1, 1, 2, d);          // 2 virtual tokens
-        m.hooks().add(gpt2 ? Gpt2.EMBEDDINGS : Bert.EMBEDDINGS, (EmbeddingHook) (e, ctx) ->
+        m.hooks().add(m.hooks().sites(SiteKind.EMBEDDINGS).get(0).name(), (EmbeddingHook) (e, ctx) ->
                 Ops.concat(1, Ops.concat(0, repeat(prompt, ctx.batchSize())), e));
-        Tensor pk = GradCheck.param(2, 1, heads, 3, dh), pv = GradCheck.param(3, 1, heads, 3, dh);
-        m.hooks().add(gpt2 ? "h.1.attn.prefix" : "encoder.layer.1.attention.self.prefix", new PrefixHook() {
+        Tensor pk = GradCheck.param(2, 1, kvHeads, 3, dh), pv = GradCheck.param(3, 1, kvHeads, 3, dh);
+        m.hooks().add(sites.prefix(), new PrefixHook() {
             public int length(ForwardContext ctx) {
                 return 3;
             }
@@ -118,38 +133,38 @@ class ModelGradientTest {
                 return new KeyValue(Ops.concat(0, repeat(pk, ctx.batchSize())), Ops.concat(0, repeat(pv, ctx.batchSize())));
             }
         });
-        Tensor loraA = GradCheck.param(4, d, 2), loraB = GradCheck.param(5, 2, d);
-        String valueSite = gpt2 ? "h.0.attn.c_proj" : "encoder.layer.0.attention.self.value";
-        m.hooks().add(valueSite, new LinearHook() {
+        HookSite loraSite = m.hooks().site(sites.lora());
+        long in = loraSite.in(), out = loraSite.out();
+        Tensor loraA = GradCheck.param(4, in, 2), loraB = GradCheck.param(5, 2, out);
+        m.hooks().add(sites.lora(), new LinearHook() {
             public Tensor output(Tensor x, Tensor y, ForwardContext ctx) {
-                Tensor x2 = Ops.reshape(x, x.value().length() / d, d);
+                Tensor x2 = Ops.reshape(x, x.value().length() / in, in);
                 Tensor delta = Ops.matmul(Ops.matmul(x2, loraA, false, false), loraB, false, false);
                 return Ops.add(y, Ops.scale(Ops.reshape(delta, y.shape()), 0.5));
             }
         });
-        Tensor ia3 = GradCheck.param(6, m.config().intermediate());
-        String ffnIn = gpt2 ? "h.1.mlp.c_proj" : "encoder.layer.1.output.dense";
-        m.hooks().add(ffnIn, new LinearHook() {
+        Tensor ia3 = GradCheck.param(6, m.hooks().site(sites.ffnIn()).in());
+        m.hooks().add(sites.ffnIn(), new LinearHook() {
             public Tensor input(Tensor x, ForwardContext ctx) {
                 return Ops.mul(x, ia3);
             }
         });
         Tensor down = GradCheck.param(7, d, 4), up = GradCheck.param(8, 4, d);
         SublayerHook adapter = (x, h, norm, ctx) -> Ops.add(h, Ops.linear(Ops.relu(Ops.linear(norm.apply(Ops.add(x, h)), down, null)), up, null));
-        m.hooks().add(gpt2 ? "h.0.mlp.output" : "encoder.layer.0.output", adapter);
+        m.hooks().add(sites.adapter(), adapter);
         Tensor attnScale = GradCheck.param(9, d);
-        m.hooks().add(gpt2 ? "h.1.attn.output" : "encoder.layer.1.attention.output", (SublayerHook) (x, h, norm, ctx) -> Ops.mul(h, attnScale));
+        m.hooks().add(sites.attnOut(), (SublayerHook) (x, h, norm, ctx) -> Ops.mul(h, attnScale));
         Tensor headShift = GradCheck.param(10, d);
-        m.hooks().add(gpt2 ? Gpt2.FINAL : Bert.FINAL, (HiddenHook) (h, ctx) -> Ops.add(h, headShift));
+        m.hooks().add(m.hooks().sites(SiteKind.FINAL_HIDDEN).get(0).name(), (HiddenHook) (h, ctx) -> Ops.add(h, headShift));
         params.addAll(List.of(prompt, pk, pv, loraA, loraB, ia3, down, up, attnScale, headShift));
 
         int[][] ids = {{3, 17, 5, 9, 22}, {8, 1, 30, 2, 4}};
         int[][] mask = {{1, 1, 1, 1, 1}, {1, 1, 1, 0, 0}};
-        int[][] types = gpt2 ? null : new int[][]{{0, 0, 1, 1, 1}, {0, 0, 0, 1, 1}};
+        int[][] types = m.config().typeVocabSize() > 0 ? new int[][]{{0, 0, 1, 1, 1}, {0, 0, 0, 1, 1}} : null;
         Batch batch = new Batch(ids, types, mask);
         Supplier<Tensor> loss = () -> {
-            ModelOutput out = m.forward(batch, new ForwardContext(2, null, true, 0));
-            return GradCheck.project(m.lmLogits(out.hidden()), 99);
+            ModelOutput o = m.forward(batch, new ForwardContext(2, null, true, 0));
+            return GradCheck.project(m.lmLogits(o.hidden()), 99);
         };
         return new Hooked(m, params, loss);
     }

@@ -52,6 +52,43 @@ class OpsGradientTest {
         assertThat(Ops.linearT(x, w, b).value().reshape(6, 5)).isEqualTo(expected);
     }
 
+    /** RMS norm: gradients of the input and the gain, and the value {@code g ⊙ x / sqrt(mean(x²) + eps)} by hand. */
+    @Test
+    void rmsNorm() {
+        Tensor x = param(1, 2, 3, 4), g = param(2, 4);
+        check(() -> project(Ops.rmsNorm(x, g, 1e-6), 3), List.of(x, g), 60, TOL);
+        INDArray y = Ops.rmsNorm(x, g, 1e-6).value();
+        double ms = 0;
+        for (int j = 0; j < 4; j++) ms += Math.pow(x.value().getDouble(1, 2, j), 2) / 4;
+        for (int j = 0; j < 4; j++) {
+            assertThat(y.getDouble(1, 2, j)).isCloseTo(g.value().getDouble(j) * x.value().getDouble(1, 2, j) / Math.sqrt(ms + 1e-6), within(1e-12));
+        }
+    }
+
+    /**
+     * Rotary embedding, rotate-half: gradients, and the value by hand: within each head of width 4 the pairs (0, 2)
+     * and (1, 3) turn by the row's angles.
+     */
+    @Test
+    void rotaryRotatesHalvesOfEveryHead() {
+        Tensor x = param(1, 2, 3, 8);                                   // 6 rows, 2 heads of width 4
+        double[] angles = new double[6 * 2];
+        for (int i = 0; i < angles.length; i++) angles[i] = 0.3 * i - 1.1;
+        INDArray cos = Nd4j.create(java.util.Arrays.stream(angles).map(Math::cos).toArray(), new long[]{6, 2}, 'c');
+        INDArray sin = Nd4j.create(java.util.Arrays.stream(angles).map(Math::sin).toArray(), new long[]{6, 2}, 'c');
+        check(() -> project(Ops.rotary(x, cos, sin), 3), List.of(x), 60, TOL);
+        INDArray y = Ops.rotary(x, cos, sin).value().reshape(6, 8), xv = x.value().reshape(6, 8);
+        for (int r = 0; r < 6; r++) {
+            for (int h = 0; h < 2; h++) {
+                for (int i = 0; i < 2; i++) {
+                    double a = angles[r * 2 + i], x1 = xv.getDouble(r, h * 4 + i), x2 = xv.getDouble(r, h * 4 + i + 2);
+                    assertThat(y.getDouble(r, h * 4 + i)).isCloseTo(x1 * Math.cos(a) - x2 * Math.sin(a), within(1e-12));
+                    assertThat(y.getDouble(r, h * 4 + i + 2)).isCloseTo(x2 * Math.cos(a) + x1 * Math.sin(a), within(1e-12));
+                }
+            }
+        }
+    }
+
     @Test
     void shapeOps() {
         Tensor x = param(1, 2, 3, 4), y = param(2, 2, 2, 4);

@@ -32,7 +32,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class FullModelFilesTest {
 
     @ParameterizedTest
-    @ValueSource(strings = {"bert-tiny", "gpt2-tiny"})
+    @ValueSource(strings = {"bert-tiny", "gpt2-tiny", "llama-tiny", "qwen2-tiny"})
     void anUntrainedModelSavesAsTheHuggingFaceCheckpointItCameFrom(String fixture, @TempDir Path tmp) {
         PeftModel m = PeftModel.of(Models.load(Fixtures.dir(fixture), DataType.FLOAT));
         m.unfreezeBase();

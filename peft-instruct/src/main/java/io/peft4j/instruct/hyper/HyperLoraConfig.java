@@ -72,13 +72,9 @@ public record HyperLoraConfig(int r, double alpha, List<String> targetModules, i
     }
 
     /** The targets on an architecture: the configured ones or LoRA's default for it. */
-    public List<String> targetsFor(String modelType) {
+    public List<String> targetsFor(io.peft4j.core.model.Architecture architecture) {
         if (targetModules != null) return targetModules;
-        return switch (modelType) {
-            case "gpt2" -> List.of("c_attn");
-            case "bert" -> List.of("query", "value");
-            default -> throw new IllegalArgumentException("no default target_modules for model_type " + modelType + ": set them");
-        };
+        return architecture.defaultTargets("LORA");
     }
 
     @Override
@@ -95,7 +91,7 @@ public record HyperLoraConfig(int r, double alpha, List<String> targetModules, i
         if (alpha == Math.rint(alpha)) n.put("lora_alpha", (long) alpha);
         else n.put("lora_alpha", alpha);
         var t = n.putArray("target_modules");
-        targetsFor(base.modelType()).forEach(t::add);
+        targetsFor(base.architecture()).forEach(t::add);
         n.put("hyper_hidden_size", hiddenSize);
         n.put("instruction_dim", base.hidden());
         return n;

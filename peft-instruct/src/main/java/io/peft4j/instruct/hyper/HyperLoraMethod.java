@@ -72,7 +72,7 @@ public final class HyperLoraMethod implements PeftMethod {
         HyperLora(TransformerModel model, HyperLoraConfig cfg, String name, long seed) {
             super(name, cfg, model);
             this.cfg = cfg;
-            sites = TargetModules.select(model, cfg.targetsFor(model.config().modelType()), null);
+            sites = TargetModules.select(model, cfg.targetsFor(model.architecture()), null);
             long d = model.config().hidden(), k = cfg.hiddenSize(), r = cfg.r();
             var type = model.dataType();
             we = parameter("hypernetwork.instruction.weight", Init.kaimingUniform(seed(seed, 0), d, type, k, d));
@@ -134,9 +134,9 @@ public final class HyperLoraMethod implements PeftMethod {
         public void exportLora(InstructionEncoding e, String baseName, Path dir) {
             Map<String, INDArray[]> w = generate(e);
             ModelConfig c = model.config();
-            var info = new PeftConfig.BaseInfo(c.modelType(), baseName, c.layers(), c.hidden(), c.heads(), c.vocabSize());
+            var info = PeftConfig.BaseInfo.of(c, baseName);
             LoraConfig lora = LoraConfig.defaults().withR(cfg.r()).withAlpha(cfg.alpha())
-                    .withTargetModules(cfg.targetsFor(c.modelType()).toArray(String[]::new));
+                    .withTargetModules(cfg.targetsFor(c.architecture()).toArray(String[]::new));
             Map<String, INDArray> tensors = new LinkedHashMap<>();
             String prefix = "base_model.model." + model.modulePrefix();
             w.forEach((site, ab) -> {

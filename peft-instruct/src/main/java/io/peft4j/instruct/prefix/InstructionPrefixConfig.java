@@ -39,9 +39,17 @@ public record InstructionPrefixConfig(int numVirtualTokens, int encoderHiddenSiz
         return new InstructionPrefixConfig(10, 16);
     }
 
-    /** The trainable parameters on a base of {@code layers} layers and hidden size {@code d}. */
+    /** The trainable parameters on a base of {@code layers} layers and hidden size {@code d} with multi-head attention. */
     public long parameterCount(int layers, long d) {
-        long p = numVirtualTokens, k = encoderHiddenSize, w = 2L * layers * d;
+        return parameterCount(layers, d, d);
+    }
+
+    /**
+     * The trainable parameters on a base of {@code layers} layers, hidden size {@code d} and key/value width
+     * {@code kv} (key/value heads x head width: less than d with grouped-query attention).
+     */
+    public long parameterCount(int layers, long d, long kv) {
+        long p = numVirtualTokens, k = encoderHiddenSize, w = 2L * layers * kv;
         return p * d + k * d + k + w * k + w;
     }
 

@@ -48,15 +48,16 @@ public final class InstructionPrefixMethod implements PeftMethod {
     /** The prefix module: one set of weights, installed on every layer's attention-prefix site. */
     static final class InstructionPrefix extends Adapter implements PrefixHook {
         private final int p, heads;
-        private final long d;
+        private final long d, kvWidth;
         private final Tensor queries, w1, b1, w2, b2;
 
         InstructionPrefix(TransformerModel model, InstructionPrefixConfig cfg, String name, long seed) {
             super(name, cfg, model);
             p = cfg.numVirtualTokens();
             d = model.config().hidden();
-            heads = model.config().heads();
-            long k = cfg.encoderHiddenSize(), width = 2L * model.config().layers() * d;
+            heads = model.config().keyValueHeads();               // prefixes are sized by the key/value heads
+            kvWidth = model.config().keyValueWidth();
+            long k = cfg.encoderHiddenSize(), width = 2L * model.config().layers() * kvWidth;
             var type = model.dataType();
             queries = parameter("instruction_encoder.queries", Init.normal(seed(seed, 0), 0.02, type, p, d));
             w1 = parameter("instruction_encoder.transform.0.weight", Init.kaimingUniform(seed(seed, 1), d, type, k, d));
@@ -102,14 +103,18 @@ public final class InstructionPrefixMethod implements PeftMethod {
         public KeyValue prefix(int layer, ForwardContext ctx) {
             InstructionBatch b = batch(ctx);
             Tensor g = encoded(b);
-            return new KeyValue(rows(g, 2L * layer * d, b, ctx.batchSize()), rows(g, (2L * layer + 1) * d, b, ctx.batchSize()));
+            return new KeyValue(rows(g, 2L * layer * kvWidth, b, ctx.batchSize()), rows(g, (2L * layer + 1) * kvWidth, b, ctx.batchSize()));
         }
 
-        /** Columns {@code [start, start + d)} of {@code G W2ᵀ + b2}, one {@code [P, d]} block per instruction, gathered per row: {@code [B, heads, P, dh]}. */
+        /**
+         * Columns {@code [start, start + w)} of {@code G W2ᵀ + b2} (w the key/value width), one {@code [P, w]} block per
+         * instruction, gathered per row: {@code [B, heads, P, dh]}.
+         */
         private Tensor rows(Tensor g, long start, InstructionBatch b, int batch) {
-            Tensor kv = Ops.linearT(g, Ops.narrow(w2, 0, start, d), Ops.narrow(b2, 0, start, d));     // [U·P, d]
-            Tensor perRow = Ops.embedding(Ops.reshape(kv, b.instructions().size(), p * d), b.gatherIndex());   // [B, P·d]
-            return Ops.permute(Ops.reshape(perRow, batch, p, heads, d / heads), 0, 2, 1, 3);
+            long w = kvWidth;
+            Tensor kv = Ops.linearT(g, Ops.narrow(w2, 0, start, w), Ops.narrow(b2, 0, start, w));     // [U·P, w]
+            Tensor perRow = Ops.embedding(Ops.reshape(kv, b.instructions().size(), p * w), b.gatherIndex());   // [B, P·w]
+            return Ops.permute(Ops.reshape(perRow, batch, p, heads, w / heads), 0, 2, 1, 3);
         }
     }
 }

@@ -205,7 +205,7 @@ public final class PromptClassifier implements io.peft4j.core.classify.TextClass
 
         private static int reservedPositions(PeftModel model) {
             ModelConfig c = model.base().config();
-            PeftConfig.BaseInfo info = new PeftConfig.BaseInfo(c.modelType(), c.modelType(), c.layers(), c.hidden(), c.heads(), c.vocabSize());
+            PeftConfig.BaseInfo info = PeftConfig.BaseInfo.of(c, c.modelType());
             int n = 0;
             for (Adapter a : model.adapters()) n += a.config().toJson(info).path("num_virtual_tokens").asInt(0);
             return n;

@@ -71,7 +71,7 @@ public final class SoftTokensMethod implements PeftMethod {
                 if (id >= model.config().vocabSize()) {
                     throw new IllegalArgumentException("soft token " + j + " starts from token id " + id + ", outside the vocabulary of " + model.config().vocabSize());
                 }
-                init.putRow(j, id >= 0 ? wordEmbeddings(model).getRow(id) : Init.normal(seed(seed, j), 1.0, model.dataType(), d));
+                init.putRow(j, id >= 0 ? wordEmbeddings(model).getRow(id).castTo(model.dataType()) : Init.normal(seed(seed, j), 1.0, model.dataType(), d));
             }
             table = parameter(KEY, init);
             String site = model.hooks().sites(SiteKind.EMBEDDINGS).get(0).name();
@@ -79,7 +79,7 @@ public final class SoftTokensMethod implements PeftMethod {
         }
 
         private static INDArray wordEmbeddings(TransformerModel model) {
-            Tensor t = model.parameters().get(model.config().modelType().equals("gpt2") ? "wte.weight" : "embeddings.word_embeddings.weight");
+            Tensor t = model.inputEmbeddings();
             if (t == null) throw new IllegalArgumentException("this model has no loaded word embeddings to initialise soft tokens from");
             return t.value();
         }

@@ -1,6 +1,5 @@
 package io.peft4j.prompt.template;
 
-import io.peft4j.core.PeftException;
 import io.peft4j.core.model.ModelConfig;
 
 /** Where a model gives its answer to a prompt. */
@@ -8,7 +7,7 @@ public enum AnswerMode {
     /** A masked LM (BERT): the LM head's prediction at the template's {@code {mask}} token. */
     MASK,
     /**
-     * A decoder (GPT-2): the next-token prediction after the rendered prompt, read at its last token. The
+     * A decoder (GPT-2, the Llama family): the next-token prediction after the rendered prompt, read at its last token. The
      * template ends at {@code {mask}} (template words after it are dropped, as OpenPrompt's LM wrapper does).
      */
     NEXT_TOKEN,
@@ -18,12 +17,8 @@ public enum AnswerMode {
      */
     NONE;
 
-    /** The mode of a base model: BERT answers at the mask, GPT-2 with its next token. */
+    /** The mode of a base model: an encoder (BERT) answers at the mask, a decoder (GPT-2, Llama) with its next token. */
     public static AnswerMode of(ModelConfig config) {
-        return switch (config.modelType()) {
-            case "bert" -> MASK;
-            case "gpt2" -> NEXT_TOKEN;
-            default -> throw new PeftException("prompts: model_type '" + config.modelType() + "' has no known answer position (bert, gpt2)");
-        };
+        return config.architecture().decoder() ? NEXT_TOKEN : MASK;
     }
 }

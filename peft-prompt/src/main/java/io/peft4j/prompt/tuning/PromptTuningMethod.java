@@ -73,9 +73,9 @@ public final class PromptTuningMethod implements PeftMethod {
     }
 
     private static INDArray embeddingRows(TransformerModel model, int[] ids) {
-        Tensor table = model.parameters().get(model.config().modelType().equals("gpt2") ? "wte.weight" : "embeddings.word_embeddings.weight");
+        Tensor table = model.inputEmbeddings();
         if (table == null) throw new IllegalArgumentException("this model has no loaded word embeddings to initialise a prompt from");
-        return Nd4j.pullRows(table.value(), 1, ids).dup('c');
+        return Nd4j.pullRows(table.value(), 1, ids).castTo(model.dataType()).dup('c');     // a table kept in BF16 gives FP32 rows
     }
 
     static final class PromptTuningAdapter extends Adapter {

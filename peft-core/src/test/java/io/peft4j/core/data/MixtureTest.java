@@ -1,4 +1,4 @@
-package io.peft4j.instruct;
+package io.peft4j.core.data;
 
 import org.junit.jupiter.api.Test;
 

@@ -1,0 +1,42 @@
+package io.peft4j.sft.eval;
+
+import io.peft4j.core.PeftException;
+import io.peft4j.core.infer.Generator;
+import io.peft4j.core.model.Gpt2;
+import io.peft4j.core.model.TransformerModel;
+
+/**
+ * What evaluation by generation needs from a model: new token ids after a prompt. {@link #of} adapts the core's
+ * {@link Generator} (with the adapters installed on the model applying); tests may give any function.
+ */
+public interface Completer {
+    /**
+     * The generated ids after {@code prompt}: at most {@code maxNewTokens}, ending with the end-of-sequence token when
+     * one is generated.
+     */
+    int[] complete(int[] prompt, int maxNewTokens, double temperature, long seed);
+
+    /** The most positions prompt and answer may take together. */
+    default int maxPositions() {
+        return Integer.MAX_VALUE;
+    }
+
+    /**
+     * Generation with {@code model} through {@link Generator}, stopping at {@code eosId} (-1: none). This is the one place
+     * that knows which models generate (GPT-2 today).
+     */
+    static Completer of(TransformerModel model, int eosId) {
+        if (!(model instanceof Gpt2 g)) throw new PeftException("generation needs a decoder model; this base is a " + model.config().modelType());
+        return new Completer() {
+            @Override
+            public int[] complete(int[] prompt, int maxNewTokens, double temperature, long seed) {
+                return Generator.generate(g, prompt, maxNewTokens, temperature, seed, eosId);
+            }
+
+            @Override
+            public int maxPositions() {
+                return g.config().maxPositions();
+            }
+        };
+    }
+}
