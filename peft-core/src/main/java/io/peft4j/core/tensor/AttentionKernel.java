@@ -109,7 +109,7 @@ final class AttentionKernel {
      * per row, rows split over the cores), a new array from ND4J ops otherwise.
      */
     static INDArray softmaxGrad(INDArray p, INDArray dp) {
-        if (!FloatKernels.applies(p, dp)) return Ops.softmaxBackward(p, dp);
+        if (!FloatKernels.applies(p, dp)) return NormOps.softmaxBackward(p, dp);
         int n = (int) p.size(p.rank() - 1), rows = (int) (p.length() / n);
         FloatBuffer pb = FloatKernels.buf(p), gb = FloatKernels.buf(dp);
         int po = FloatKernels.off(p), go = FloatKernels.off(dp);

@@ -287,10 +287,10 @@ public final class Tensor {
                     + Arrays.toString(value.shape()));
         }
         INDArray target = leaf || gradExclusive ? grad : null;
-        if (target != null && target.ordering() == 'c' && target.elementWiseStride() == 1 && Ops.gemmInto(a, b, target.reshape('c', rows, cols), ta, tb, 1.0)) {
+        if (target != null && target.ordering() == 'c' && target.elementWiseStride() == 1 && MatrixOps.gemmInto(a, b, target.reshape('c', rows, cols), ta, tb, 1.0)) {
             return;
         }
-        INDArray product = Ops.mm(a, b, ta, tb).reshape('c', value.shape());
+        INDArray product = MatrixOps.mm(a, b, ta, tb).reshape('c', value.shape());
         boolean fresh = !leaf && grad == null;
         accumulate(product);
         if (fresh) gradExclusive = true;      // the product array is this tensor's alone

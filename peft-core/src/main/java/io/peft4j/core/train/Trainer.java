@@ -60,90 +60,184 @@ public final class Trainer<E> {
         if (train.isEmpty()) throw new IllegalArgumentException("no training examples");
         Map<String, Tensor> params = model.trainableParameters();
         if (params.isEmpty()) throw new IllegalStateException("nothing to train: add an adapter, a head, or unfreeze the base");
+        Run run = start(params, plan(train.size()));
+        TrainingResult.StopReason reason = TrainingResult.StopReason.COMPLETED;
+        while (run.state.step < run.plan.total()) {
+            int epoch = run.plan.epoch(run.state.step);
+            double loss = accumulateGradients(run, train, epoch);
+            double norm = gradNorm(params);
+            if (!finite(run, loss, norm)) {
+                reason = TrainingResult.StopReason.NON_FINITE_LOSS;
+                break;
+            }
+            double lr = optimizerStep(run, norm);
+            TrainingListener.Progress progress = completeStep(run, epoch, loss, lr, norm);
+            boolean evaluate = evaluationDue(run, dev, metric);
+            boolean stop = evaluate && evaluateAndCheckPatience(run, dev, metric, progress);
+            if (stop) reason = TrainingResult.StopReason.EARLY_STOPPED;
+            checkpointIfDue(run, evaluate || stop);
+            if (stop) break;
+        }
+        return finish(run, reason);
+    }
+
+    // ------------------------------------------------------------------ the steps of fit
+
+    /**
+     * How the examples divide into optimizer steps: {@code perStep} examples a step (batch size × accumulation),
+     * {@code stepsPerEpoch} steps an epoch, {@code total} steps in the run.
+     */
+    private record Plan(int perStep, long stepsPerEpoch, long total) {
+        int epoch(long step) {
+            return (int) (step / stepsPerEpoch);
+        }
+    }
+
+    /** One call of {@link #fit}: what its steps share. */
+    private static final class Run {
+        final Map<String, Tensor> params;
+        final Plan plan;
+        final AdamW opt;
+        final State state;
+        final List<Double> losses = new ArrayList<>();
+        final long t0 = System.nanoTime(), startStep;
+        int[] order;
+        int orderEpoch = -1;
+
+        Run(Map<String, Tensor> params, Plan plan, AdamW opt, State state) {
+            this.params = params;
+            this.plan = plan;
+            this.opt = opt;
+            this.state = state;
+            this.startStep = state.step;
+        }
+    }
+
+    private Plan plan(int examples) {
         int perStep = cfg.batchSize() * cfg.accumulation();
-        long stepsPerEpoch = (train.size() + perStep - 1) / perStep;
-        long total = cfg.maxSteps() > 0 ? cfg.maxSteps() : cfg.epochs() * stepsPerEpoch;
+        long stepsPerEpoch = (examples + perStep - 1) / perStep;
+        return new Plan(perStep, stepsPerEpoch, cfg.maxSteps() > 0 ? cfg.maxSteps() : cfg.epochs() * stepsPerEpoch);
+    }
+
+    /** A fresh optimizer and state, or both restored from the last checkpoint when resuming; the optimizer's moments reserved. */
+    private Run start(Map<String, Tensor> params, Plan plan) {
         AdamW opt = new AdamW(0.9, 0.999, 1e-8, cfg.weightDecay());
         State st = new State();
         if (cfg.resume() && cfg.checkpointDir() != null && Files.isDirectory(cfg.checkpointDir().resolve(LAST))) {
-            st = restore(cfg.checkpointDir().resolve(LAST), params, opt, total);
-            LOG.info("resumed at step {} of {} from {}", st.step, total, cfg.checkpointDir().resolve(LAST));
+            st = restore(cfg.checkpointDir().resolve(LAST), params, opt, plan.total());
+            LOG.info("resumed at step {} of {} from {}", st.step, plan.total(), cfg.checkpointDir().resolve(LAST));
         }
         opt.reserve(params);
-        List<Double> losses = new ArrayList<>();
-        long t0 = System.nanoTime(), startStep = st.step;
-        TrainingResult.StopReason reason = TrainingResult.StopReason.COMPLETED;
-        int[] order = null;
-        int orderEpoch = -1;
-        while (st.step < total) {
-            int epoch = (int) (st.step / stepsPerEpoch);
-            long k = st.step % stepsPerEpoch;
-            if (epoch != orderEpoch) {
-                order = order(train.size(), epoch);
-                orderEpoch = epoch;
-            }
-            params.values().forEach(Tensor::zeroGrad);
-            int first = (int) (k * perStep), last = Math.min(train.size(), first + perStep);
-            int micros = (last - first + cfg.batchSize() - 1) / cfg.batchSize();
-            double lossSum = 0;
-            for (int mb = 0; mb < micros; mb++) {
-                List<E> part = new ArrayList<>();
-                for (int i = first + mb * cfg.batchSize(); i < Math.min(last, first + (mb + 1) * cfg.batchSize()); i++) part.add(train.get(order[i]));
-                ForwardContext ctx = new ForwardContext(part.size(), null, true, cfg.seed() * 1_000_003L + st.step * cfg.accumulation() + mb);
-                double scale = 1.0 / micros;
-                lossSum += Workspaces.run(() -> {
-                    Tensor loss = objective.loss(model, part, ctx);
-                    if (Double.isFinite(loss.value().getDouble(0))) Ops.scale(loss, scale).backward();
-                    return new INDArray[]{loss.value()};
-                })[0].getDouble(0);
-            }
-            double loss = lossSum / micros;
-            double norm = gradNorm(params);
-            if (!Double.isFinite(loss) || !Double.isFinite(norm)) {
-                LOG.warn("step {}: loss {} / gradient norm {} is not finite; stopping with the parameters of step {}", st.step + 1, loss, norm, st.step);
-                reason = TrainingResult.StopReason.NON_FINITE_LOSS;
-                params.values().forEach(Tensor::zeroGrad);
-                break;
-            }
-            clip(params, norm, cfg.maxGradNorm());
-            double lr = cfg.learningRate() * cfg.schedule().factor(st.step, cfg.warmupSteps(), total);
-            opt.step(params, lr);
-            params.values().forEach(Tensor::zeroGrad);
-            st.step++;
-            losses.add(loss);
-            double secs = (System.nanoTime() - t0) / 1e9, rate = (st.step - startStep) / Math.max(secs, 1e-9);
-            var progress = new TrainingListener.Progress(st.step, total, epoch, loss, lr, norm, rate,
-                    Duration.ofMillis((long) ((total - st.step) / Math.max(rate, 1e-9) * 1000)));
-            listeners.forEach(l -> l.onStep(progress));
-            boolean evaluate = dev != null && metric != null && !dev.isEmpty()
-                    && (cfg.evalEvery() > 0 ? st.step % cfg.evalEvery() == 0 || st.step == total : st.step % stepsPerEpoch == 0 || st.step == total);
-            boolean stop = false;
-            if (evaluate) {
-                double m = metric.evaluate(model, dev);
-                boolean better = Double.isNaN(st.best) || (metric.higherIsBetter() ? m > st.best : m < st.best);
-                if (better) {
-                    st.best = m;
-                    st.bestStep = st.step;
-                    st.badEvals = 0;
-                    if (cfg.checkpointDir() != null) checkpoint(cfg.checkpointDir().resolve(BEST), params, null, st);
-                } else {
-                    st.badEvals++;
-                }
-                final double mv = m;
-                listeners.forEach(l -> l.onEvaluation(progress.step(), mv, better));
-                if (cfg.patience() > 0 && st.badEvals >= cfg.patience()) {
-                    reason = TrainingResult.StopReason.EARLY_STOPPED;
-                    stop = true;
-                }
-            }
-            if (cfg.checkpointDir() != null && (evaluate || stop || st.step == total || (cfg.checkpointEvery() > 0 && st.step % cfg.checkpointEvery() == 0))) {
-                checkpoint(cfg.checkpointDir().resolve(LAST), params, opt, st);
-                final long s = st.step;
-                listeners.forEach(l -> l.onCheckpoint(s, cfg.checkpointDir().resolve(LAST)));
-            }
-            if (stop) break;
+        return new Run(params, plan, opt, st);
+    }
+
+    /**
+     * Clears the gradients, then back-propagates every micro-batch of the current step (each loss scaled by
+     * 1/micro-batches), so the gradients are the step's mean; returns the step's mean loss.
+     */
+    private double accumulateGradients(Run run, List<E> train, int epoch) {
+        if (epoch != run.orderEpoch) {
+            run.order = order(train.size(), epoch);
+            run.orderEpoch = epoch;
         }
-        TrainingResult result = new TrainingResult(st.step, Collections.unmodifiableList(losses), st.best, st.bestStep, reason);
+        run.params.values().forEach(Tensor::zeroGrad);
+        long k = run.state.step % run.plan.stepsPerEpoch();
+        int first = (int) (k * run.plan.perStep()), last = Math.min(train.size(), first + run.plan.perStep());
+        int micros = (last - first + cfg.batchSize() - 1) / cfg.batchSize();
+        double lossSum = 0;
+        for (int mb = 0; mb < micros; mb++) {
+            List<E> part = new ArrayList<>();
+            for (int i = first + mb * cfg.batchSize(); i < Math.min(last, first + (mb + 1) * cfg.batchSize()); i++) part.add(train.get(run.order[i]));
+            lossSum += microBatch(part, run.state.step, mb, 1.0 / micros);
+        }
+        return lossSum / micros;
+    }
+
+    /**
+     * The loss of micro-batch {@code mb} of {@code step}, its gradient (scaled by {@code scale}) accumulated when the
+     * loss is finite. Its dropout is seeded from {@code (seed, step, mb)}.
+     */
+    private double microBatch(List<E> part, long step, int mb, double scale) {
+        ForwardContext ctx = new ForwardContext(part.size(), null, true, cfg.seed() * 1_000_003L + step * cfg.accumulation() + mb);
+        return Workspaces.run(() -> {
+            Tensor loss = objective.loss(model, part, ctx);
+            if (Double.isFinite(loss.value().getDouble(0))) Ops.scale(loss, scale).backward();
+            return new INDArray[]{loss.value()};
+        })[0].getDouble(0);
+    }
+
+    /** Whether the step's loss and gradient norm are finite; if not, says so and drops the step's gradients. */
+    private boolean finite(Run run, double loss, double norm) {
+        if (Double.isFinite(loss) && Double.isFinite(norm)) return true;
+        long step = run.state.step;
+        LOG.warn("step {}: loss {} / gradient norm {} is not finite; stopping with the parameters of step {}", step + 1, loss, norm, step);
+        run.params.values().forEach(Tensor::zeroGrad);
+        return false;
+    }
+
+    /** Clips the gradients, takes one AdamW step at the scheduled learning rate and clears them; returns that rate. */
+    private double optimizerStep(Run run, double norm) {
+        clip(run.params, norm, cfg.maxGradNorm());
+        double lr = cfg.learningRate() * cfg.schedule().factor(run.state.step, cfg.warmupSteps(), run.plan.total());
+        run.opt.step(run.params, lr);
+        run.params.values().forEach(Tensor::zeroGrad);
+        return lr;
+    }
+
+    /** Counts the step taken, records its loss and tells the listeners. */
+    private TrainingListener.Progress completeStep(Run run, int epoch, double loss, double lr, double norm) {
+        State st = run.state;
+        long total = run.plan.total();
+        st.step++;
+        run.losses.add(loss);
+        double secs = (System.nanoTime() - run.t0) / 1e9, rate = (st.step - run.startStep) / Math.max(secs, 1e-9);
+        var progress = new TrainingListener.Progress(st.step, total, epoch, loss, lr, norm, rate,
+                Duration.ofMillis((long) ((total - st.step) / Math.max(rate, 1e-9) * 1000)));
+        listeners.forEach(l -> l.onStep(progress));
+        return progress;
+    }
+
+    /** Whether to evaluate after the step just taken: every {@code evalEvery} steps (else every epoch) and after the last. */
+    private boolean evaluationDue(Run run, List<E> dev, Metric<E> metric) {
+        long step = run.state.step, total = run.plan.total();
+        return dev != null && metric != null && !dev.isEmpty()
+                && (cfg.evalEvery() > 0 ? step % cfg.evalEvery() == 0 || step == total : step % run.plan.stepsPerEpoch() == 0 || step == total);
+    }
+
+    /**
+     * Evaluates {@code metric} on {@code dev}, keeps the parameters in {@code best/} when it improved, and tells the
+     * listeners; returns whether the patience has run out (early stop).
+     */
+    private boolean evaluateAndCheckPatience(Run run, List<E> dev, Metric<E> metric, TrainingListener.Progress progress) {
+        State st = run.state;
+        double m = metric.evaluate(model, dev);
+        boolean better = Double.isNaN(st.best) || (metric.higherIsBetter() ? m > st.best : m < st.best);
+        if (better) {
+            st.best = m;
+            st.bestStep = st.step;
+            st.badEvals = 0;
+            if (cfg.checkpointDir() != null) checkpoint(cfg.checkpointDir().resolve(BEST), run.params, null, st);
+        } else {
+            st.badEvals++;
+        }
+        listeners.forEach(l -> l.onEvaluation(progress.step(), m, better));
+        return cfg.patience() > 0 && st.badEvals >= cfg.patience();
+    }
+
+    /**
+     * Writes {@code last/} after an evaluation or early stop ({@code force}), after the last step, and every
+     * {@code checkpointEvery} steps; nothing without a checkpoint directory.
+     */
+    private void checkpointIfDue(Run run, boolean force) {
+        long s = run.state.step;
+        if (cfg.checkpointDir() == null || !(force || s == run.plan.total() || (cfg.checkpointEvery() > 0 && s % cfg.checkpointEvery() == 0))) return;
+        checkpoint(cfg.checkpointDir().resolve(LAST), run.params, run.opt, run.state);
+        listeners.forEach(l -> l.onCheckpoint(s, cfg.checkpointDir().resolve(LAST)));
+    }
+
+    private TrainingResult finish(Run run, TrainingResult.StopReason reason) {
+        State st = run.state;
+        TrainingResult result = new TrainingResult(st.step, Collections.unmodifiableList(run.losses), st.best, st.bestStep, reason);
         listeners.forEach(l -> l.onStop(result));
         return result;
     }
