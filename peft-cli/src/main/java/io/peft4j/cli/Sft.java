@@ -66,7 +66,7 @@ final class Sft {
     static TransformerModel decoder(Path dir, String what) {
         TransformerModel m = Models.load(dir, DataType.FLOAT);
         if (!m.architecture().decoder()) {
-            throw new PeftException(what + " needs a causal language model (a decoder: GPT-2, Llama, Mistral, Qwen2); " + dir + " holds a "
+            throw new PeftException(what + " needs a decoder model (a causal language model: GPT-2, Llama, Mistral, Qwen2); " + dir + " holds a "
                     + m.config().modelType() + " encoder (train a classifier on it without --format)");
         }
         return m;

@@ -221,7 +221,7 @@ class SftCommandsTest {
 
         CliTest.Result encoder = run("train", "--model", RES.resolve("fixtures/bert-tiny").toString(), "--data", data.toString(), "--format", "alpaca",
                 "--method", "lora");
-        assertOneLine(encoder, "needs a causal language model");
+        assertOneLine(encoder, "train --format needs a decoder model");
         assertThat(encoder.err()).contains("bert encoder");
 
         CliTest.Result noTemplate = run("train", "--model", model.toString(), "--data", data.toString(), "--format", "alpaca", "--method", "lora",
