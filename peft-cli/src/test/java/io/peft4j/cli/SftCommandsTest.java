@@ -204,6 +204,46 @@ class SftCommandsTest {
         assertThat(M.readTree(drop.out()).get("skipped").asInt()).isEqualTo(1);
     }
 
+    /**
+     * llama-tiny (the same one-token-per-character vocabulary fits its 128 ids) with a chat template of its own in
+     * tokenizer_config.json, chat-format data: the default template is the model's, LoRA takes Llama's default targets,
+     * the held-out loss falls, and generate --chat answers through the Llama key/value cache.
+     */
+    @Test
+    void llamaTinyTrainsWithItsOwnChatTemplateAndAnswers() throws Exception {
+        Path llama = Files.createDirectories(tmp.resolve("llama-tiny"));
+        for (String f : List.of("config.json", "model.safetensors")) Files.copy(RES.resolve("fixtures/llama-tiny/" + f), llama.resolve(f));
+        Files.copy(model.resolve("tokenizer.json"), llama.resolve("tokenizer.json"));
+        M.writeValue(llama.resolve("tokenizer_config.json").toFile(), Map.of("eos_token", "<|endoftext|>", "chat_template",
+                "{% for m in messages %}{{ '<' + m.role + '>' + m.content }}{% if m.role == 'assistant' %}{{ eos_token }}{% endif %}{{ '\\n' }}{% endfor %}"
+                        + "{% if add_generation_prompt %}{{ '<assistant>' }}{% endif %}"));
+        List<String> rows = new ArrayList<>();
+        for (String[] qa : new String[][]{{"rev ab", "ba"}, {"rev cd", "dc"}, {"up ab", "AB"}}) {
+            rows.add(M.writeValueAsString(Map.of("messages", List.of(Map.of("role", "user", "content", qa[0]), Map.of("role", "assistant", "content", qa[1])))));
+        }
+        Path chat = Files.write(tmp.resolve("chat.jsonl"), rows);
+        Path out = tmp.resolve("llama-adapter");
+        CliTest.Result r = run("train", "--model", llama.toString(), "--data", chat.toString(), "--dev", chat.toString(), "--format", "chat",
+                "--method", "lora", "--r", "8", "--alpha", "16", "--lr", "3e-2", "--max-steps", "40", "--batch-size", "3", "--output", out.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        JsonNode o = M.readTree(r.out());
+        assertThat(o.get("chat_template").asText()).isEqualTo("model");
+        assertThat(o.get("dev_loss").asDouble()).isLessThan(o.get("dev_loss_before").asDouble());
+        JsonNode cfg = M.readTree(out.resolve("adapter_config.json").toFile());
+        assertThat(cfg.get("task_type").asText()).isEqualTo("CAUSAL_LM");
+        assertThat(cfg.get("target_modules").toString()).contains("q_proj").contains("v_proj");
+
+        PeftModel peft = PeftModel.of(Models.load(llama, DataType.FLOAT));
+        peft.load(out, PeftModel.DEFAULT);
+        Tokenizer tok = Tokenizers.load(llama);
+        int[] prompt = ChatFormat.resolve(llama, null, tok).promptIds(List.of(Message.user("rev ab")));
+        assertThat(tok.decode(prompt, false)).isEqualTo("<user>rev ab\n<assistant>");
+        String expected = GenerationEval.decodeAnswer(tok, Generator.generate((Decoder) peft.base(), prompt, 6, 0, 0, tok.eosId()), List.of());
+        CliTest.Result g = run("generate", "--adapter", out.toString(), "--chat", "--max-new-tokens", "6", "rev ab");
+        assertThat(g.code()).as(g.err()).isZero();
+        assertThat(g.out()).isEqualTo(expected + System.lineSeparator());
+    }
+
     @Test
     void badInputIsOneLineWithTheFileAndLine() throws Exception {
         Path missing = Files.writeString(tmp.resolve("missing.jsonl"), """
