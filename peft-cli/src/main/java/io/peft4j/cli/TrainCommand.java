@@ -31,7 +31,9 @@ import java.util.Map;
 import java.util.TreeSet;
 
 @Command(name = "train", mixinStandardHelpOptions = true,
-        description = "Trains a PEFT method (or full fine-tuning) with a sequence-classification head on JSON-lines, CSV or TSV data or a built-in dataset.")
+        description = {"Trains a PEFT method (or full fine-tuning) with a sequence-classification head on JSON-lines, CSV or TSV data or a built-in dataset.",
+                "With --format alpaca|chat|completion: instruction tuning of a decoder (causal LM) on a JSON-lines file of instructions, "
+                        + "the loss on the responses; see docs/instruction-tuning.md."})
 final class TrainCommand implements Runnable {
     @Option(names = "--model", required = true, description = "Model directory or known name (bert-base-uncased).")
     String model;
@@ -58,11 +60,26 @@ final class TrainCommand implements Runnable {
     int warmup;
     @Option(names = "--schedule", defaultValue = "linear", description = "linear, cosine or constant.")
     String schedule;
-    @Option(names = "--max-length", defaultValue = "128", description = "Tokens kept per example (default: ${DEFAULT-VALUE}).")
-    int maxLength;
-    @Option(names = "--truncation", defaultValue = "end",
-            description = "Which end of a longer text loses tokens: end (keep its beginning) or start (keep its end); a pair loses tokens from its longer text (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--max-length", description = "Tokens kept per example (default: 128; with --format, the model's positions up to 512).")
+    Integer maxLength;
+    @Option(names = "--truncation",
+            description = "Which end of a longer text loses tokens: end (keep its beginning) or start (keep its end); a pair loses tokens from its longer text "
+                    + "(default: end). With --format, the length policy: cut-prompt-start (keep the response, cut the prompt's start; the default), "
+                    + "cut-end or drop; never an error.")
     String truncation;
+    @Option(names = "--format", paramLabel = "alpaca|chat|completion",
+            description = "Instruction tuning of a decoder: --data (and --dev) is a JSON-lines file of Alpaca rows (instruction, input, output), "
+                    + "chat rows (messages) or prompt/completion rows, each optionally naming its task.")
+    String format;
+    @Option(names = "--chat-template", paramLabel = "NAME",
+            description = "With --format: how conversations become text: a built-in (instruction, plain, raw) or a template the model's tokenizer_config.json "
+                    + "names (default: the model's own chat template; without one, raw for completion data and instruction otherwise).")
+    String chatTemplate;
+    @Option(names = "--loss-on", defaultValue = "responses", paramLabel = "responses|all",
+            description = "With --format: the loss on the assistant turns only, or on every token (default: ${DEFAULT-VALUE}).")
+    String lossOn;
+    @Option(names = "--pack", description = "With --format: pack short examples into full rows (not available yet: the models cannot keep packed examples apart).")
+    boolean pack;
     @Option(names = "--seed", defaultValue = "42", description = "Seed of initialisation, shuffling and dropout (default: ${DEFAULT-VALUE}).")
     long seed;
     @Option(names = "--eval-every", defaultValue = "0", description = "Evaluate every N steps (0: each epoch).")
@@ -90,20 +107,28 @@ final class TrainCommand implements Runnable {
         if (epochs <= 0 && maxSteps <= 0) throw new PeftException("--epochs " + epochs + " and --max-steps " + maxSteps + ": one of them must be positive");
         if (batchSize <= 0) throw new PeftException("--batch-size must be positive, not " + batchSize);
         if (accumulation <= 0) throw new PeftException("--accumulation must be positive, not " + accumulation);
-        if (maxLength <= 0) throw new PeftException("--max-length must be positive, not " + maxLength);
+        if (maxLength != null && maxLength <= 0) throw new PeftException("--max-length must be positive, not " + maxLength);
         if (resume && checkpointDir == null) throw new PeftException("--resume needs --checkpoint-dir (where the last/ checkpoint is)");
         if (shots != null && shots <= 0) throw new PeftException("--shots must be positive, not " + shots);
-        Truncation trunc = Truncation.parse(truncation);
-        if (trunc == null) throw new PeftException("--truncation: '" + truncation + "' is not end or start");
-        Template template = prompt.template();
-        Verbalizer verbalizer = prompt.verbalizer();
-        if (verbalizer != null && template == null) throw new PeftException("--verbalizer needs --template (where the label words are read)");
         Schedule sched;
         try {
             sched = Schedule.valueOf(schedule.toUpperCase(Locale.ROOT));
         } catch (IllegalArgumentException e) {
             throw new PeftException("--schedule: '" + schedule + "' is not linear, cosine or constant");
         }
+        if (format != null) {
+            SftTraining.run(this, sched);
+            return;
+        }
+        if (chatTemplate != null || pack || !lossOn.equals("responses")) {
+            throw new PeftException((chatTemplate != null ? "--chat-template" : pack ? "--pack" : "--loss-on") + " applies to instruction tuning: give --format "
+                    + "alpaca|chat|completion");
+        }
+        Truncation trunc = Truncation.parse(truncation == null ? "end" : truncation);
+        if (trunc == null) throw new PeftException("--truncation: '" + truncation + "' is not end or start");
+        Template template = prompt.template();
+        Verbalizer verbalizer = prompt.verbalizer();
+        if (verbalizer != null && template == null) throw new PeftException("--verbalizer needs --template (where the label words are read)");
         // the data before the model: bad data fails fast
         DataSpec dataSpec = data.spec();
         List<TextRecord> trainRecords = data.records(dataSpec), devRecords = DataOptions.dev(dev, dataSpec);
@@ -131,7 +156,7 @@ final class TrainCommand implements Runnable {
         } catch (IllegalArgumentException e) {
             throw new PeftException(e.getMessage());
         }
-        var setup = new ClassifierTraining.Setup(model, m, template, verbalizer, dataSpec, maxLength, trunc, cfg);
+        var setup = new ClassifierTraining.Setup(model, m, template, verbalizer, dataSpec, maxLength == null ? 128 : maxLength, trunc, cfg);
         var err = spec.commandLine().getErr();
         ClassifierTraining.Trained t;
         try (Progress bar = Progress.start("train", 1, progress.on())) {

@@ -2,7 +2,7 @@ package io.peft4j.sft.eval;
 
 import io.peft4j.core.PeftException;
 import io.peft4j.core.infer.Generator;
-import io.peft4j.core.model.Gpt2;
+import io.peft4j.core.model.Decoder;
 import io.peft4j.core.model.TransformerModel;
 
 /**
@@ -22,11 +22,13 @@ public interface Completer {
     }
 
     /**
-     * Generation with {@code model} through {@link Generator}, stopping at {@code eosId} (-1: none). This is the one place
-     * that knows which models generate (GPT-2 today).
+     * Generation with {@code model} through {@link Generator}, stopping at {@code eosId} (-1: none): any {@link Decoder}
+     * (GPT-2, the Llama family), as its architecture says.
      */
     static Completer of(TransformerModel model, int eosId) {
-        if (!(model instanceof Gpt2 g)) throw new PeftException("generation needs a decoder model; this base is a " + model.config().modelType());
+        if (!model.architecture().decoder() || !(model instanceof Decoder g)) {
+            throw new PeftException("generation needs a decoder model; this base is a " + model.config().modelType() + " encoder");
+        }
         return new Completer() {
             @Override
             public int[] complete(int[] prompt, int maxNewTokens, double temperature, long seed) {
