@@ -188,6 +188,14 @@ public final class Results {
             TaskPrompts.Prompt p = TaskPrompts.of(task).orElseThrow();
             int maxLength = Math.min(p.maxLength(), FEW_SHOT_LENGTH_SPAM);
             List<TextRecord> train = Datasets.load(task, Split.TRAIN), dev = Datasets.load(task, Split.DEV);
+            for (String kind : List.of("prompt", "head")) {
+                // runs written before the count was taken ahead of removing the adapter recorded 0 (or the head alone)
+                long count = trainableParams(base, tok, task, kind, p, maxLength, train);
+                for (Object o : runs) {
+                    @SuppressWarnings("unchecked") Map<String, Object> r = (Map<String, Object>) o;
+                    if (task.equals(r.get("task")) && kind.equals(r.get("classifier"))) r.put("trainable_params", count);
+                }
+            }
             for (int seed = 1; seed <= SEEDS + 1; seed++) {
                 for (String kind : List.of("prompt", "head")) {
                     boolean full = seed > SEEDS;
@@ -206,7 +214,27 @@ public final class Results {
                 }
             }
         }
+        result.put("complete", runs.size() >= (int) result.get("planned_runs"));
+        result.put("seconds", previousSeconds + (System.nanoTime() - t0) / 1e9);
         return result;
+    }
+
+    /** The trainable parameters of one few-shot classifier (the LoRA adapter, plus the head for {@code "head"}), built untrained. */
+    private static long trainableParams(TransformerModel base, Tokenizer tok, String task, String kind, TaskPrompts.Prompt p, int maxLength, List<TextRecord> train) {
+        var setup = setup(task, kind, p, maxLength, TrainingConfig.defaults());
+        Verbalizer v = setup.verbalizer();
+        PeftModel model = PeftModel.of(base, MODEL);
+        ClassifierTraining.build(model, tok, setup, v != null ? v.labels() : Labels.of(train), 1);
+        long n = model.parameterCount().trainable();
+        for (String name : model.adapters().stream().map(a -> a.name()).toList()) model.remove(name);
+        return n;
+    }
+
+    private static ClassifierTraining.Setup setup(String task, String kind, TaskPrompts.Prompt p, int maxLength, TrainingConfig cfg) {
+        var method = new ClassifierTraining.Method.Adapter("lora", LoraConfig.defaults().withR(8).withAlpha(16));
+        Template template = kind.equals("prompt") ? Template.parse(p.template()) : null;
+        Verbalizer v = kind.equals("prompt") ? Verbalizer.parse(p.verbalizer()) : null;
+        return new ClassifierTraining.Setup(MODEL, method, template, v, Datasets.defaultSpec(task), maxLength, Truncation.END, cfg);
     }
 
     private static String runKey(Map<?, ?> r) {
@@ -215,12 +243,10 @@ public final class Results {
 
     private static Map<String, Object> run(TransformerModel base, Tokenizer tok, String task, String kind, String regime, int seed, TaskPrompts.Prompt p, int maxLength,
                                            TrainingConfig cfg, List<TextRecord> train, List<TextRecord> dev) {
-        var method = new ClassifierTraining.Method.Adapter("lora", LoraConfig.defaults().withR(8).withAlpha(16));
-        Template template = kind.equals("prompt") ? Template.parse(p.template()) : null;
-        Verbalizer v = kind.equals("prompt") ? Verbalizer.parse(p.verbalizer()) : null;
-        var setup = new ClassifierTraining.Setup(MODEL, method, template, v, Datasets.defaultSpec(task), maxLength, Truncation.END, cfg);
+        var setup = setup(task, kind, p, maxLength, cfg);
         var t = ClassifierTraining.train(base, tok, setup, train, List.of());
         ClassificationReport r = t.classifier().evaluate(dev, 16);
+        long trainable = t.model().parameterCount().trainable();
         for (String name : t.model().adapters().stream().map(a -> a.name()).toList()) t.model().remove(name);   // the base is shared by every run
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("task", task);
@@ -231,7 +257,7 @@ public final class Results {
         m.put("steps", t.result().steps());
         m.put("final_loss", t.result().lastLoss());
         m.put("training_seconds", t.seconds());
-        m.put("trainable_params", t.model().parameterCount().trainable());
+        m.put("trainable_params", trainable);
         m.put("accuracy", r.accuracy());
         m.put("macro_f1", r.macroF1());
         LOG.info("{} {} {} seed {}: accuracy {} macro-F1 {} ({} s)", task, regime, kind, seed, r.accuracy(), r.macroF1(), Math.round(t.seconds()));
