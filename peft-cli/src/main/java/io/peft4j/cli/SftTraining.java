@@ -23,6 +23,7 @@ import io.peft4j.sft.data.InstructionFormat;
 import io.peft4j.sft.encode.ChatFormat;
 import io.peft4j.sft.encode.ConversationEncoder;
 import io.peft4j.sft.encode.LengthPolicy;
+import io.peft4j.sft.encode.Packing;
 import io.peft4j.sft.eval.ResponseLoss;
 
 import java.io.PrintWriter;
@@ -35,7 +36,8 @@ import java.util.Map;
 /**
  * {@code peft train --format alpaca|chat|completion}: instruction tuning of a decoder. The conversations are rendered
  * with the chat format, encoded with the loss on the responses (or on every token) and cut by the length policy, and
- * the method trains with the causal-LM loss; with {@code --dev}, the held-out responses' loss and perplexity before
+ * the method trains with the causal-LM loss (with {@code --pack}, on rows of several examples that the decoder keeps
+ * apart: each attends within itself and counts its positions from 0, so a row trains as its examples would); with {@code --dev}, the held-out responses' loss and perplexity before
  * and after. {@code --output} gets the adapter in Hugging Face PEFT's layout and {@value Sft#FILE}, written whole or
  * not at all.
  */
@@ -48,10 +50,6 @@ final class SftTraining {
         InstructionFormat format = Sft.format(c.format);
         ConversationEncoder.LossOn lossOn = Sft.lossOn(c.lossOn);
         LengthPolicy policy = Sft.policy(c.truncation);
-        if (c.pack) {
-            throw new PeftException("--pack: packed rows need a block-diagonal attention mask and positions restarted per example, which the models "
-                    + "do not take yet; train without --pack");
-        }
         // the data before the model: bad data fails fast
         List<Conversation> train = limit(InstructionFiles.read(Path.of(c.data.data), format), c.data.limit);
         List<Conversation> dev = c.dev == null ? List.of() : limit(InstructionFiles.read(Path.of(c.dev), format), c.data.limit);
@@ -63,6 +61,9 @@ final class SftTraining {
         int maxLength = c.maxLength != null ? c.maxLength : Math.min(positions, 512);
         if (maxLength > positions) throw new PeftException("--max-length " + maxLength + " is more than the model's " + positions + " positions");
         ConversationEncoder.Encoding data = new ConversationEncoder(chat, maxLength, lossOn, policy).encodeAll(train);
+        // --pack: the examples (already within --max-length) in rows of at most --max-length, kept apart by segments
+        Packing.Packed packed = c.pack ? Packing.pack(data.examples(), maxLength, policy) : null;
+        List<Example.Lm> trainExamples = packed != null ? packed.examples() : data.examples();
         ConversationEncoder.Encoding heldOut = dev.isEmpty() ? null
                 : new ConversationEncoder(chat, maxLength, ConversationEncoder.LossOn.RESPONSES, policy).encodeAll(dev);
 
@@ -99,7 +100,7 @@ final class SftTraining {
                     err.flush();
                 }
             });
-            result = trainer.fit(data.examples(), devExamples, Metric.loss(Objectives.causalLm(0), evalBatch));
+            result = trainer.fit(trainExamples, devExamples, Metric.loss(Objectives.causalLm(0), evalBatch));
         }
         double seconds = (System.nanoTime() - t0) / 1e9;
         ResponseLoss.Result after = devExamples == null ? null : ResponseLoss.evaluate(peft, devExamples, evalBatch);
@@ -116,6 +117,7 @@ final class SftTraining {
         metrics.put("examples", data.examples().size());
         metrics.put("truncated", data.truncated());
         metrics.put("skipped", data.skipped());
+        if (packed != null) metrics.put("packed_rows", packed.rows().size());
         if (after != null) {
             metrics.put("dev_examples", devExamples.size());
             metrics.put("dev_tokens", after.tokens());
@@ -130,6 +132,7 @@ final class SftTraining {
         settings.put("max_length", maxLength);
         settings.put("loss_on", Sft.name(lossOn));
         settings.put("truncation", Sft.name(policy));
+        settings.put("pack", c.pack);
         settings.put("model", c.model);
         settings.put("method", c.method.method);
         settings.put("metrics", metrics);

@@ -78,7 +78,7 @@ final class TrainCommand implements Runnable {
     @Option(names = "--loss-on", defaultValue = "responses", paramLabel = "responses|all",
             description = "With --format: the loss on the assistant turns only, or on every token (default: ${DEFAULT-VALUE}).")
     String lossOn;
-    @Option(names = "--pack", description = "With --format: pack short examples into full rows (not available yet: the models cannot keep packed examples apart).")
+    @Option(names = "--pack", description = "With --format: pack short examples into rows of --max-length; attention never crosses examples and positions restart per example.")
     boolean pack;
     @Option(names = "--seed", defaultValue = "42", description = "Seed of initialisation, shuffling and dropout (default: ${DEFAULT-VALUE}).")
     long seed;

@@ -205,6 +205,57 @@ class SftCommandsTest {
     }
 
     /**
+     * {@code --pack} puts the four examples into fewer rows, and one step over all of them (batch size 8) has the loss of
+     * the unpacked run's step: the loss of a packed row is the token-weighted mean of its examples' losses, so the
+     * step's mean over the same response tokens is the same (within float32 rounding). LoRA, and prefix tuning whose
+     * prefix every example of a row sees, on gpt2-tiny and llama-tiny.
+     */
+    @Test
+    void packedFirstStepHasTheUnpackedLoss() throws Exception {
+        Path llama = Files.createDirectories(tmp.resolve("llama-tiny-pack"));
+        for (String f : List.of("config.json", "model.safetensors")) Files.copy(RES.resolve("fixtures/llama-tiny/" + f), llama.resolve(f));
+        Files.copy(model.resolve("tokenizer.json"), llama.resolve("tokenizer.json"));
+        for (Path m : List.of(model, llama)) {
+            for (String method : List.of("lora", "prefix")) {
+                JsonNode[] runs = new JsonNode[2];
+                for (int p = 0; p < 2; p++) {
+                    List<String> args = new ArrayList<>(List.of("train", "--model", m.toString(), "--data", data.toString(), "--format", "alpaca",
+                            "--chat-template", "plain", "--method", method, "--max-steps", "1", "--batch-size", "8", "--lr", "1e-2"));
+                    if (p == 1) args.add("--pack");
+                    CliTest.Result r = run(args.toArray(String[]::new));
+                    assertThat(r.code()).as(r.err()).isZero();
+                    runs[p] = M.readTree(r.out());
+                }
+                String what = m.getFileName() + " " + method;
+                assertThat(runs[0].has("packed_rows")).isFalse();
+                assertThat(runs[1].get("pack").asBoolean()).isTrue();
+                assertThat(runs[1].get("examples").asInt()).isEqualTo(4);
+                assertThat(runs[1].get("packed_rows").asInt()).as(what).isBetween(1, 3);
+                assertThat(runs[1].get("final_loss").asDouble()).as(what + ": the packed step's loss")
+                        .isCloseTo(runs[0].get("final_loss").asDouble(), within(1e-5));
+            }
+        }
+    }
+
+    /** With --pack, an example longer than --max-length follows the length policy as without it, never an error. */
+    @Test
+    void packedLongExamplesFollowTheLengthPolicy() throws Exception {
+        Path file = Files.writeString(tmp.resolve("long-pack.jsonl"), """
+                {"instruction": "count", "output": "one two three four five six seven eight nine ten"}
+                {"instruction": "rev ab", "output": "ba"}
+                {"instruction": "up cd", "output": "CD"}
+                """);
+        for (String policy : List.of("cut-prompt-start", "cut-end", "drop")) {
+            CliTest.Result r = run("train", "--model", model.toString(), "--data", file.toString(), "--format", "alpaca", "--method", "lora",
+                    "--max-length", "48", "--truncation", policy, "--pack", "--max-steps", "1", "--batch-size", "2");
+            assertThat(r.code()).as(r.err()).isZero();
+            JsonNode o = M.readTree(r.out());
+            assertThat(o.get(policy.equals("drop") ? "skipped" : "truncated").asInt()).as(policy).isEqualTo(1);
+            assertThat(o.get("packed_rows").asInt()).as(policy).isBetween(1, o.get("examples").asInt());
+        }
+    }
+
+    /**
      * llama-tiny (the same one-token-per-character vocabulary fits its 128 ids) with a chat template of its own in
      * tokenizer_config.json, chat-format data: the default template is the model's, LoRA takes Llama's default targets,
      * the held-out loss falls, and generate --chat answers through the Llama key/value cache.
@@ -267,9 +318,6 @@ class SftCommandsTest {
         CliTest.Result noTemplate = run("train", "--model", model.toString(), "--data", data.toString(), "--format", "alpaca", "--method", "lora",
                 "--chat-template", "nosuch");
         assertOneLine(noTemplate, "no chat template named 'nosuch'");
-
-        CliTest.Result pack = run("train", "--model", model.toString(), "--data", data.toString(), "--format", "alpaca", "--method", "lora", "--pack");
-        assertOneLine(pack, "--pack");
 
         CliTest.Result classifierOption = run("train", "--model", model.toString(), "--data", data.toString(), "--format", "alpaca", "--method", "lora",
                 "--label-field", "y");

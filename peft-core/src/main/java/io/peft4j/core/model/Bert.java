@@ -225,6 +225,9 @@ public final class Bert implements TransformerModel {
 
     @Override
     public ModelOutput forward(Batch batch, ForwardContext ctx) {
+        if (batch.packed() || batch.positions() != null) {
+            throw new IllegalArgumentException("packed rows (segments, positions) are for decoders; BERT takes one sequence per row");
+        }
         int b = batch.size(), t = batch.length();
         long d = cfg.hidden();
         Blocks.Leading lead = new Blocks.Leading(b, hooks, prefixSites, ctx);

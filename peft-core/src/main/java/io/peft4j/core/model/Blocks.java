@@ -177,15 +177,29 @@ final class Blocks {
          * positions it uses, over its used virtual tokens (masked ones get 0), then every token.
          */
         int[] positions(int t) {
+            return positions(t, null);
+        }
+
+        /**
+         * {@link #positions(int)} with the tokens' own positions {@code tokenPositions [b][t]} (a packed row's,
+         * restarting at each example; null: 0, 1, 2, ...) counted after the row's used prefix positions and virtual
+         * tokens, which every example of a packed row shares.
+         */
+        int[] positions(int t, int[][] tokenPositions) {
             int v = virtualLength();
             int[] p = new int[b * (v + t)];
             for (int r = 0; r < b; r++) {
                 int next = 0;
                 for (boolean used : prefix[r]) if (used) next++;
                 for (int j = 0; j < v; j++) p[r * (v + t) + j] = virtual[r][j] ? next++ : 0;
-                for (int i = 0; i < t; i++) p[r * (v + t) + v + i] = next++;
+                for (int i = 0; i < t; i++) p[r * (v + t) + v + i] = tokenPositions == null ? next + i : next + tokenPositions[r][i];
             }
             return p;
+        }
+
+        /** The packed layout of every attention's keys for a batch's {@code segments} (null: not packed). */
+        Packed packed(int[][] segments) {
+            return segments == null ? null : Packed.of(prefixLength() + virtualLength(), segments);
         }
 
         /** The mask over the {@code V + t} positions after the prefix: used virtual tokens, then {@code attentionMask} (null: ones). */
@@ -241,24 +255,63 @@ final class Blocks {
      * {@code window} or more indices back.
      */
     static Tensor attention(Tensor q, Tensor k, Tensor v, int heads, int[][] keyMask, boolean causal, int window) {
-        INDArray bias = maskBias(q.dataType(), (int) q.size(0), (int) q.size(1), (int) k.size(1), keyMask, causal, window);
+        return attention(q, k, v, heads, keyMask, causal, window, null);
+    }
+
+    /**
+     * {@link #attention(Tensor, Tensor, Tensor, int, int[][], boolean, int)} over packed rows ({@code packed} non-null):
+     * a query also does not see the keys of other examples of its row, and the window counts from the start of its
+     * example (as if it were alone after the shared prefix and virtual tokens).
+     */
+    static Tensor attention(Tensor q, Tensor k, Tensor v, int heads, int[][] keyMask, boolean causal, int window, Packed packed) {
+        INDArray bias = maskBias(q.dataType(), (int) q.size(0), (int) q.size(1), (int) k.size(1), keyMask, causal, window, packed);
         return Ops.attention(q, k, v, heads, bias);
     }
 
-    private static INDArray maskBias(DataType type, int b, int tq, int tk, int[][] keyMask, boolean causal, int window) {
+    /**
+     * The keys of a packed batch: {@code segments [B][Tk]} (0 for the shared leading positions, prefix keys and virtual
+     * tokens, which every example sees; the batch's segment on its tokens) and {@code index [B][Tk]}, each key's index
+     * as its example alone would have it (the leading positions, then the example's own tokens from its start).
+     */
+    record Packed(int[][] segments, int[][] index) {
+        /** For {@code lead} leading positions followed by tokens of {@code tokenSegments [B][T]}. */
+        static Packed of(int lead, int[][] tokenSegments) {
+            int b = tokenSegments.length;
+            int[][] seg = new int[b][], index = new int[b][];
+            for (int r = 0; r < b; r++) {
+                int t = tokenSegments[r].length;
+                seg[r] = new int[lead + t];
+                index[r] = new int[lead + t];
+                for (int j = 0; j < lead; j++) index[r][j] = j;
+                int start = 0;
+                for (int i = 0; i < t; i++) {
+                    int s = tokenSegments[r][i];
+                    if (i > 0 && s != tokenSegments[r][i - 1]) start = i;
+                    seg[r][lead + i] = s;
+                    index[r][lead + i] = s == 0 ? lead + i : lead + i - start;
+                }
+            }
+            return new Packed(seg, index);
+        }
+    }
+
+    private static INDArray maskBias(DataType type, int b, int tq, int tk, int[][] keyMask, boolean causal, int window, Packed packed) {
         int past = tk - tq;
         boolean windowed = window > 0 && past + tq - 1 >= window;     // some query sees a key beyond the window
-        if (keyMask == null && (!causal || tq == 1) && !windowed) return null;
+        if (packed == null && keyMask == null && (!causal || tq == 1) && !windowed) return null;
         boolean anyPad = false;
         if (keyMask != null) for (int[] r : keyMask) for (int m : r) anyPad |= m == 0;
-        if (!anyPad && (!causal || tq == 1) && !windowed) return null;
-        int rows = anyPad ? b : 1, qrows = causal || windowed ? tq : 1;
+        if (packed == null && !anyPad && (!causal || tq == 1) && !windowed) return null;
+        int rows = anyPad || packed != null ? b : 1, qrows = causal || windowed || packed != null ? tq : 1;
         float[] data = new float[rows * qrows * tk];
         for (int r = 0; r < rows; r++) {
             for (int i = 0; i < qrows; i++) {
                 int seen = 0;
+                int[] seg = packed == null ? null : packed.segments()[r], at = packed == null ? null : packed.index()[r];
                 for (int j = 0; j < tk; j++) {
-                    boolean masked = (anyPad && keyMask[r][j] == 0) || (causal && j > past + i) || (windowed && past + i - j >= window);
+                    boolean otherExample = seg != null && seg[j] != 0 && seg[j] != seg[past + i];
+                    int distance = at == null ? past + i - j : at[past + i] - at[j];
+                    boolean masked = (anyPad && keyMask[r][j] == 0) || (causal && j > past + i) || (windowed && distance >= window) || otherExample;
                     if (masked) data[(r * qrows + i) * tk + j] = (float) MASKED;
                     else seen++;
                 }

@@ -184,13 +184,18 @@ public final class Gpt2 implements Decoder {
         int b = batch.size(), t = batch.length();
         long d = cfg.hidden();
         boolean first = cache == null || cache.length() == 0;
+        if (cache != null && (batch.packed() || batch.positions() != null)) {
+            throw new IllegalArgumentException("packed rows (segments, positions) are for whole passes, not with a key/value cache");
+        }
         Tensor x = Ops.reshape(Ops.embedding(wte, batch.flatIds()), b, t, d);
         int[] positions;
         int[][] mask, keyMask;
+        Blocks.Packed packed = null;
         if (first) {
             Blocks.Leading lead = new Blocks.Leading(b, hooks, prefixSites, ctx);
             x = lead.embed(x, hooks, EMBEDDINGS, ctx);
-            positions = lead.positions(t);
+            positions = lead.positions(t, batch.positions());
+            packed = lead.packed(batch.segments());
             mask = lead.outputMask(batch.attentionMask(), t);
             keyMask = lead.keyMask(mask);
         } else {
@@ -207,11 +212,12 @@ public final class Gpt2 implements Decoder {
         }
         x = Blocks.hidden(EMBEDDINGS_OUTPUT, Ops.add(x, Ops.reshape(Ops.embedding(wpe, positions), b, total, d)), hooks, ctx);
         if (cache != null) cache.advance(keyMask, positions, total);
+        Blocks.Packed keys = packed;
         for (int i = 0; i < blocks.size(); i++) {
             Block blk = blocks.get(i);
             int layer = i;
             Tensor in = x;
-            Tensor mid = Workspaces.block(() -> attention(blk, layer, in, keyMask, first, cache, ctx));
+            Tensor mid = Workspaces.block(() -> attention(blk, layer, in, keyMask, keys, first, cache, ctx));
             x = Blocks.hidden(blk.outputSite(), Workspaces.block(() -> mlp(blk, mid, ctx)), hooks, ctx);
         }
         x = Blocks.hidden(FINAL, lnF.apply(x), hooks, ctx);
@@ -219,7 +225,7 @@ public final class Gpt2 implements Decoder {
     }
 
     /** The attention sublayer {@code x + c_proj(attn(ln_1 x))}; stores its keys and values in {@code cache} when given. */
-    private Tensor attention(Block blk, int i, Tensor x, int[][] keyMask, boolean first, KvCache cache, ForwardContext ctx) {
+    private Tensor attention(Block blk, int i, Tensor x, int[][] keyMask, Blocks.Packed packed, boolean first, KvCache cache, ForwardContext ctx) {
         long d = cfg.hidden();
         Tensor qkv = blk.cAttn().apply(blk.ln1().apply(x), hooks, ctx);
         Tensor q = Ops.narrow(qkv, 2, 0, d);
@@ -234,7 +240,7 @@ public final class Gpt2 implements Decoder {
             v = Ops.concat(1, Tensor.constant(cache.values(i)), v);
         }
         if (cache != null) cache.store(i, k.value(), v.value());
-        Tensor a = Blocks.attention(q, k, v, cfg.heads(), keyMask, true);
+        Tensor a = Blocks.attention(q, k, v, cfg.heads(), keyMask, true, 0, packed);
         Tensor o = blk.attnProj().apply(a, hooks, ctx);
         o = Blocks.sublayer(blk.attnSite(), x, o, UnaryOperator.identity(), hooks, ctx);
         return Ops.add(x, o);

@@ -184,13 +184,18 @@ public final class Llama implements Decoder {
         int b = batch.size(), t = batch.length();
         long d = cfg.hidden();
         boolean first = cache == null || cache.length() == 0;
+        if (cache != null && (batch.packed() || batch.positions() != null)) {
+            throw new IllegalArgumentException("packed rows (segments, positions) are for whole passes, not with a key/value cache");
+        }
         Tensor x = Ops.reshape(Ops.embedding(embed, batch.flatIds()), b, t, d);
         int[] positions;
         int[][] mask, keyMask;
+        Blocks.Packed packed = null;
         if (first) {
             Blocks.Leading lead = new Blocks.Leading(b, hooks, prefixSites, ctx);
             x = lead.embed(x, hooks, EMBEDDINGS, ctx);
-            positions = lead.positions(t);
+            positions = lead.positions(t, batch.positions());
+            packed = lead.packed(batch.segments());
             mask = lead.outputMask(batch.attentionMask(), t);
             keyMask = lead.keyMask(mask);
         } else {
@@ -204,11 +209,12 @@ public final class Llama implements Decoder {
         INDArray[] cosSin = rotary.rope().cosSin(positions, type);
         x = Blocks.hidden(EMBEDDINGS_OUTPUT, x, hooks, ctx);
         if (cache != null) cache.advance(keyMask, positions, total);
+        Blocks.Packed keys = packed;
         for (int i = 0; i < layers.size(); i++) {
             Layer l = layers.get(i);
             int layer = i;
             Tensor in = x;
-            Tensor mid = Workspaces.block(() -> attention(l, layer, in, cosSin, keyMask, first, cache, ctx));
+            Tensor mid = Workspaces.block(() -> attention(l, layer, in, cosSin, keyMask, keys, first, cache, ctx));
             x = Blocks.hidden(l.outputSite(), Workspaces.block(() -> feedForward(l, mid, ctx)), hooks, ctx);
         }
         x = Blocks.hidden(FINAL, norm.apply(x), hooks, ctx);
@@ -220,7 +226,7 @@ public final class Llama implements Decoder {
      * G key/value heads shared by H/G query heads each; stores the rotated keys and the values (G heads) in
      * {@code cache} when given.
      */
-    private Tensor attention(Layer l, int i, Tensor x, INDArray[] cosSin, int[][] keyMask, boolean first, KvCache cache, ForwardContext ctx) {
+    private Tensor attention(Layer l, int i, Tensor x, INDArray[] cosSin, int[][] keyMask, Blocks.Packed packed, boolean first, KvCache cache, ForwardContext ctx) {
         Tensor h = l.inputNorm().apply(x);
         Tensor q = Ops.rotary(l.q().apply(h, hooks, ctx), cosSin[0], cosSin[1]);
         Tensor k = Ops.rotary(l.k().apply(h, hooks, ctx), cosSin[0], cosSin[1]);
@@ -236,7 +242,7 @@ public final class Llama implements Decoder {
         if (cache != null) cache.store(i, k.value(), v.value());
         int heads = cfg.heads(), groups = cfg.keyValueHeads();
         Tensor a = Blocks.attention(q, Blocks.repeatKeyValueHeads(k, groups, heads), Blocks.repeatKeyValueHeads(v, groups, heads),
-                heads, keyMask, true, l.window());
+                heads, keyMask, true, l.window(), packed);
         Tensor o = l.o().apply(a, hooks, ctx);
         o = Blocks.sublayer(l.attnSite(), x, o, UnaryOperator.identity(), hooks, ctx);
         return Ops.add(x, o);

@@ -23,8 +23,24 @@ public sealed interface Example {
     /**
      * Causal LM: the loss covers token i (predicted from the tokens before it) where {@code lossMask[i]} is
      * 1, so an instruction example takes its loss on the response only.
+     *
+     * <p>A packed row of several examples carries {@code segments} (1 + the index of the example each token is
+     * from, 1 1 1 2 2 3 ...; see {@link io.peft4j.core.model.Batch}): a decoder then keeps the examples apart (each
+     * attends within itself, its positions count from 0) and no token is predicted across a boundary, so the row's
+     * loss is the token-weighted mean of its examples' losses. Null for a single example.
      */
-    record Lm(int[] ids, int[] lossMask) implements Example {
+    record Lm(int[] ids, int[] lossMask, int[] segments) implements Example {
+        public Lm {
+            if (segments != null && segments.length != ids.length) {
+                throw new IllegalArgumentException("segments of " + segments.length + " for " + ids.length + " tokens");
+            }
+        }
+
+        /** One example (not packed). */
+        public Lm(int[] ids, int[] lossMask) {
+            this(ids, lossMask, null);
+        }
+
         /** The loss on every token after the first. */
         public static Lm all(int[] ids) {
             int[] m = new int[ids.length];

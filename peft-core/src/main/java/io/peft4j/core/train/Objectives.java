@@ -102,24 +102,45 @@ public final class Objectives {
         };
     }
 
-    /** Causal LM: token i predicted from the tokens before it wherever {@code lossMask[i]} is 1 (i ≥ 1). */
+    /**
+     * Causal LM: token i predicted from the tokens before it wherever {@code lossMask[i]} is 1 (i ≥ 1). Packed
+     * rows ({@link Example.Lm#segments}) go to the model with their segments, and the first token of each packed
+     * example is never a target (nothing of its own example precedes it).
+     */
     public static Objective<Example.Lm> causalLm(double labelSmoothing) {
         return (model, batch, ctx) -> {
-            Batch b = collate(batch, null);
+            Batch b = collateLm(batch);
             ModelOutput out = model.forward(b, ctx);
             List<Integer> rows = new ArrayList<>();
             List<Integer> targets = new ArrayList<>();
             long t = out.hidden().size(1);
             for (int r = 0; r < batch.size(); r++) {
                 Example.Lm e = batch.get(r);
+                int[] seg = e.segments();
                 for (int i = 1; i < e.ids().length; i++) {
-                    if (e.lossMask()[i] == 0) continue;
+                    if (e.lossMask()[i] == 0 || seg != null && seg[i] != seg[i - 1]) continue;
                     rows.add((int) (r * t + out.virtualTokens() + i - 1));
                     targets.add(e.ids()[i]);
                 }
             }
             return lmLoss(model, out, rows, targets, labelSmoothing);
         };
+    }
+
+    /**
+     * Right-pads causal-LM examples into a batch; when any is a packed row, with segments (an unpacked row is one
+     * segment, padding 0) and positions restarting per example.
+     */
+    public static Batch collateLm(List<Example.Lm> batch) {
+        Batch b = collate(batch, (Function<Example.Lm, int[]>) null);
+        if (batch.stream().allMatch(e -> e.segments() == null)) return b;
+        int[][] seg = new int[b.size()][b.length()];
+        for (int r = 0; r < batch.size(); r++) {
+            int[] s = batch.get(r).segments();
+            if (s != null) System.arraycopy(s, 0, seg[r], 0, s.length);
+            else java.util.Arrays.fill(seg[r], 0, batch.get(r).ids().length, 1);
+        }
+        return new Batch(b.ids(), null, b.attentionMask(), seg, null);
     }
 
     /** LM-head cross-entropy at the given flattened hidden rows (the head runs on those rows only). */

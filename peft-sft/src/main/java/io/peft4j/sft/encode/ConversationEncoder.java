@@ -274,31 +274,10 @@ public final class ConversationEncoder {
         int n = e.ids().length, max = maxLength;
         if (n <= max) return e;
         int[] ids = e.ids(), mask = e.lossMask();
-        int from, to;
-        switch (policy) {
-            case DROP -> {
-                return null;
-            }
-            case CUT_END -> {
-                from = 0;
-                to = max;
-            }
-            case CUT_PROMPT_START -> {
-                int f = 0;
-                while (f < n && mask[f] == 0) f++;
-                if (f == n || lossOn == LossOn.ALL) {        // nothing marked, or everything: keep the start
-                    from = 0;
-                    to = max;
-                } else {
-                    f = Math.max(f, 1);
-                    int rest = n - f;
-                    int keepPrompt = Math.min(f, Math.max(max - rest, max / 2));
-                    from = f - keepPrompt;
-                    to = from + max;
-                }
-            }
-            default -> throw new IllegalStateException(policy.toString());
-        }
+        // with the loss on every token, the prompt is nothing: keep the start
+        int[] window = (policy == LengthPolicy.CUT_PROMPT_START && lossOn == LossOn.ALL ? LengthPolicy.CUT_END : policy).window(mask, max);
+        if (window == null) return null;
+        int from = window[0], to = window[1];
         int[] cutIds = Arrays.copyOfRange(ids, from, to), cutMask = Arrays.copyOfRange(mask, from, to);
         Encoded out = new Encoded(cutIds, cutMask, true, e.exactSpans());
         return out.targets() == 0 ? null : out;

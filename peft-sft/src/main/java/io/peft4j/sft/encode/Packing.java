@@ -13,9 +13,10 @@ import java.util.List;
  * example's positions count from 0: a block-diagonal causal mask ({@link Row#attends}) and restarted position ids
  * ({@link Row#positions}), what Hugging Face's padding-free packing passes as {@code position_ids}.
  *
- * <p><b>Status:</b> this is the data side only. The models take a 2-D padding mask ({@link io.peft4j.core.model.Batch}) and
- * number positions from 0 per row, so a packed row cannot be trained correctly yet; training on packed rows waits for
- * the models to accept segment ids or a 3-D attention mask with position ids.
+ * <p>A row goes to the model as one {@link Example.Lm} with its segments ({@link Row#example()}): GPT-2 and the Llama
+ * family then attend within each example only and restart the positions at each example (see
+ * {@link io.peft4j.core.model.Batch}), and the causal-LM loss of the row is the token-weighted mean of its examples'
+ * losses, exactly as trained one by one.
  *
  * <p>Rows are filled first-fit decreasing: examples in order of decreasing length (ties in input order), each into
  * the first row with room, a new row when none has.
@@ -55,9 +56,56 @@ public final class Packing {
         public int length() {
             return ids.length;
         }
+
+        /** The row as a training example with its segments, for {@link io.peft4j.core.train.Objectives#causalLm}. */
+        public Example.Lm example() {
+            return new Example.Lm(ids, lossMask, segments);
+        }
     }
 
-    /** Packs {@code examples} (each at most {@code maxLength} tokens) into rows of at most {@code maxLength}. */
+    /**
+     * Rows packed from examples after the length policy.
+     *
+     * @param rows      the packed rows
+     * @param truncated how many examples were longer than the row length and cut
+     * @param skipped   how many were dropped (the policy, or no loss target left after the cut)
+     */
+    public record Packed(List<Row> rows, int truncated, int skipped) {
+        /** The rows as training examples. */
+        public List<Example.Lm> examples() {
+            return rows.stream().map(Row::example).toList();
+        }
+    }
+
+    /**
+     * Packs {@code examples} into rows of at most {@code maxLength}, an example longer than that first cut or skipped by
+     * {@code policy} (never an error). A row's {@link Row#examples} index {@code examples}.
+     */
+    public static Packed pack(List<Example.Lm> examples, int maxLength, LengthPolicy policy) {
+        List<Example.Lm> kept = new ArrayList<>(examples.size());
+        List<Integer> index = new ArrayList<>(examples.size());
+        int truncated = 0, skipped = 0;
+        for (int i = 0; i < examples.size(); i++) {
+            Example.Lm e = examples.get(i), f = policy.apply(e, maxLength);
+            if (f == null) {
+                skipped++;
+            } else {
+                if (f != e) truncated++;
+                kept.add(f);
+                index.add(i);
+            }
+        }
+        List<Row> rows = new ArrayList<>();
+        for (Row r : pack(kept, maxLength)) {
+            rows.add(new Row(r.ids(), r.lossMask(), r.segments(), r.positions(), Arrays.stream(r.examples()).map(index::get).toArray()));
+        }
+        return new Packed(List.copyOf(rows), truncated, skipped);
+    }
+
+    /**
+     * Packs {@code examples} (each at most {@code maxLength} tokens: a longer one is an {@link IllegalArgumentException};
+     * {@link #pack(List, int, LengthPolicy)} cuts it instead) into rows of at most {@code maxLength}.
+     */
     public static List<Row> pack(List<Example.Lm> examples, int maxLength) {
         Integer[] order = new Integer[examples.size()];
         for (int i = 0; i < order.length; i++) {

@@ -47,4 +47,28 @@ class PackingTest {
         assertThat(total).isEqualTo(21);
         assertThatThrownBy(() -> Packing.pack(List.of(example(9, 0)), 8)).hasMessageContaining("more than the row length 8");
     }
+
+    /** An example longer than the row follows the length policy: cut (as the encoder cuts it) or skipped, never an error. */
+    @Test
+    void longerExamplesFollowTheLengthPolicy() {
+        List<Example.Lm> ex = List.of(example(3, 0), example(12, 100), example(5, 200));      // 12 > 8: mask 0 x6, 1 x6
+        Packing.Packed cut = Packing.pack(ex, 8, LengthPolicy.CUT_END);
+        assertThat(cut.truncated()).isEqualTo(1);
+        assertThat(cut.skipped()).isZero();
+        assertThat(cut.rows().get(0).ids()).containsExactly(100, 101, 102, 103, 104, 105, 106, 107);
+        assertThat(cut.rows().get(0).examples()).containsExactly(1);
+        assertThat(cut.rows().get(1).examples()).containsExactly(2, 0);
+        // cut-prompt-start leaves half the window to the prompt's end: its last 4 tokens, the response's first 4
+        Packing.Packed keep = Packing.pack(ex, 8, LengthPolicy.CUT_PROMPT_START);
+        assertThat(keep.truncated()).isEqualTo(1);
+        assertThat(keep.rows().get(0).ids()).containsExactly(102, 103, 104, 105, 106, 107, 108, 109);
+        assertThat(keep.rows().get(0).lossMask()).containsExactly(0, 0, 0, 0, 1, 1, 1, 1);
+        Packing.Packed drop = Packing.pack(ex, 8, LengthPolicy.DROP);
+        assertThat(drop.skipped()).isEqualTo(1);
+        assertThat(drop.rows()).hasSize(1);
+        assertThat(drop.rows().get(0).examples()).containsExactly(2, 0);
+        Example.Lm row = drop.examples().get(0);
+        assertThat(row.segments()).containsExactly(1, 1, 1, 1, 1, 2, 2, 2);
+        assertThat(Packing.pack(List.of(example(12, 0)), 8, LengthPolicy.DROP).rows()).isEmpty();
+    }
 }
