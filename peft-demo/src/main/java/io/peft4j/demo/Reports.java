@@ -81,7 +81,7 @@ public final class Reports {
         json.put("task", plan.task().name());
         json.put("settings_description", settings);
         json.put("plan", plan.toJson());
-        json.put("machine", machine());
+        json.put("machine", Machine.describe());
         json.put("rows", rows.stream().map(Row::toJson).toList());
         Json.write(dir.resolve("results.json"), json);
         writeChart(dir.resolve("results.png"), plan, rows, 1000, 640);
@@ -106,7 +106,7 @@ public final class Reports {
         b.append("| method | what it trains | details |\n|---|---|---|\n");
         for (Row r : rows) b.append("| ").append(title(r)).append(" | ").append(r.trains()).append(" | ").append(details(r)).append(" |\n");
         b.append("\n![dev accuracy against trainable parameters](results.png)\n\n");
-        b.append("Machine: ").append(machine().get("cores")).append(" cores, ").append(machine().get("jvm")).append(".\n");
+        b.append("Machine: ").append(Machine.line(Machine.describe())).append(".\n");
         return b.toString();
     }
 
@@ -117,14 +117,6 @@ public final class Reports {
             parts.add(k.replace('_', ' ') + " " + (v instanceof Double d ? String.format(Locale.ROOT, "%.4g", d) : String.valueOf(v)));
         });
         return String.join("; ", parts).replace("|", "\\|");
-    }
-
-    private static Map<String, Object> machine() {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("cores", Runtime.getRuntime().availableProcessors());
-        m.put("jvm", System.getProperty("java.vm.name") + " " + System.getProperty("java.version"));
-        m.put("os", System.getProperty("os.name") + " " + System.getProperty("os.arch"));
-        return m;
     }
 
     /** The chart: dev accuracy against trainable % (log axis), a labelled point per method that trains part of the model, the others as lines. */

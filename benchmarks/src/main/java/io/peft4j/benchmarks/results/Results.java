@@ -60,6 +60,9 @@ import java.util.Map;
  * <pre>
  * java ... Results OUT_DIR zero-shot|few-shot|probes|instruct|render
  * </pre>
+ *
+ * <p>{@code render} also summarises the {@code --full} demo runs under {@code OUT_DIR/demo/<task>/}, which
+ * {@code docs/generate-results.sh demo} makes with the {@code peft demo} command (not here).
  */
 public final class Results {
     private static final Logger LOG = LoggerFactory.getLogger(Results.class);
