@@ -226,6 +226,59 @@ final class Blocks {
         }
     }
 
+    /**
+     * Where a decoder pass starts: the token embeddings {@code x} with the virtual tokens of the embedding hooks on
+     * {@code embeddingSite} prepended (first pass only), every token's position, the output mask, the key mask over
+     * the prefix, cached and new positions, and the packed rows' segments (first pass only).
+     */
+    record DecoderStart(Tensor x, int[] positions, int[][] mask, int[][] keyMask, Packed packed, boolean first) {
+        /** The virtual tokens prepended to the {@code t} real ones. */
+        int virtual(int t) {
+            return (int) x.size(1) - t;
+        }
+    }
+
+    /**
+     * The start of a decoder pass over {@code batch} whose token embeddings are {@code x}: a first pass (no cache, or
+     * an empty one) places the prefixes and virtual tokens and reads the batch's positions and segments; a pass that
+     * continues {@code cache} numbers its tokens after each row's cached ones and sees every cached key.
+     */
+    static DecoderStart decoderStart(Batch batch, Tensor x, KvCache cache, Hooks hooks, List<String> prefixSites, String embeddingSite, ForwardContext ctx) {
+        int b = batch.size(), t = batch.length();
+        boolean first = cache == null || cache.length() == 0;
+        if (cache != null && (batch.packed() || batch.positions() != null)) {
+            throw new IllegalArgumentException("packed rows (segments, positions) are for whole passes, not with a key/value cache");
+        }
+        if (first) {
+            Leading lead = new Leading(b, hooks, prefixSites, ctx);
+            x = lead.embed(x, hooks, embeddingSite, ctx);
+            int[][] mask = lead.outputMask(batch.attentionMask(), t);
+            return new DecoderStart(x, lead.positions(t, batch.positions()), mask, lead.keyMask(mask), lead.packed(batch.segments()), true);
+        }
+        if (cache.batchSize() != b) throw new IllegalArgumentException(b + " rows continue a cache of " + cache.batchSize());
+        int[] positions = new int[b * t];
+        for (int r = 0; r < b; r++) for (int i = 0; i < t; i++) positions[r * t + i] = cache.nextPosition(r) + i;
+        int[][] mask = batch.attentionMask() != null ? batch.attentionMask() : onesMask(b, t);
+        return new DecoderStart(x, positions, mask, concatMask(cache.keyMask(), mask), null, false);
+    }
+
+    /**
+     * A decoder layer's keys and values {@code [B, T, D]} as attention sees them: on a first pass with the prefixes of
+     * {@code prefixSite} prepended, on a continuing pass after the cached ones; stored in {@code cache} when given.
+     */
+    static Tensor[] keysValues(Tensor k, Tensor v, String prefixSite, int layer, boolean first, KvCache cache, Hooks hooks, ForwardContext ctx) {
+        if (first) {
+            Tensor[] kv = withPrefix(k, v, prefixSite, layer, hooks, ctx);
+            k = kv[0];
+            v = kv[1];
+        } else {
+            k = Ops.concat(1, Tensor.constant(cache.keys(layer)), k);
+            v = Ops.concat(1, Tensor.constant(cache.values(layer)), v);
+        }
+        if (cache != null) cache.store(layer, k.value(), v.value());
+        return new Tensor[]{k, v};
+    }
+
     /** A mask of ones, {@code [b][t]}. */
     static int[][] onesMask(int b, int t) {
         int[][] m = new int[b][t];

@@ -183,36 +183,19 @@ public final class Gpt2 implements Decoder {
     public ModelOutput forward(Batch batch, ForwardContext ctx, KvCache cache) {
         int b = batch.size(), t = batch.length();
         long d = cfg.hidden();
-        boolean first = cache == null || cache.length() == 0;
-        if (cache != null && (batch.packed() || batch.positions() != null)) {
-            throw new IllegalArgumentException("packed rows (segments, positions) are for whole passes, not with a key/value cache");
-        }
-        Tensor x = Ops.reshape(Ops.embedding(wte, batch.flatIds()), b, t, d);
-        int[] positions;
-        int[][] mask, keyMask;
-        Blocks.Packed packed = null;
-        if (first) {
-            Blocks.Leading lead = new Blocks.Leading(b, hooks, prefixSites, ctx);
-            x = lead.embed(x, hooks, EMBEDDINGS, ctx);
-            positions = lead.positions(t, batch.positions());
-            packed = lead.packed(batch.segments());
-            mask = lead.outputMask(batch.attentionMask(), t);
-            keyMask = lead.keyMask(mask);
-        } else {
-            if (cache.batchSize() != b) throw new IllegalArgumentException(b + " rows continue a cache of " + cache.batchSize());
-            positions = new int[b * t];
-            for (int r = 0; r < b; r++) for (int i = 0; i < t; i++) positions[r * t + i] = cache.nextPosition(r) + i;
-            mask = batch.attentionMask() != null ? batch.attentionMask() : Blocks.onesMask(b, t);
-            keyMask = Blocks.concatMask(cache.keyMask(), mask);
-        }
-        int total = (int) x.size(1), virtual = total - t;
+        Blocks.DecoderStart start = Blocks.decoderStart(batch, Ops.reshape(Ops.embedding(wte, batch.flatIds()), b, t, d), cache, hooks, prefixSites, EMBEDDINGS, ctx);
+        Tensor x = start.x();
+        int[] positions = start.positions();
+        int[][] mask = start.mask(), keyMask = start.keyMask();
+        boolean first = start.first();
+        int total = (int) x.size(1), virtual = start.virtual(t);
         int needed = Blocks.positionsNeeded(positions);
         if (needed > cfg.maxPositions()) {
             throw new PeftException("input of " + needed + " positions is longer than the model's " + cfg.maxPositions() + " (n_positions)");
         }
         x = Blocks.hidden(EMBEDDINGS_OUTPUT, Ops.add(x, Ops.reshape(Ops.embedding(wpe, positions), b, total, d)), hooks, ctx);
         if (cache != null) cache.advance(keyMask, positions, total);
-        Blocks.Packed keys = packed;
+        Blocks.Packed keys = start.packed();
         for (int i = 0; i < blocks.size(); i++) {
             Block blk = blocks.get(i);
             int layer = i;
@@ -231,15 +214,9 @@ public final class Gpt2 implements Decoder {
         Tensor q = Ops.narrow(qkv, 2, 0, d);
         Tensor k = Ops.narrow(qkv, 2, d, d);
         Tensor v = Ops.narrow(qkv, 2, 2 * d, d);
-        if (first) {
-            Tensor[] kv = Blocks.withPrefix(k, v, blk.prefixSite(), i, hooks, ctx);
-            k = kv[0];
-            v = kv[1];
-        } else {
-            k = Ops.concat(1, Tensor.constant(cache.keys(i)), k);
-            v = Ops.concat(1, Tensor.constant(cache.values(i)), v);
-        }
-        if (cache != null) cache.store(i, k.value(), v.value());
+        Tensor[] kv = Blocks.keysValues(k, v, blk.prefixSite(), i, first, cache, hooks, ctx);
+        k = kv[0];
+        v = kv[1];
         Tensor a = Blocks.attention(q, k, v, cfg.heads(), keyMask, true, 0, packed);
         Tensor o = blk.attnProj().apply(a, hooks, ctx);
         o = Blocks.sublayer(blk.attnSite(), x, o, UnaryOperator.identity(), hooks, ctx);

@@ -183,33 +183,16 @@ public final class Llama implements Decoder {
     public ModelOutput forward(Batch batch, ForwardContext ctx, KvCache cache) {
         int b = batch.size(), t = batch.length();
         long d = cfg.hidden();
-        boolean first = cache == null || cache.length() == 0;
-        if (cache != null && (batch.packed() || batch.positions() != null)) {
-            throw new IllegalArgumentException("packed rows (segments, positions) are for whole passes, not with a key/value cache");
-        }
-        Tensor x = Ops.reshape(Ops.embedding(embed, batch.flatIds()), b, t, d);
-        int[] positions;
-        int[][] mask, keyMask;
-        Blocks.Packed packed = null;
-        if (first) {
-            Blocks.Leading lead = new Blocks.Leading(b, hooks, prefixSites, ctx);
-            x = lead.embed(x, hooks, EMBEDDINGS, ctx);
-            positions = lead.positions(t, batch.positions());
-            packed = lead.packed(batch.segments());
-            mask = lead.outputMask(batch.attentionMask(), t);
-            keyMask = lead.keyMask(mask);
-        } else {
-            if (cache.batchSize() != b) throw new IllegalArgumentException(b + " rows continue a cache of " + cache.batchSize());
-            positions = new int[b * t];
-            for (int r = 0; r < b; r++) for (int i = 0; i < t; i++) positions[r * t + i] = cache.nextPosition(r) + i;
-            mask = batch.attentionMask() != null ? batch.attentionMask() : Blocks.onesMask(b, t);
-            keyMask = Blocks.concatMask(cache.keyMask(), mask);
-        }
-        int total = (int) x.size(1), virtual = total - t;
+        Blocks.DecoderStart start = Blocks.decoderStart(batch, Ops.reshape(Ops.embedding(embed, batch.flatIds()), b, t, d), cache, hooks, prefixSites, EMBEDDINGS, ctx);
+        Tensor x = start.x();
+        int[] positions = start.positions();
+        int[][] mask = start.mask(), keyMask = start.keyMask();
+        boolean first = start.first();
+        int total = (int) x.size(1), virtual = start.virtual(t);
         INDArray[] cosSin = rotary.rope().cosSin(positions, type);
         x = Blocks.hidden(EMBEDDINGS_OUTPUT, x, hooks, ctx);
         if (cache != null) cache.advance(keyMask, positions, total);
-        Blocks.Packed keys = packed;
+        Blocks.Packed keys = start.packed();
         for (int i = 0; i < layers.size(); i++) {
             Layer l = layers.get(i);
             int layer = i;
@@ -231,15 +214,9 @@ public final class Llama implements Decoder {
         Tensor q = Ops.rotary(l.q().apply(h, hooks, ctx), cosSin[0], cosSin[1]);
         Tensor k = Ops.rotary(l.k().apply(h, hooks, ctx), cosSin[0], cosSin[1]);
         Tensor v = l.v().apply(h, hooks, ctx);
-        if (first) {
-            Tensor[] kv = Blocks.withPrefix(k, v, l.prefixSite(), i, hooks, ctx);
-            k = kv[0];
-            v = kv[1];
-        } else {
-            k = Ops.concat(1, Tensor.constant(cache.keys(i)), k);
-            v = Ops.concat(1, Tensor.constant(cache.values(i)), v);
-        }
-        if (cache != null) cache.store(i, k.value(), v.value());
+        Tensor[] kv = Blocks.keysValues(k, v, l.prefixSite(), i, first, cache, hooks, ctx);
+        k = kv[0];
+        v = kv[1];
         int heads = cfg.heads(), groups = cfg.keyValueHeads();
         Tensor a = Blocks.attention(q, Blocks.repeatKeyValueHeads(k, groups, heads), Blocks.repeatKeyValueHeads(v, groups, heads),
                 heads, keyMask, true, l.window(), packed);
