@@ -268,7 +268,7 @@ public final class DecoderShapeBenchmark {
                         + "sgemm 2048³ in the same run: **%.1f GFLOP/s**. The whole run took %.1f minutes. Times are medians of %d runs after one warm-up; "
                         + "each configuration ran in its own JVM (options `%s`), so its peak resident memory (`VmHWM`) is its own. Compare ratios and "
                         + "fractions of sgemm, not absolute times, across machines.%n%n",
-                LocalDate.now(), WorkflowBenchmarks.cpu(), Runtime.getRuntime().availableProcessors(), System.getProperty("java.version"), load,
+                LocalDate.now(), io.peft4j.core.Machine.cpuModel(), Runtime.getRuntime().availableProcessors(), System.getProperty("java.version"), load,
                 sgemm, seconds / 60, reps, String.join(" ", jvmOptions())));
         md.append(String.format(Locale.ROOT, "The model: `qwen2` with hidden %d, %d layers, %d query and %d key/value heads of %d, SwiGLU %d, vocabulary %,d, "
                         + "tied embeddings, q/k/v biases: %,d parameters (%.2f GB in FP32, the matrices %.2f GB in BF16), **random weights** "

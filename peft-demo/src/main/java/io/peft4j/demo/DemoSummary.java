@@ -1,5 +1,7 @@
 package io.peft4j.demo;
 
+import io.peft4j.core.Machine;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import io.peft4j.core.io.Json;
 

@@ -1,5 +1,7 @@
 package io.peft4j.demo;
 
+import io.peft4j.core.Machine;
+
 import io.peft4j.core.io.AtomicFiles;
 import io.peft4j.core.io.Json;
 import org.knowm.xchart.AnnotationText;

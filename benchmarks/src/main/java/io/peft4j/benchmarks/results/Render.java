@@ -34,9 +34,9 @@ final class Render {
         AtomicFiles.write(md, sb.toString().getBytes(StandardCharsets.UTF_8));
     }
 
+    @SuppressWarnings("unchecked")
     private static String machine(JsonNode n) {
-        JsonNode m = n.path("machine");
-        return m.path("cpu").asText() + ", " + m.path("cores").asInt() + " cores, Java " + m.path("java").asText() + ", " + m.path("date").asText();
+        return io.peft4j.core.Machine.line(io.peft4j.core.io.Json.MAPPER.convertValue(n.path("machine"), java.util.Map.class));
     }
 
     private static String af(JsonNode report) {

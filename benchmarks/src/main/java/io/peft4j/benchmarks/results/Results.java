@@ -11,6 +11,7 @@ import io.peft4j.core.data.TextRecord;
 import io.peft4j.core.data.Truncation;
 import io.peft4j.core.eval.ClassificationReport;
 import io.peft4j.core.hub.ModelHub;
+import io.peft4j.core.Machine;
 import io.peft4j.core.io.Json;
 import io.peft4j.core.model.Models;
 import io.peft4j.core.model.TransformerModel;

@@ -1,4 +1,4 @@
-package io.peft4j.demo;
+package io.peft4j.core;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -9,20 +9,20 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The machine a demo ran on, as {@code results.json} records it under {@code "machine"}: the CPU model (with AVX2 or
- * AVX-512 where the CPU has it), the cores the JVM sees, the Java version, the date, and the JVM and OS. The same
- * fields ({@code cpu}, {@code cores}, {@code java}, {@code date}) as the results in {@code docs/results/} record.
+ * The machine a result was measured on: the CPU model (with AVX2 or
+ * AVX-512 where the CPU has it), the cores the JVM sees, the Java version, the date, and the JVM and OS: what the demo's
+ * {@code results.json}, the results in {@code docs/results/} and the benchmark pages record beside their numbers.
  *
  * <pre>{@code
  * Map<String, Object> m = Machine.describe();   // {cpu=Intel(R) Xeon(R) ... (AVX-512), cores=2, java=17.0.12, date=2025-01-31, ...}
  * }</pre>
  */
-final class Machine {
+public final class Machine {
     private Machine() {
     }
 
     /** The machine now. */
-    static Map<String, Object> describe() {
+    public static Map<String, Object> describe() {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("cpu", cpuModel());
         m.put("cores", Runtime.getRuntime().availableProcessors());
@@ -34,7 +34,7 @@ final class Machine {
     }
 
     /** {@code model name} from {@code /proc/cpuinfo} (with its widest AVX), or the OS's architecture where there is none (not Linux). */
-    static String cpuModel() {
+    public static String cpuModel() {
         try {
             List<String> lines = Files.readAllLines(Path.of("/proc/cpuinfo"));
             String flags = lines.stream().filter(l -> l.startsWith("flags")).findFirst().orElse("") + " ";
@@ -51,7 +51,7 @@ final class Machine {
     }
 
     /** The one-line form the results pages use: {@code CPU, N cores, Java V, DATE}; what a record lacks is left out. */
-    static String line(Map<String, ?> m) {
+    public static String line(Map<String, ?> m) {
         StringBuilder b = new StringBuilder();
         if (m.get("cpu") != null) b.append(m.get("cpu")).append(", ");
         if (m.get("cores") != null) b.append(m.get("cores")).append(" cores, ");
