@@ -121,6 +121,12 @@ public final class Reports {
         return String.join("; ", parts).replace("|", "\\|");
     }
 
+    /** Whether a label spanning {@code [start, end]} (log10 of x) at height y overlaps one already placed. */
+    private static boolean collides(List<double[]> placed, double start, double end, double y, double dy) {
+        for (double[] p : placed) if (start < p[1] && p[0] < end && Math.abs(p[2] - y) < dy) return true;
+        return false;
+    }
+
     /** The chart: dev accuracy against trainable % (log axis), a labelled point per method that trains part of the model, the others as lines. */
     static XYChart chart(Plan plan, List<Row> rows, int width, int height) {
         XYChart chart = new XYChartBuilder().width(width).height(height)
@@ -142,27 +148,31 @@ public final class Reports {
         }
         double ymin = rows.stream().mapToDouble(Row::accuracy).min().orElse(0), ymax = rows.stream().mapToDouble(Row::accuracy).max().orElse(1);
         ymin = Math.max(0, Math.floor(ymin * 20 - 1) / 20);
-        ymax = Math.ceil(ymax * 20 + 1) / 20;                    // room above the top points for their labels
+        ymax = Math.min(1.01, Math.ceil(ymax * 20 + 0.5) / 20);      // an accuracy axis ends at 1 (and a little, for a point on it)
         st.setYAxisMin(ymin);
         st.setYAxisMax(ymax);
         st.setXAxisMin(lo);
         st.setXAxisMax(hi);
+        // each label starts just right of its point (ends just left of it where the axis would cut it), at its height
+        // (XChart centres a text on its x: shift the centre by half the text's width, in decades of the log axis); a
+        // point whose label would run into one placed before
+        // (overlapping in x, within a label height in y) puts its label a label height lower or higher
+        double pxPerDecade = (width - 140) / Math.log10(hi / lo), charPx = 7.2, gapPx = 9;
         double dy = (ymax - ymin) * 0.035;
-        // labels above their points; a point close to the one before it (within 0.4 decades and 3 label heights) gets its
-        // label below, then higher above, then lower below, so that neighbours' labels do not overlap
         List<Row> byX = new ArrayList<>(points);
         byX.sort(java.util.Comparator.comparingDouble(Row::trainablePercent));
-        int level = 0;
-        Row prev = null;
+        List<double[]> placed = new ArrayList<>();        // {x start (log10), x end (log10), y} of each label so far
         for (Row r : byX) {
-            boolean near = prev != null && Math.log10(r.trainablePercent() / prev.trainablePercent()) < 0.4 && Math.abs(r.accuracy() - prev.accuracy()) < 3 * dy;
-            level = near ? level + 1 : 0;
-            double off = (level % 2 == 0 ? 1 : -1) * dy * (1 + 1.1 * (level / 2));
-            XYSeries s = chart.addSeries(title(r), new double[]{r.trainablePercent()}, new double[]{r.accuracy()});
+            String label = title(r);
+            double at = Math.log10(r.trainablePercent()), w = label.length() * charPx / pxPerDecade, gap = gapPx / pxPerDecade;
+            double start = at + gap + w <= Math.log10(hi) ? at + gap : at - gap - w, end = start + w;   // left of the point at the right edge
+            double y = r.accuracy();
+            for (int k = 1; k < 8 && collides(placed, start, end, y, dy); k++) y = r.accuracy() + (k % 2 == 1 ? -1 : 1) * dy * ((k + 1) / 2);
+            placed.add(new double[]{start, end, y});
+            XYSeries s = chart.addSeries(label, new double[]{r.trainablePercent()}, new double[]{r.accuracy()});
             s.setMarker(SeriesMarkers.CIRCLE);
             s.setShowInLegend(false);
-            chart.addAnnotation(new AnnotationText(title(r), r.trainablePercent(), r.accuracy() + off, false));
-            prev = r;
+            chart.addAnnotation(new AnnotationText(label, Math.pow(10, (start + end) / 2), y, false));
         }
         Color[] colors = {Color.GRAY, new Color(0xB0, 0x40, 0x40), new Color(0x40, 0x70, 0xB0)};
         int c = 0;
