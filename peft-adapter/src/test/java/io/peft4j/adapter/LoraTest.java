@@ -242,6 +242,20 @@ class LoraTest {
         return to;
     }
 
+    /** Per-module ranks or alphas (HF PEFT's rank_pattern / alpha_pattern) are refused: read as one scaling, a merge would write wrong weights. */
+    @Test
+    void perModulePatternsAreRefusedNamingTheField(@TempDir Path tmp) {
+        var m = PeftModel.of(Models.load(Fixtures.dir("gpt2-tiny"), DataType.FLOAT));
+        for (String field : List.of("alpha_pattern", "rank_pattern")) {
+            Path dir = Fixtures.adapterWith("gpt2-tiny-lora", tmp, field, java.util.Map.of("c_attn", 4));
+            assertThatThrownBy(() -> m.load(dir, "x")).isInstanceOf(PeftException.class)
+                    .hasMessageStartingWith(dir.resolve("adapter_config.json").toString()).hasMessageContaining("field '" + field + "'");
+        }
+        Path empty = Fixtures.adapterWith("gpt2-tiny-lora", tmp, "alpha_pattern", java.util.Map.of());
+        m.load(empty, "ok");     // HF PEFT writes empty patterns by default
+        assertThat(m.adapters()).hasSize(1);
+    }
+
     /** A size field the weights file does not back is refused before anything is allocated from it (issue 14: this allocated gigabytes). */
     @Test
     void aSizeFieldTheWeightsDoNotBackIsRefusedBeforeAllocating(@TempDir Path tmp) {

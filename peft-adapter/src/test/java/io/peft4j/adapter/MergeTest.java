@@ -195,6 +195,18 @@ class MergeTest {
         assertThatThrownBy(() -> Merging.unmerge(m, "lora")).hasMessageContaining("not merged");
     }
 
+    /** A base kept in BF16 (FP32 compute) is refused before any weight changes: the change would round away. */
+    @Test
+    void aBaseStoredIn16BitsIsRefusedAndNothingChanges() {
+        PeftModel m = PeftModel.of(Models.load(Fixtures.dir("llama-tiny"), io.peft4j.core.model.Precision.storedAs(DataType.BFLOAT16)));
+        m.load(Fixtures.dir("llama-tiny-lora"), "lora");
+        INDArray w = m.base().parameters().get("layers.0.self_attn.q_proj.weight").value().dup();
+        assertThatThrownBy(() -> Merging.merge(m, "lora")).isInstanceOf(PeftException.class).hasMessageContaining("BFLOAT16")
+                .hasMessageContaining("merging needs its weights in FLOAT");
+        assertThat(m.adapter("lora").isMerged()).isFalse();
+        assertThat(m.base().parameters().get("layers.0.self_attn.q_proj.weight").value().equals(w)).isTrue();
+    }
+
     /** Vectors near 1 (1 ± 0.5), seeded. */
     private static void randomise(Adapter a, long seed) {
         Random r = new Random(seed);

@@ -1,6 +1,7 @@
 package io.peft4j.cli;
 
 import io.peft4j.core.PeftException;
+import io.peft4j.core.io.AtomicFiles;
 import io.peft4j.core.hub.ModelHub;
 import io.peft4j.core.model.Models;
 import io.peft4j.core.model.TransformerModel;
@@ -38,11 +39,8 @@ final class MergeCommand implements Runnable {
     @Override
     public void run() {
         Path dir = ModelHub.resolve(model);
-        for (Path src : new Path[]{dir, adapter}) {
-            if (Files.exists(output) && Files.exists(src) && same(output, src)) {
-                throw new PeftException("--output " + output + " is the " + (src == dir ? "model" : "adapter") + " directory: write the merged model elsewhere");
-            }
-        }
+        AtomicFiles.requireOutside(output, "--output", dir, "model directory");
+        AtomicFiles.requireOutside(output, "--output", adapter, "adapter directory");
         TransformerModel base = Models.load(dir, DataType.FLOAT);
         PeftModel peft = PeftModel.of(base);
         var a = peft.load(adapter, PeftModel.DEFAULT);
@@ -61,13 +59,5 @@ final class MergeCommand implements Runnable {
                     + " parameters): " + output);
         }
         out.flush();
-    }
-
-    private static boolean same(Path a, Path b) {
-        try {
-            return Files.isSameFile(a, b);
-        } catch (java.io.IOException e) {
-            return a.toAbsolutePath().normalize().equals(b.toAbsolutePath().normalize());
-        }
     }
 }

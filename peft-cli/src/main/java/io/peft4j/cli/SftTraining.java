@@ -54,6 +54,7 @@ final class SftTraining {
         List<Conversation> train = limit(InstructionFiles.read(Path.of(c.data.data), format), c.data.limit);
         List<Conversation> dev = c.dev == null ? List.of() : limit(InstructionFiles.read(Path.of(c.dev), format), c.data.limit);
         Path dir = ModelHub.resolve(c.model);
+        c.checkOutput(dir);
         TransformerModel base = Sft.decoder(dir, "train --format");
         Tokenizer tok = Tokenizers.load(dir);
         ChatFormat chat = Sft.chatFormat(dir, c.chatTemplate, tok, format);

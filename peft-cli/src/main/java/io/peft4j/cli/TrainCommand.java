@@ -1,6 +1,7 @@
 package io.peft4j.cli;
 
 import io.peft4j.core.PeftException;
+import io.peft4j.core.io.AtomicFiles;
 import io.peft4j.core.data.DataSpec;
 import io.peft4j.core.data.Labels;
 import io.peft4j.core.data.Sampling;
@@ -145,6 +146,7 @@ final class TrainCommand implements Runnable {
         if (labelSet.size() < 2) throw PeftException.inFile(data.data, "field '" + dataSpec.labelField() + "' has fewer than two distinct values");
         if (verbalizer != null) verbalizer.checkLabels(labelSet, data.data);
         Path dir = ModelHub.resolve(model);
+        checkOutput(dir);
         TransformerModel base = Models.load(dir, DataType.FLOAT);
         Tokenizer tok = Tokenizers.load(dir);
         ClassifierTraining.Method m = method.choice(base.config().hidden());
@@ -187,5 +189,13 @@ final class TrainCommand implements Runnable {
         var out = spec.commandLine().getOut();
         out.println(Common.json(o));
         out.flush();
+    }
+
+    /** Refuses an --output that is, or holds, what this command reads: saving replaces that directory. */
+    void checkOutput(Path modelDir) {
+        AtomicFiles.requireOutside(output, "--output", modelDir, "model directory");
+        if (data.data != null) AtomicFiles.requireOutside(output, "--output", Path.of(data.data), "training data");
+        if (dev != null) AtomicFiles.requireOutside(output, "--output", Path.of(dev), "dev data");
+        AtomicFiles.requireOutside(output, "--output", checkpointDir, "checkpoint directory");
     }
 }

@@ -153,7 +153,17 @@ class ClassifierCommandsTest {
         assertThat(shots.err()).contains("13-shot sample").contains("has only 12");
         assertThat(run("train", "--model", m, "--data", data, "--verbalizer", "pos=good;neg=bad", "--method", "lora").err())
                 .contains("--verbalizer needs --template");
-        for (String e : List.of(shots.err())) assertThat(e).doesNotContain("\tat ");
+        // saving replaces the --output directory: one that holds the model or the data is refused before training
+        CliTest.Result overModel = run("train", "--model", m, "--data", data, "--method", "lora", "--output", tmp.toString());
+        assertThat(overModel.code()).isEqualTo(1);
+        assertThat(overModel.err()).contains("--output " + tmp + " holds the model directory");
+        assertThat(model.resolve("config.json")).exists();
+        Path sub = java.nio.file.Files.createDirectories(tmp.resolve("data"));
+        java.nio.file.Files.copy(Path.of(data), sub.resolve("train.jsonl"));
+        CliTest.Result overData = run("train", "--model", m, "--data", sub.resolve("train.jsonl").toString(), "--method", "lora", "--output", sub.toString());
+        assertThat(overData.err()).contains("holds the training data");
+        assertThat(sub.resolve("train.jsonl")).exists();
+        for (String e : List.of(shots.err(), overModel.err(), overData.err())) assertThat(e).doesNotContain("\tat ");
     }
 
     @Test

@@ -66,5 +66,13 @@ class MergeCommandTest {
         assertThat(over.code()).isEqualTo(1);
         assertThat(over.err()).contains("is the model directory");
         assertThat(model.resolve("model.safetensors")).exists();
+        // a folder above the model (here, the one holding both the model and a copy of the adapter) would be replaced whole
+        Path adapter = Files.createDirectories(tmp.resolve("lora"));
+        for (String f : new String[]{"adapter_config.json", "adapter_model.safetensors"}) Files.copy(RES.resolve("fixtures/gpt2-tiny-lora/" + f), adapter.resolve(f));
+        CliTest.Result above = run("merge", "--model", model.toString(), "--adapter", adapter.toString(), "--output", tmp.toString());
+        assertThat(above.code()).isEqualTo(1);
+        assertThat(above.err()).contains("--output " + tmp + " holds the model directory").doesNotContain("\tat ");
+        assertThat(model.resolve("model.safetensors")).exists();
+        assertThat(adapter.resolve("adapter_model.safetensors")).exists();
     }
 }

@@ -32,6 +32,13 @@ public final class LoraMethod implements PeftMethod {
     public PeftConfig readConfig(JsonNode json, Path file) {
         ConfigFields f = new ConfigFields(json, file);
         if (f.bool("use_dora", false)) throw io.peft4j.core.PeftException.inFile(file, "field 'use_dora' is true: DoRA is not supported");
+        for (String pattern : new String[]{"rank_pattern", "alpha_pattern"}) {
+            JsonNode p = json.path(pattern);
+            if (p.isObject() && p.size() > 0) {
+                throw io.peft4j.core.PeftException.inFile(file, "field '" + pattern + "' sets per-module values " + p
+                        + ": not supported (every module uses r and lora_alpha)");
+            }
+        }
         String bias = f.text("bias", "none");
         if (!bias.equals("none")) throw io.peft4j.core.PeftException.inFile(file, "field 'bias' is '" + bias + "': only 'none' is supported");
         return new LoraConfig(f.positiveInt("r", 8), f.number("lora_alpha", 8, 0, Double.MAX_VALUE), f.number("lora_dropout", 0, 0, 0.999),

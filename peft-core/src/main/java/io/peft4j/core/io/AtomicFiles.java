@@ -105,6 +105,28 @@ public final class AtomicFiles {
         }
     }
 
+    /**
+     * Refuses an output directory that {@link #writeDirectory} would replace while it is, or holds, {@code input} (an
+     * existing file or directory the command reads, called {@code what} in the message): replacing the output deletes
+     * what was in it. Nothing is refused when either does not exist yet.
+     */
+    public static void requireOutside(Path target, String option, Path input, String what) {
+        if (target == null || input == null || !Files.exists(target) || !Files.exists(input)) return;
+        Path t = real(target), i = real(input);
+        if (i.startsWith(t)) {
+            throw new PeftException(option + " " + target + (i.equals(t) ? " is the " : " holds the ") + what + " " + input
+                    + ": writing there would replace it; choose another directory");
+        }
+    }
+
+    private static Path real(Path p) {
+        try {
+            return p.toRealPath();
+        } catch (IOException e) {
+            return p.toAbsolutePath().normalize();
+        }
+    }
+
     /** Deletes a directory tree (used to drop half-built temporary directories). */
     public static void deleteTree(Path dir) {
         if (dir == null || !Files.exists(dir)) return;

@@ -6,6 +6,7 @@ import io.peft4j.core.model.Models;
 import io.peft4j.core.model.TransformerModel;
 import io.peft4j.core.tensor.Tensor;
 import io.peft4j.core.tokenizer.Tokenizers;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -45,6 +46,7 @@ public final class Merging {
         Adapter a = model.adapter(name);
         Mergeable m = mergeable(a);
         if (a.isMerged()) throw new IllegalStateException("adapter '" + name + "' is merged already");
+        requireFullPrecision(model.base());
         m.merge(weights(model.base()));
         a.setMerged(true);
     }
@@ -54,6 +56,7 @@ public final class Merging {
         Adapter a = model.adapter(name);
         Mergeable m = mergeable(a);
         if (!a.isMerged()) throw new IllegalStateException("adapter '" + name + "' is not merged");
+        requireFullPrecision(model.base());
         m.unmerge(weights(model.base()));
         a.setMerged(false);
     }
@@ -96,6 +99,21 @@ public final class Merging {
             }
         });
         return base;
+    }
+
+    /**
+     * Refuses a base that keeps weights in 16 bits under wider compute ({@code Precision.storedAs}): a merge would add
+     * the adapter's change into BF16/F16 weights (most of it rounded away) and such a model cannot be written as a
+     * checkpoint. Checked before any weight changes.
+     */
+    private static void requireFullPrecision(TransformerModel base) {
+        for (var e : base.parameters().entrySet()) {
+            DataType t = e.getValue().value().dataType();
+            if (t != base.dataType() && (t == DataType.BFLOAT16 || t == DataType.HALF)) {
+                throw new PeftException("the base keeps '" + e.getKey() + "' in " + t + " under " + base.dataType() + " compute: merging needs its "
+                        + "weights in " + base.dataType() + " (load the model without a 16-bit storage precision)");
+            }
+        }
     }
 
     private static Mergeable mergeable(Adapter a) {
