@@ -10,7 +10,6 @@ import io.peft4j.core.peft.PeftModel;
 import io.peft4j.core.tokenizer.Tokenizer;
 import io.peft4j.core.tokenizer.Tokenizers;
 import io.peft4j.core.train.Example;
-import io.peft4j.core.train.Metric;
 import io.peft4j.core.train.Objectives;
 import io.peft4j.core.train.Schedule;
 import io.peft4j.core.train.Trainer;
@@ -101,7 +100,7 @@ final class SftTraining {
                     err.flush();
                 }
             });
-            result = trainer.fit(trainExamples, devExamples, Metric.loss(Objectives.causalLm(0), evalBatch));
+            result = trainer.fit(trainExamples, devExamples, ResponseLoss.metric(evalBatch));
         }
         double seconds = (System.nanoTime() - t0) / 1e9;
         ResponseLoss.Result after = devExamples == null ? null : ResponseLoss.evaluate(peft, devExamples, evalBatch);

@@ -45,6 +45,7 @@ class SftCommandsTest {
     static Path tmp;
     static Path model, data, adapter;
     static JsonNode trained;
+    private static String trainErr;
 
     /** One LoRA run shared by the tests: overfitting four short answers with the plain chat template. */
     @BeforeAll
@@ -57,6 +58,7 @@ class SftCommandsTest {
                 "--max-steps", "60", "--batch-size", "4", "--output", adapter.toString());
         assertThat(r.code()).as(r.err()).isZero();
         trained = M.readTree(r.out());
+        trainErr = r.err();
     }
 
     private static Tokenizer tokenizer() {
@@ -86,6 +88,11 @@ class SftCommandsTest {
         double before = trained.get("dev_loss_before").asDouble(), after = trained.get("dev_loss").asDouble();
         assertThat(after).isLessThan(before);
         assertThat(trained.get("dev_perplexity").asDouble()).isCloseTo(Math.exp(after), within(1e-9));
+        // the dev loss the trainer evaluated at its last step (printed to 4 places) is the reported one (one dev batch here, so
+        // this checks the wiring; ResponseLoss weights batches by target tokens)
+        var printed = java.util.regex.Pattern.compile("step 60: dev loss ([0-9.]+)").matcher(trainErr);
+        assertThat(printed.find()).as(trainErr).isTrue();
+        assertThat(Double.parseDouble(printed.group(1))).isCloseTo(after, within(5.1e-5));
         try (var files = Files.list(adapter)) {
             assertThat(files.map(p -> p.getFileName().toString()).sorted().toList())
                     .containsExactly("adapter_config.json", "adapter_model.safetensors", "sft.json");

@@ -52,6 +52,24 @@ public final class ResponseLoss {
         return new Result(loss, Math.exp(loss), tokens);
     }
 
+    /**
+     * {@link #evaluate}'s loss as the trainer's dev metric (lower is better), so that the dev loss that early stopping
+     * watches is the one reported: per target token, not per example.
+     */
+    public static io.peft4j.core.train.Metric<Example.Lm> metric(int batchSize) {
+        return new io.peft4j.core.train.Metric<>() {
+            @Override
+            public double evaluate(PeftModel model, List<Example.Lm> dev) {
+                return ResponseLoss.evaluate(model, dev, batchSize).loss();
+            }
+
+            @Override
+            public boolean higherIsBetter() {
+                return false;
+            }
+        };
+    }
+
     /** {@link #evaluate} per task ({@code tasks.get(i)} is example i's), tasks in order of first appearance. */
     public static Map<String, Result> byTask(PeftModel model, List<Example.Lm> examples, List<String> tasks, int batchSize) {
         if (tasks.size() != examples.size()) throw new IllegalArgumentException(tasks.size() + " tasks for " + examples.size() + " examples");
