@@ -300,29 +300,18 @@ class CliTest {
     @Test
     void generateGreedyFollowsReferenceLogits(@TempDir Path tmp) throws Exception {
         Path src = RES.resolve("fixtures/gpt2-tiny");
-        Files.copy(src.resolve("config.json"), tmp.resolve("config.json"));
-        Files.copy(src.resolve("model.safetensors"), tmp.resolve("model.safetensors"));
-        // the model's 97 ids: 0..93 are '!'..'~', 94 'Ġ' (space), 95 'Ċ' (newline), 96 <|endoftext|>; the other byte
-        // symbols (GPT-2's bytes_to_unicode) at ids the model never produces, for a byte-level vocabulary must hold all 256
-        var vocab = new java.util.LinkedHashMap<String, Integer>();
-        for (int i = 0; i < 94; i++) vocab.put(String.valueOf((char) ('!' + i)), i);
-        vocab.put("Ġ", 94);
-        vocab.put("Ċ", 95);
-        vocab.put("<|endoftext|>", 96);
-        for (int b = 0xA1; b <= 0xFF; b++) if (b != 0xAD) vocab.put(String.valueOf((char) b), vocab.size());
-        for (int n = 0; n < 68; n++) vocab.putIfAbsent(String.valueOf((char) (256 + n)), vocab.size());
-        M.writeValue(tmp.resolve("tokenizer.json").toFile(), Map.of("model", Map.of("type", "BPE", "vocab", vocab, "merges", java.util.List.of())));
+        Path model = MergeCommandTest.gpt2WithTokenizer(tmp);
         JsonNode exp = M.readTree(src.resolve("expected.json").toFile());
         JsonNode last = exp.get("logits").get(6);
         int argmax = 0;
         for (int j = 1; j < last.size(); j++) if (last.get(j).asDouble() > last.get(argmax).asDouble()) argmax = j;
         String prompt = "fask).p";   // ids 69,64,82,74,8,13,79 in this vocabulary
-        Result r = run("generate", "--model", tmp.toString(), "--max-new-tokens", "1", "--temperature", "0", prompt);
+        Result r = run("generate", "--model", model.toString(), "--max-new-tokens", "1", "--temperature", "0", prompt);
         assertThat(r.code()).as(r.err()).isZero();
         String expectedNext = argmax < 94 ? String.valueOf((char) ('!' + argmax)) : argmax == 94 ? " " : argmax == 95 ? "\n" : "";
         assertThat(r.out().stripTrailing()).isEqualTo((prompt + expectedNext).stripTrailing());
-        Result sampled1 = run("generate", "--model", tmp.toString(), "--max-new-tokens", "8", "--temperature", "1.0", "--seed", "7", prompt);
-        Result sampled2 = run("generate", "--model", tmp.toString(), "--max-new-tokens", "8", "--temperature", "1.0", "--seed", "7", prompt);
+        Result sampled1 = run("generate", "--model", model.toString(), "--max-new-tokens", "8", "--temperature", "1.0", "--seed", "7", prompt);
+        Result sampled2 = run("generate", "--model", model.toString(), "--max-new-tokens", "8", "--temperature", "1.0", "--seed", "7", prompt);
         assertThat(sampled1.out()).isEqualTo(sampled2.out()).startsWith(prompt);
     }
 

@@ -16,7 +16,11 @@ import static org.assertj.core.api.Assertions.within;
 
 /** {@code peft merge}: the merged checkpoint serves as a model with the adapter's logits; bad input leaves nothing behind. */
 class MergeCommandTest {
-    /** gpt2-tiny with a tokenizer.json (its 97 ids, one per character), as a model directory of its own. */
+    /**
+     * gpt2-tiny with a tokenizer.json, as a model directory of its own. The model's 97 ids: 0..93 are '!'..'~', 94 'Ġ'
+     * (space), 95 'Ċ' (newline), 96 {@code <|endoftext|>}; the other byte symbols (GPT-2's bytes_to_unicode) at ids the
+     * model never produces, for a byte-level vocabulary must hold all 256.
+     */
     static Path gpt2WithTokenizer(Path tmp) throws Exception {
         Path d = Files.createDirectories(tmp.resolve("gpt2-tiny"));
         Files.copy(RES.resolve("fixtures/gpt2-tiny/config.json"), d.resolve("config.json"));
