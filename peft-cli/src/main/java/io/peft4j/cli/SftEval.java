@@ -47,6 +47,9 @@ final class SftEval {
         Sft.Loaded m = Sft.Loaded.of(c.model, c.adapter, settings, "eval --format");
         ChatFormat chat = Sft.chatFormat(m.modelDir(), c.chatTemplate != null ? c.chatTemplate : settings == null ? null : settings.chatTemplate(), m.tokenizer(), format);
         int positions = m.base().config().maxPositions();
+        if (gen.maxNewTokens() >= positions) {
+            throw new PeftException("--max-new-tokens " + gen.maxNewTokens() + " leaves no room for a prompt: the model has " + positions + " positions");
+        }
         int maxLength = Math.min(positions, c.maxLength != null ? c.maxLength : settings != null ? settings.maxLength() : 512);
 
         long t0 = System.nanoTime();

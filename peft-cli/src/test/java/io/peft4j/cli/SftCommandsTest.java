@@ -310,6 +310,10 @@ class SftCommandsTest {
                 """);
         CliTest.Result r = run("train", "--model", model.toString(), "--data", missing.toString(), "--format", "alpaca", "--method", "lora");
         assertOneLine(r, "peft train: error: " + missing + ": line 2: field 'output' is missing");
+        int positions = io.peft4j.core.model.Models.load(model, DataType.FLOAT).config().maxPositions();
+        CliTest.Result tooLong = run("eval", "--model", model.toString(), "--adapter", adapter.toString(), "--data", data.toString(),
+                "--max-new-tokens", String.valueOf(positions));
+        assertOneLine(tooLong, "peft eval: error: --max-new-tokens " + positions + " leaves no room for a prompt: the model has " + positions + " positions");
 
         CliTest.Result chatRow = run("eval", "--model", model.toString(), "--data", missing.toString(), "--format", "chat");
         assertOneLine(chatRow, missing + ": line 1: field 'messages' is missing");
