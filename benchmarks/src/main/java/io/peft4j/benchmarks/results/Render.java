@@ -97,7 +97,8 @@ final class Render {
         sb.append(String.format(Locale.ROOT, "%s (r 8, alpha 16). Few-shot: %d examples per label drawn with seeds 1-5 (`Sampling.kShot`), 15 epochs "
                         + "of batches of 8 at learning rate 1e-3, no dev set during training; mean ± standard deviation over the seeds. Full data: every "
                         + "training example, learning rate 5e-4, batches of 16, 20 warm-up steps (spam 1 epoch, opinion-words 3), one seed. The template "
-                        + "and label words are the zero-shot ones; spam is encoded to 128 tokens. %s; %.0f s.%n%n",
+                        + "and label words are the zero-shot ones; spam is encoded to 128 tokens. Training seconds are wall-clock, with whatever else "
+                        + "shared the machine's cores: compare them within a row, not across pages. %s; %.0f s.%n%n",
                 n.path("method").asText().replace("lora", "LoRA"), n.path("shots").asInt(), machine(n), n.path("seconds").asDouble()));
         if (!n.path("complete").asBoolean(true)) {
             sb.append(String.format(Locale.ROOT, "_Partial: %d of %d runs so far; `docs/generate-results.sh few-shot` resumes where it stopped._%n%n",
