@@ -205,21 +205,19 @@ public final class Results {
                     boolean full = seed > SEEDS;
                     String regime = full ? "full" : "few-shot";
                     int s = full ? 1 : seed;
-                    if (done.contains(task + "|" + regime + "|" + kind + "|" + s)) continue;
+                    if (done.contains(runKey(task, regime, kind, s))) continue;
                     TrainingConfig cfg = full
                             ? TrainingConfig.defaults().withLearningRate(5e-4).withBatchSize(16, 1).withEpochs(task.equals("spam") ? 1 : 3)
                                     .withWarmup(20, io.peft4j.core.train.Schedule.LINEAR).withSeed(1)
                             // 32 examples: 15 epochs of 4 steps of 8, no dev during training (nothing is tuned on it)
                             : TrainingConfig.defaults().withLearningRate(1e-3).withBatchSize(8, 1).withEpochs(15).withSeed(seed);
                     runs.add(run(base, tok, task, kind, regime, s, p, maxLength, cfg, full ? train : Sampling.kShot(train, SHOTS, seed), dev));
-                    result.put("complete", runs.size() >= (int) result.get("planned_runs"));
-                    result.put("seconds", previousSeconds + (System.nanoTime() - t0) / 1e9);
+                    stamp(result, runs.size(), previousSeconds + (System.nanoTime() - t0) / 1e9);
                     write(out, "few-shot", result);
                 }
             }
         }
-        result.put("complete", runs.size() >= (int) result.get("planned_runs"));
-        result.put("seconds", previousSeconds + (System.nanoTime() - t0) / 1e9);
+        stamp(result, runs.size(), previousSeconds + (System.nanoTime() - t0) / 1e9);
         return result;
     }
 
@@ -242,7 +240,17 @@ public final class Results {
     }
 
     private static String runKey(Map<?, ?> r) {
-        return r.get("task") + "|" + r.get("regime") + "|" + r.get("classifier") + "|" + r.get("seed");
+        return runKey(r.get("task"), r.get("regime"), r.get("classifier"), r.get("seed"));
+    }
+
+    private static String runKey(Object task, Object regime, Object classifier, Object seed) {
+        return task + "|" + regime + "|" + classifier + "|" + seed;
+    }
+
+    /** Whether the section has all its runs, and the seconds spent on it over every process that added runs. */
+    private static void stamp(Map<String, Object> result, int runs, double seconds) {
+        result.put("complete", runs >= (int) result.get("planned_runs"));
+        result.put("seconds", seconds);
     }
 
     private static Map<String, Object> run(TransformerModel base, Tokenizer tok, String task, String kind, String regime, int seed, TaskPrompts.Prompt p, int maxLength,
