@@ -69,6 +69,25 @@ public final class Fixtures {
         assertThat(m.adapters()).isEmpty();
     }
 
+    /**
+     * The examples one after another in one packed row, as {@code Packing} lays them out: segments 1, 2, ... and no loss
+     * on a segment's first token (an independent construction for the packing tests).
+     */
+    public static io.peft4j.core.train.Example.Lm packRow(java.util.List<io.peft4j.core.train.Example.Lm> examples) {
+        int n = examples.stream().mapToInt(e -> e.ids().length).sum();
+        int[] ids = new int[n], mask = new int[n], seg = new int[n];
+        int at = 0;
+        for (int k = 0; k < examples.size(); k++) {
+            io.peft4j.core.train.Example.Lm e = examples.get(k);
+            for (int j = 0; j < e.ids().length; j++, at++) {
+                ids[at] = e.ids()[j];
+                mask[at] = j == 0 ? 0 : e.lossMask()[j];
+                seg[at] = k + 1;
+            }
+        }
+        return new io.peft4j.core.train.Example.Lm(ids, mask, seg);
+    }
+
     public static JsonNode expected(String model) {
         return Json.read(dir(model).resolve("expected.json"));
     }

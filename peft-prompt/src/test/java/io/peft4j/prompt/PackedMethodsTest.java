@@ -60,22 +60,6 @@ class PackedMethodsTest {
         return out;
     }
 
-    /** The examples in one row, as {@code Packing} lays them out. */
-    private static Example.Lm pack(List<Example.Lm> examples) {
-        int n = examples.stream().mapToInt(e -> e.ids().length).sum();
-        int[] ids = new int[n], mask = new int[n], seg = new int[n];
-        int at = 0;
-        for (int k = 0; k < examples.size(); k++) {
-            Example.Lm e = examples.get(k);
-            for (int j = 0; j < e.ids().length; j++, at++) {
-                ids[at] = e.ids()[j];
-                mask[at] = j == 0 ? 0 : e.lossMask()[j];
-                seg[at] = k + 1;
-            }
-        }
-        return new Example.Lm(ids, mask, seg);
-    }
-
     private static PeftModel model(String fixture, String method, DataType type) {
         PeftModel m = PeftModel.of(Models.load(Fixtures.dir(fixture), type));
         Adapter a = m.add("default", config(method), 7);
@@ -112,13 +96,13 @@ class PackedMethodsTest {
             sum += targets * loss(m, List.of(e)).value().getDouble(0);
             n += targets;
         }
-        assertThat(loss(m, List.of(pack(ex))).value().getDouble(0)).as("%s %s: packed row's loss", fixture, method).isCloseTo(sum / n, within(1e-5));
+        assertThat(loss(m, List.of(Fixtures.packRow(ex))).value().getDouble(0)).as("%s %s: packed row's loss", fixture, method).isCloseTo(sum / n, within(1e-5));
         assertGradientsAgree(m, ex, 1e-4, fixture + " " + method + " float32");
         assertGradientsAgree(model(fixture, method, DataType.DOUBLE), ex, 1e-10, fixture + " " + method + " float64");
     }
 
     private static void assertGradientsAgree(PeftModel m, List<Example.Lm> ex, double tol, String what) {
-        Map<String, INDArray> packed = gradients(m, List.of(pack(ex))), unpacked = gradients(m, ex);
+        Map<String, INDArray> packed = gradients(m, List.of(Fixtures.packRow(ex))), unpacked = gradients(m, ex);
         packed.forEach((k, g) -> {
             double scale = unpacked.get(k).amaxNumber().doubleValue();
             assertThat(scale).as("%s: %s has a gradient", what, k).isGreaterThan(1e-8);

@@ -41,22 +41,6 @@ class PackedRowsTest {
         return out;
     }
 
-    /** The examples one after another in one row, as {@code Packing} lays them out (no loss on a segment's first token). */
-    static Example.Lm pack(List<Example.Lm> examples) {
-        int n = examples.stream().mapToInt(e -> e.ids().length).sum();
-        int[] ids = new int[n], mask = new int[n], seg = new int[n];
-        int at = 0;
-        for (int k = 0; k < examples.size(); k++) {
-            Example.Lm e = examples.get(k);
-            for (int j = 0; j < e.ids().length; j++, at++) {
-                ids[at] = e.ids()[j];
-                mask[at] = j == 0 ? 0 : e.lossMask()[j];
-                seg[at] = k + 1;
-            }
-        }
-        return new Example.Lm(ids, mask, seg);
-    }
-
     static double targets(Example.Lm e) {
         int n = 0;
         for (int i = 1; i < e.ids().length; i++) n += e.lossMask()[i];
@@ -80,11 +64,11 @@ class PackedRowsTest {
     private static void assertPackedMatchesAlone(TransformerModel base) {
         PeftModel m = PeftModel.of(base);
         List<Example.Lm> ex = examples(base.config().vocabSize(), 5);
-        Example.Lm row = pack(ex);
+        Example.Lm row = Fixtures.packRow(ex);
         // the loss: one packed row; two rows of a padded batch (one packed, one not); the examples padded unpacked
         double alone = weighted(m, ex);
         assertThat(loss(m, List.of(row))).as("packed row's loss").isCloseTo(alone, org.assertj.core.data.Offset.offset(1e-5));
-        Example.Lm firstTwo = pack(ex.subList(0, 2));
+        Example.Lm firstTwo = Fixtures.packRow(ex.subList(0, 2));
         assertThat(loss(m, List.of(firstTwo, ex.get(2)))).as("packed and unpacked rows, padded").isCloseTo(alone, org.assertj.core.data.Offset.offset(1e-5));
         assertThat(loss(m, List.of(ex.get(2), firstTwo))).as("unpacked row first, packed row padded").isCloseTo(alone, org.assertj.core.data.Offset.offset(1e-5));
         assertThat(loss(m, ex)).as("the unpacked batch").isCloseTo(alone, org.assertj.core.data.Offset.offset(1e-5));
