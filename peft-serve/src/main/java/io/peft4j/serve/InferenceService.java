@@ -56,6 +56,18 @@ public interface InferenceService extends AutoCloseable {
     /** Unloads and forgets adapter {@code name}; requests already accepted for it still finish. */
     void unload(String name);
 
+    /**
+     * Calls {@code listener} with the number of requests and of rows in every batch the service runs, on the thread that
+     * ran it (for metrics: keep it short).
+     */
+    void addBatchListener(BatchListener listener);
+
+    /** Told the size of each batch run. */
+    @FunctionalInterface
+    interface BatchListener {
+        void batch(String kind, int requests, int rows);
+    }
+
     /** The base model's type ({@code bert}, {@code gpt2}, {@code llama}, ...) and whether it is a decoder. */
     String modelType();
 
