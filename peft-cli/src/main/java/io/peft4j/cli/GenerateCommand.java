@@ -1,6 +1,7 @@
 package io.peft4j.cli;
 
 import io.peft4j.core.PeftException;
+import io.peft4j.core.model.Models;
 import io.peft4j.core.infer.Generator;
 import io.peft4j.core.model.Decoder;
 import io.peft4j.core.tokenizer.Tokenizer;
@@ -56,7 +57,7 @@ final class GenerateCommand implements Runnable {
         Sft.Loaded m = Sft.Loaded.of(model, adapter, settings, "generate");
         Tokenizer tok = m.tokenizer();
         Decoder g = (Decoder) m.base();
-        int eos = tok.eosId();
+        int[] eos = Models.eosTokenIds(m.modelDir(), tok.eosId());     // every id the config lists (Llama 3: end of text and end of turn)
         String text;
         if (chat) {
             InstructionFormat format = settings == null ? InstructionFormat.CHAT : settings.format();

@@ -1,6 +1,7 @@
 package io.peft4j.cli;
 
 import io.peft4j.core.PeftException;
+import io.peft4j.core.model.Models;
 import io.peft4j.sft.data.Conversation;
 import io.peft4j.sft.data.InstructionFiles;
 import io.peft4j.sft.data.InstructionFormat;
@@ -55,7 +56,7 @@ final class SftEval {
         long t0 = System.nanoTime();
         GenerationEval.Report report;
         try (Progress bar = Progress.start("eval", data.size(), c.progress.on())) {
-            Completer model = Completer.of(m.base(), m.tokenizer().eosId());
+            Completer model = Completer.of(m.base(), Models.eosTokenIds(m.modelDir(), m.tokenizer().eosId()));
             Completer counted = new Completer() {
                 @Override
                 public int[] complete(int[] prompt, int maxNewTokens, double temperature, long seed) {

@@ -24,6 +24,17 @@ public final class Generator {
 
     /** Returns only the new token ids (stops early at {@code eosId} if it is not negative). */
     public static int[] generate(Decoder model, int[] prompt, int maxNewTokens, double temperature, long seed, int eosId) {
+        return generate(model, prompt, maxNewTokens, temperature, seed, eosId < 0 ? new int[0] : new int[]{eosId});
+    }
+
+    /**
+     * Returns only the new token ids, stopping after the first that is one of {@code stopIds} (which it includes), as
+     * Hugging Face's {@code generate} stops at any id of a list-valued {@code eos_token_id} (Llama 3's end of text and
+     * end of turn): {@link io.peft4j.core.model.Models#eosTokenIds} reads them from a model directory.
+     */
+    public static int[] generate(Decoder model, int[] prompt, int maxNewTokens, double temperature, long seed, int[] stopIds) {
+        int[] stops = stopIds.clone();
+        Arrays.sort(stops);
         if (prompt.length == 0) throw new PeftException("generate needs a non-empty prompt");
         if (maxNewTokens < 0) throw new PeftException("--max-new-tokens must be >= 0");
         if (temperature < 0 || Double.isNaN(temperature)) throw new PeftException("--temperature must be >= 0");
@@ -44,7 +55,7 @@ public final class Generator {
             })[0];
             int tok = pick(logits.toDoubleVector(), temperature, rng);
             out[n++] = tok;
-            if (tok == eosId) break;
+            if (Arrays.binarySearch(stops, tok) >= 0) break;
             next = new int[]{tok};
         }
         return Arrays.copyOf(out, n);

@@ -12,6 +12,7 @@ import org.slf4j.LoggerFactory;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 
 /** Loads a base model from a directory: {@code config.json} plus its weights. */
@@ -77,6 +78,29 @@ public final class Models {
     public static void writeCheckpoint(TransformerModel m, Path dir) {
         Json.write(dir.resolve("config.json"), m.config().toJson());
         SafeTensors.write(dir.resolve("model.safetensors"), m.huggingFaceStateDict(), Map.of("format", "pt"));
+    }
+
+    /**
+     * Every end-of-sequence id a decoder in {@code dir} stops at: {@code eos_token_id} of {@code config.json} and of
+     * {@code generation_config.json} (if there is one), each a single id or a list (Llama 3 Instruct lists end of text
+     * and end of turn), together with {@code tokenizerEos} when it is not negative; sorted, each once.
+     */
+    public static int[] eosTokenIds(Path dir, int tokenizerEos) {
+        java.util.TreeSet<Integer> ids = new java.util.TreeSet<>();
+        if (tokenizerEos >= 0) ids.add(tokenizerEos);
+        for (String f : new String[]{"config.json", "generation_config.json"}) {
+            Path file = dir.resolve(f);
+            if (!Files.isRegularFile(file)) continue;
+            com.fasterxml.jackson.databind.JsonNode v = Json.read(file).get("eos_token_id");
+            if (v == null || v.isNull()) continue;
+            for (com.fasterxml.jackson.databind.JsonNode id : v.isArray() ? v : List.of(v)) {
+                if (!id.isIntegralNumber() || !id.canConvertToInt() || id.asInt() < -1) {
+                    throw PeftException.inFile(file, "field 'eos_token_id' must be a token id or a list of them, got " + v);
+                }
+                if (id.asInt() >= 0) ids.add(id.asInt());
+            }
+        }
+        return ids.stream().mapToInt(Integer::intValue).toArray();
     }
 
     /** Loads {@code dir/config.json} and the weights as frozen {@code type} constants. */

@@ -22,17 +22,19 @@ public interface Completer {
     }
 
     /**
-     * Generation with {@code model} through {@link Generator}, stopping at {@code eosId} (-1: none): any {@link Decoder}
-     * (GPT-2, the Llama family), as its architecture says.
+     * Generation with {@code model} through {@link Generator}, stopping after any of {@code stopIds} (negative ids
+     * ignored; {@code Models.eosTokenIds} gives a model directory's): any {@link Decoder} (GPT-2, the Llama family),
+     * as its architecture says.
      */
-    static Completer of(TransformerModel model, int eosId) {
+    static Completer of(TransformerModel model, int... stopIds) {
+        int[] stops = java.util.Arrays.stream(stopIds).filter(i -> i >= 0).toArray();
         if (!model.architecture().decoder() || !(model instanceof Decoder g)) {
             throw new PeftException("generation needs a decoder model; this base is a " + model.config().modelType() + " encoder");
         }
         return new Completer() {
             @Override
             public int[] complete(int[] prompt, int maxNewTokens, double temperature, long seed) {
-                return Generator.generate(g, prompt, maxNewTokens, temperature, seed, eosId);
+                return Generator.generate(g, prompt, maxNewTokens, temperature, seed, stops);
             }
 
             @Override
