@@ -16,7 +16,7 @@ import java.util.Map;
  * weight decay {@code p -= lr·λ·p}, applied to matrices only (biases, norms and vectors are not decayed,
  * as Hugging Face's Trainer does). State exists only for the tensors it is given: trainable ones.
  */
-public final class AdamW {
+public final class AdamW implements Optimizer {
     private final double beta1, beta2, eps, weightDecay;
     private final Map<String, INDArray> m = new LinkedHashMap<>(), v = new LinkedHashMap<>();
     private INDArray scratch;   // shared by the parameters the fused kernel does not take: one array of the largest one's size
@@ -33,6 +33,7 @@ public final class AdamW {
      * Allocates the moments, the scratch array (if any parameter needs it) and every parameter's gradient array before training starts,
      * so that none of the long-lived arrays is allocated in the middle of the first pass.
      */
+    @Override
     public void reserve(Map<String, Tensor> params) {
         try (var ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
             reserveScratch(params);
@@ -57,6 +58,7 @@ public final class AdamW {
      * transforms with one scratch array shared by all parameters. Either way a step allocates nothing: fresh
      * arrays the size of the model on every step cost more than the update.
      */
+    @Override
     public void step(Map<String, Tensor> params, double lr) {
         step++;
         double c1 = 1 - Math.pow(beta1, step), c2 = 1 - Math.pow(beta2, step);
@@ -112,11 +114,13 @@ public final class AdamW {
         return n;
     }
 
+    @Override
     public long stepCount() {
         return step;
     }
 
     /** The moments as {@code m/<name>} and {@code v/<name>}, for checkpoints. */
+    @Override
     public Map<String, INDArray> state() {
         Map<String, INDArray> out = new LinkedHashMap<>();
         m.forEach((k, a) -> out.put("m/" + k, a));
@@ -125,6 +129,7 @@ public final class AdamW {
     }
 
     /** Restores {@link #state()} and the step count. */
+    @Override
     public void load(Map<String, INDArray> state, long steps) {
         m.clear();
         v.clear();

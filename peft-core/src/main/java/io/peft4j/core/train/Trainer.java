@@ -3,15 +3,9 @@ package io.peft4j.core.train;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.peft4j.core.PeftException;
-import io.peft4j.core.hooks.ForwardContext;
-import io.peft4j.core.io.AtomicFiles;
 import io.peft4j.core.io.Json;
-import io.peft4j.core.io.SafeTensors;
 import io.peft4j.core.peft.PeftModel;
-import io.peft4j.core.tensor.Ops;
 import io.peft4j.core.tensor.Tensor;
-import io.peft4j.core.tensor.Workspaces;
-import org.nd4j.linalg.api.ndarray.INDArray;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -20,15 +14,16 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.LinkedHashMap;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 
 /**
  * The training loop: shuffled micro-batches, gradient accumulation, global-norm clipping, AdamW on the
  * trainable tensors only, warm-up and decay, periodic evaluation with early stopping, atomic checkpoints
- * and exact resume, and a stop on a non-finite loss.
+ * and exact resume, and a stop on a non-finite loss. It composes parts a distributed driver reuses: an
+ * {@link ExampleSource} (a list in memory or a stream), a {@link StepRunner} (a step's examples to gradients),
+ * an {@link Optimizer} and {@link Checkpoints}.
  *
  * <p>Every random choice derives from the config's seed and the step: the data order of epoch e from
  * {@code (seed, e)}, dropout of micro-batch m of step s from {@code (seed, s, m)}. Two runs with one seed
@@ -36,18 +31,17 @@ import java.util.Random;
  */
 public final class Trainer<E> {
     private static final Logger LOG = LoggerFactory.getLogger(Trainer.class);
-    static final String LAST = "last", BEST = "best", PARAMS = "trainable.safetensors", OPTIMIZER = "optimizer.safetensors",
-            STATE = "trainer_state.json";
+    static final String LAST = "last", BEST = "best";
 
     private final PeftModel model;
-    private final Objective<E> objective;
     private final TrainingConfig cfg;
+    private final StepRunner<E> runner;
     private final List<TrainingListener> listeners = new ArrayList<>();
 
     public Trainer(PeftModel model, Objective<E> objective, TrainingConfig cfg) {
         this.model = model;
-        this.objective = objective;
         this.cfg = cfg;
+        this.runner = new StepRunner<>(model, objective, cfg);
     }
 
     public Trainer<E> addListener(TrainingListener l) {
@@ -55,17 +49,23 @@ public final class Trainer<E> {
         return this;
     }
 
-    /** Trains on {@code train}; evaluates {@code metric} on {@code dev} when both are given. */
+    /** Trains on {@code train}, shuffled in memory each epoch; evaluates {@code metric} on {@code dev} when both are given. */
     public TrainingResult fit(List<E> train, List<E> dev, Metric<E> metric) {
         if (train.isEmpty()) throw new IllegalArgumentException("no training examples");
+        return fit(ExampleSource.of(train, cfg.seed()), dev, metric);
+    }
+
+    /** Trains on the examples {@code train} gives (a list or a stream); evaluates {@code metric} on {@code dev} when both are given. */
+    public TrainingResult fit(ExampleSource<E> train, List<E> dev, Metric<E> metric) {
+        if (train.size() == 0) throw new IllegalArgumentException("no training examples");
         Map<String, Tensor> params = model.trainableParameters();
         if (params.isEmpty()) throw new IllegalStateException("nothing to train: add an adapter, a head, or unfreeze the base");
-        Run run = start(params, plan(train.size()));
+        Run run = start(params, plan(train.size()), train);
         TrainingResult.StopReason reason = TrainingResult.StopReason.COMPLETED;
         while (run.state.step < run.plan.total()) {
             int epoch = run.plan.epoch(run.state.step);
-            double loss = accumulateGradients(run, train, epoch);
-            double norm = gradNorm(params);
+            double loss = runner.gradients(params, run.nextStep(epoch), run.state.step);
+            double norm = StepRunner.gradNorm(params);
             if (!finite(run, loss, norm)) {
                 reason = TrainingResult.StopReason.NON_FINITE_LOSS;
                 break;
@@ -94,76 +94,59 @@ public final class Trainer<E> {
     }
 
     /** One call of {@link #fit}: what its steps share. */
-    private static final class Run {
+    private final class Run {
         final Map<String, Tensor> params;
         final Plan plan;
-        final AdamW opt;
+        final Optimizer opt;
         final State state;
+        final ExampleSource<E> train;
         final List<Double> losses = new ArrayList<>();
         final long t0 = System.nanoTime(), startStep;
-        int[] order;
-        int orderEpoch = -1;
+        Iterator<E> examples;
+        int examplesEpoch = -1;
 
-        Run(Map<String, Tensor> params, Plan plan, AdamW opt, State state) {
+        Run(Map<String, Tensor> params, Plan plan, Optimizer opt, State state, ExampleSource<E> train) {
             this.params = params;
             this.plan = plan;
             this.opt = opt;
             this.state = state;
+            this.train = train;
             this.startStep = state.step;
+        }
+
+        /**
+         * The current step's examples: the next {@code perStep} of its epoch's order (fewer at the epoch's end). Entering an
+         * epoch mid-way (a resumed run) skips the examples of the steps already taken in it.
+         */
+        List<E> nextStep(int epoch) {
+            if (epoch != examplesEpoch) {
+                examples = train.epoch(epoch);
+                examplesEpoch = epoch;
+                long skip = (state.step % plan.stepsPerEpoch()) * plan.perStep();
+                for (long i = 0; i < skip && examples.hasNext(); i++) examples.next();
+            }
+            List<E> step = new ArrayList<>(plan.perStep());
+            while (step.size() < plan.perStep() && examples.hasNext()) step.add(examples.next());
+            return step;
         }
     }
 
-    private Plan plan(int examples) {
+    private Plan plan(long examples) {
         int perStep = cfg.batchSize() * cfg.accumulation();
         long stepsPerEpoch = (examples + perStep - 1) / perStep;
         return new Plan(perStep, stepsPerEpoch, cfg.maxSteps() > 0 ? cfg.maxSteps() : cfg.epochs() * stepsPerEpoch);
     }
 
     /** A fresh optimizer and state, or both restored from the last checkpoint when resuming; the optimizer's moments reserved. */
-    private Run start(Map<String, Tensor> params, Plan plan) {
-        AdamW opt = new AdamW(0.9, 0.999, 1e-8, cfg.weightDecay());
+    private Run start(Map<String, Tensor> params, Plan plan, ExampleSource<E> train) {
+        Optimizer opt = new AdamW(0.9, 0.999, 1e-8, cfg.weightDecay());
         State st = new State();
         if (cfg.resume() && cfg.checkpointDir() != null && Files.isDirectory(cfg.checkpointDir().resolve(LAST))) {
             st = restore(cfg.checkpointDir().resolve(LAST), params, opt, plan.total());
             LOG.info("resumed at step {} of {} from {}", st.step, plan.total(), cfg.checkpointDir().resolve(LAST));
         }
         opt.reserve(params);
-        return new Run(params, plan, opt, st);
-    }
-
-    /**
-     * Clears the gradients, then back-propagates every micro-batch of the current step (each loss scaled by
-     * 1/micro-batches), so the gradients are the step's mean; returns the step's mean loss.
-     */
-    private double accumulateGradients(Run run, List<E> train, int epoch) {
-        if (epoch != run.orderEpoch) {
-            run.order = order(train.size(), epoch);
-            run.orderEpoch = epoch;
-        }
-        run.params.values().forEach(Tensor::zeroGrad);
-        long k = run.state.step % run.plan.stepsPerEpoch();
-        int first = (int) (k * run.plan.perStep()), last = Math.min(train.size(), first + run.plan.perStep());
-        int micros = (last - first + cfg.batchSize() - 1) / cfg.batchSize();
-        double lossSum = 0;
-        for (int mb = 0; mb < micros; mb++) {
-            List<E> part = new ArrayList<>();
-            for (int i = first + mb * cfg.batchSize(); i < Math.min(last, first + (mb + 1) * cfg.batchSize()); i++) part.add(train.get(run.order[i]));
-            lossSum += microBatch(part, run.state.step, mb, 1.0 / micros);
-        }
-        return lossSum / micros;
-    }
-
-    /**
-     * The loss of micro-batch {@code mb} of {@code step}, its gradient (scaled by {@code scale}) accumulated when the
-     * loss is finite. Its dropout is seeded from {@code (seed, step, mb)}.
-     */
-    private double microBatch(List<E> part, long step, int mb, double scale) {
-        ForwardContext ctx = new ForwardContext(part.size(), null, true, cfg.seed() * 1_000_003L + step * cfg.accumulation() + mb);
-        return Workspaces.run(() -> {
-            Tensor loss = objective.loss(model, part, ctx);
-            if (Double.isFinite(loss.value().getDouble(0))) Ops.scale(loss, scale).backward();
-            return new INDArray[]{loss.value()};
-        })[0].getDouble(0);
+        return new Run(params, plan, opt, st, train);
     }
 
     /** Whether the step's loss and gradient norm are finite; if not, says so and drops the step's gradients. */
@@ -177,7 +160,7 @@ public final class Trainer<E> {
 
     /** Clips the gradients, takes one AdamW step at the scheduled learning rate and clears them; returns that rate. */
     private double optimizerStep(Run run, double norm) {
-        clip(run.params, norm, cfg.maxGradNorm());
+        StepRunner.clip(run.params, norm, cfg.maxGradNorm());
         double lr = cfg.learningRate() * cfg.schedule().factor(run.state.step, cfg.warmupSteps(), run.plan.total());
         run.opt.step(run.params, lr);
         run.params.values().forEach(Tensor::zeroGrad);
@@ -242,35 +225,6 @@ public final class Trainer<E> {
         return result;
     }
 
-    /** A permutation of {@code 0..n-1} for {@code epoch}, from the seed alone. */
-    private int[] order(int n, int epoch) {
-        List<Integer> idx = new ArrayList<>(n);
-        for (int i = 0; i < n; i++) idx.add(i);
-        Collections.shuffle(idx, new Random(cfg.seed() * 31 + epoch));
-        return idx.stream().mapToInt(Integer::intValue).toArray();
-    }
-
-    /**
-     * Scales every gradient by {@code maxNorm / (norm + 1e-6)} when their global norm {@code norm} exceeds
-     * {@code maxNorm} (as PyTorch's {@code clip_grad_norm_}); {@code maxNorm <= 0} clips nothing.
-     */
-    static void clip(Map<String, Tensor> params, double norm, double maxNorm) {
-        if (maxNorm <= 0 || norm <= maxNorm) return;
-        double c = maxNorm / (norm + 1e-6);
-        for (Tensor p : params.values()) if (p.grad() != null) p.grad().muli(c);
-    }
-
-    /** The global L2 norm of the gradients (parameters without one count as zero). */
-    static double gradNorm(Map<String, Tensor> params) {
-        double s = 0;
-        for (Tensor p : params.values()) {
-            if (p.grad() == null) continue;
-            double n = p.grad().norm2Number().doubleValue();
-            s += n * n;
-        }
-        return Math.sqrt(s);
-    }
-
     // ------------------------------------------------------------------ checkpoints
 
     private static final class State {
@@ -281,14 +235,8 @@ public final class Trainer<E> {
     }
 
     /** Writes the trainable tensors, the optimizer state (unless {@code opt} is null: {@code best/}) and the trainer state. */
-    private void checkpoint(Path dir, Map<String, Tensor> params, AdamW opt, State st) {
-        AtomicFiles.writeDirectory(dir, tmp -> {
-            Map<String, INDArray> p = new LinkedHashMap<>();
-            params.forEach((k, v) -> p.put(k, v.value()));
-            SafeTensors.write(tmp.resolve(PARAMS), p, Map.of("step", Long.toString(st.step)));
-            if (opt != null) SafeTensors.write(tmp.resolve(OPTIMIZER), opt.state(), Map.of("step", Long.toString(opt.stepCount())));
-            Json.write(tmp.resolve(STATE), stateJson(st));
-        });
+    private void checkpoint(Path dir, Map<String, Tensor> params, Optimizer opt, State st) {
+        Checkpoints.write(dir, params, opt, stateJson(st), st.step);
     }
 
     private ObjectNode stateJson(State st) {
@@ -304,31 +252,20 @@ public final class Trainer<E> {
         return n;
     }
 
-    private State restore(Path dir, Map<String, Tensor> params, AdamW opt, long total) {
-        Path stateFile = dir.resolve(STATE);
-        JsonNode s = Json.read(stateFile);
+    private State restore(Path dir, Map<String, Tensor> params, Optimizer opt, long total) {
+        Path stateFile = dir.resolve(Checkpoints.STATE);
+        JsonNode s = Checkpoints.readState(dir);
         if (s.path("seed").asLong() != cfg.seed() || s.path("batch_size").asInt() != cfg.batchSize() || s.path("accumulation").asInt() != cfg.accumulation()) {
             throw PeftException.inFile(stateFile, "checkpoint was written with seed " + s.path("seed") + ", batch size " + s.path("batch_size")
                     + ", accumulation " + s.path("accumulation") + ": resuming with other values would not continue the same run");
         }
-        Path pf = dir.resolve(PARAMS);
-        Map<String, INDArray> saved = SafeTensors.readAll(pf, params.values().iterator().next().dataType());
-        for (var e : params.entrySet()) {
-            INDArray v = saved.get(e.getKey());
-            if (v == null) throw PeftException.inFile(pf, "no tensor '" + e.getKey() + "': the checkpoint is of another model or method");
-            if (!java.util.Arrays.equals(v.shape(), e.getValue().shape())) {
-                throw PeftException.inFile(pf, "tensor '" + e.getKey() + "' has shape " + java.util.Arrays.toString(v.shape()) + ", the model's is "
-                        + java.util.Arrays.toString(e.getValue().shape()));
-            }
-            e.getValue().value().assign(v);
-        }
+        Checkpoints.restoreParameters(dir, params);
         State st = new State();
         st.step = s.path("step").asLong();
         st.best = s.path("best_metric").isNull() ? Double.NaN : s.path("best_metric").asDouble();
         st.bestStep = s.path("best_step").asLong(-1);
         st.badEvals = s.path("evaluations_without_improvement").asInt();
-        Path of = dir.resolve(OPTIMIZER);
-        opt.load(SafeTensors.readAll(of, params.values().iterator().next().dataType()), st.step);
+        Checkpoints.restoreOptimizer(dir, params, opt, st.step);
         if (st.step > total) throw PeftException.inFile(stateFile, "checkpoint is at step " + st.step + ", past this run's " + total + " steps");
         return st;
     }

@@ -190,16 +190,16 @@ class TrainerTest {
         Tensor frozen = Tensor.constant(Nd4j.create(new double[]{5.0}));
         Ops.sum(Ops.add(Ops.mul(w, Tensor.constant(Nd4j.create(new double[][]{{3.0, -4.0}}))), Ops.scale(b, 6))).backward();
         Map<String, Tensor> params = new LinkedHashMap<>(Map.of("w", w, "b", b, "frozen", frozen));
-        assertThat(Trainer.gradNorm(params)).isCloseTo(13.0, org.assertj.core.data.Offset.offset(1e-12));
-        Trainer.clip(params, 13.0, 20.0);                                    // under the limit: untouched
+        assertThat(StepRunner.gradNorm(params)).isCloseTo(13.0, org.assertj.core.data.Offset.offset(1e-12));
+        StepRunner.clip(params, 13.0, 20.0);                                    // under the limit: untouched
         assertThat(w.grad().toDoubleVector()).containsExactly(3.0, -4.0);
-        Trainer.clip(params, 13.0, 0.0);                                     // 0 = no clipping
+        StepRunner.clip(params, 13.0, 0.0);                                     // 0 = no clipping
         assertThat(b.grad().getDouble(0)).isEqualTo(12.0);
-        Trainer.clip(params, 13.0, 2.6);                                     // factor 2.6 / (13 + 1e-6)
+        StepRunner.clip(params, 13.0, 2.6);                                     // factor 2.6 / (13 + 1e-6)
         double c = 2.6 / (13.0 + 1e-6);
         assertThat(w.grad().toDoubleVector()).containsExactly(new double[]{3 * c, -4 * c}, org.assertj.core.data.Offset.offset(1e-15));
         assertThat(b.grad().getDouble(0)).isCloseTo(12 * c, org.assertj.core.data.Offset.offset(1e-15));
-        assertThat(Trainer.gradNorm(params)).isCloseTo(2.6, org.assertj.core.data.Offset.offset(1e-6));
+        assertThat(StepRunner.gradNorm(params)).isCloseTo(2.6, org.assertj.core.data.Offset.offset(1e-6));
 
         // in training: the listener sees the norm before clipping; a limit above every norm changes nothing,
         // one below it changes the run (AdamW's first step does not depend on the gradient's scale; later ones do)
