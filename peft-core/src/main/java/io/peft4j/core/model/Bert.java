@@ -3,7 +3,6 @@ package io.peft4j.core.model;
 import io.peft4j.core.PeftException;
 import io.peft4j.core.hooks.ForwardContext;
 import io.peft4j.core.hooks.HookSite;
-import io.peft4j.core.hooks.Hooks;
 import io.peft4j.core.hooks.SiteKind;
 import io.peft4j.core.io.Checkpoint;
 import io.peft4j.core.model.Blocks.Linear;
@@ -13,10 +12,8 @@ import io.peft4j.core.tensor.Ops;
 import io.peft4j.core.tensor.Tensor;
 import io.peft4j.core.tensor.Workspaces;
 import org.nd4j.linalg.api.buffer.DataType;
-import org.nd4j.linalg.api.ndarray.INDArray;
 
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 
@@ -33,7 +30,7 @@ import java.util.Map;
  * Reads Hugging Face safetensors ({@code bert.}-prefixed or bare) and Google/TensorFlow checkpoints
  * ({@code bert/...}, optionally {@code module/}-prefixed).
  */
-public final class Bert implements TransformerModel {
+public final class Bert extends FrozenTransformer {
     /**
      * BERT's declaration: config fields {@code hidden_size}, {@code num_hidden_layers}, {@code num_attention_heads},
      * {@code intermediate_size}, {@code max_position_embeddings}, {@code type_vocab_size}, {@code layer_norm_eps},
@@ -56,12 +53,6 @@ public final class Bert implements TransformerModel {
                          String prefixSite, String attnSite, String ffnSite, String outputSite) {
     }
 
-    private final ModelConfig cfg;
-    private final DataType type;
-    private final Hooks hooks = new Hooks();
-    private final Map<String, Tensor> params;
-    private final Map<String, Candidate> huggingFaceForms;
-    private final long parameterCount;
     private final Tensor wordEmb, posEmb, typeEmb;
     private final Norm embNorm;
     private final List<Layer> layers = new ArrayList<>();
@@ -73,8 +64,7 @@ public final class Bert implements TransformerModel {
     private final Ops.Gelu gelu;
 
     private Bert(ModelConfig cfg, Weights w, DataType type) {
-        this.cfg = cfg;
-        this.type = type;
+        super(cfg, type);
         this.gelu = Ops.Gelu.forActivation(cfg.activation());      // ModelConfig admits GELUs only
         long d = cfg.hidden(), f = cfg.intermediate();
         wordEmb = w.get("embeddings.word_embeddings.weight", names("embeddings.word_embeddings.weight", Role.TABLE), cfg.vocabSize(), d);
@@ -112,9 +102,7 @@ public final class Bert implements TransformerModel {
             mlmNorm = null;
             mlmBias = null;
         }
-        params = Collections.unmodifiableMap(w.params());
-        huggingFaceForms = Map.copyOf(w.huggingFaceForms());
-        parameterCount = w.count();
+        seal(w);
     }
 
     /** Builds the model from a config and a checkpoint; weights become frozen constants of {@code type}. */
@@ -187,36 +175,6 @@ public final class Bert implements TransformerModel {
         Tensor g = w.get(name + ".weight", names(name + ".weight", Role.NORM_WEIGHT), d);
         Tensor b = w.get(name + ".bias", names(name + ".bias", Role.NORM_BIAS), d);
         return new Norm(g, b, cfg.layerNormEps());
-    }
-
-    @Override
-    public ModelConfig config() {
-        return cfg;
-    }
-
-    @Override
-    public Hooks hooks() {
-        return hooks;
-    }
-
-    @Override
-    public Map<String, Tensor> parameters() {
-        return params;
-    }
-
-    @Override
-    public Map<String, INDArray> huggingFaceStateDict() {
-        return Weights.huggingFaceStateDict(params, huggingFaceForms);
-    }
-
-    @Override
-    public long parameterCount() {
-        return parameterCount;
-    }
-
-    @Override
-    public DataType dataType() {
-        return type;
     }
 
     public boolean hasMlmHead() {

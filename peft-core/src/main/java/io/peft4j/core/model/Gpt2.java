@@ -3,7 +3,6 @@ package io.peft4j.core.model;
 import io.peft4j.core.PeftException;
 import io.peft4j.core.hooks.ForwardContext;
 import io.peft4j.core.hooks.HookSite;
-import io.peft4j.core.hooks.Hooks;
 import io.peft4j.core.hooks.SiteKind;
 import io.peft4j.core.io.Checkpoint;
 import io.peft4j.core.model.Blocks.Linear;
@@ -13,10 +12,8 @@ import io.peft4j.core.tensor.Ops;
 import io.peft4j.core.tensor.Tensor;
 import io.peft4j.core.tensor.Workspaces;
 import org.nd4j.linalg.api.buffer.DataType;
-import org.nd4j.linalg.api.ndarray.INDArray;
 
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.function.UnaryOperator;
@@ -34,7 +31,7 @@ import java.util.function.UnaryOperator;
  * </pre>
  * Conv1D weights are stored {@code [in, out]} by Hugging Face, as the model uses them.
  */
-public final class Gpt2 implements Decoder {
+public final class Gpt2 extends FrozenTransformer implements Decoder {
     /**
      * GPT-2's declaration: config fields {@code n_embd}, {@code n_layer}, {@code n_head}, {@code n_inner},
      * {@code n_positions}, {@code layer_norm_epsilon}, {@code activation_function}, {@code eos_token_id}; HF PEFT's
@@ -55,12 +52,6 @@ public final class Gpt2 implements Decoder {
                          String prefixSite, String attnSite, String ffnSite, String outputSite) {
     }
 
-    private final ModelConfig cfg;
-    private final DataType type;
-    private final Hooks hooks = new Hooks();
-    private final Map<String, Tensor> params;
-    private final Map<String, Candidate> huggingFaceForms;
-    private final long parameterCount;
     private final Tensor wte, wpe;
     private final List<Block> blocks = new ArrayList<>();
     private final List<String> prefixSites = new ArrayList<>();
@@ -68,8 +59,7 @@ public final class Gpt2 implements Decoder {
     private final Ops.Gelu gelu;
 
     private Gpt2(ModelConfig cfg, Weights w, DataType type) {
-        this.cfg = cfg;
-        this.type = type;
+        super(cfg, type);
         this.gelu = Ops.Gelu.forActivation(cfg.activation());      // ModelConfig admits GELUs only
         long d = cfg.hidden(), f = cfg.intermediate();
         wte = w.get("wte.weight", names("wte.weight"), cfg.vocabSize(), d);
@@ -94,9 +84,7 @@ public final class Gpt2 implements Decoder {
         }
         lnF = norm(w, "ln_f", d);
         hooks.declare(new HookSite(FINAL, SiteKind.FINAL_HIDDEN, -1, d, d));
-        params = Collections.unmodifiableMap(w.params());
-        huggingFaceForms = Map.copyOf(w.huggingFaceForms());
-        parameterCount = w.count();
+        seal(w);
     }
 
     /** Builds the model from a config and a checkpoint; weights become frozen constants of {@code type}. */
@@ -142,36 +130,6 @@ public final class Gpt2 implements Decoder {
 
     private Norm norm(Weights w, String name, long d) {
         return new Norm(w.get(name + ".weight", names(name + ".weight"), d), w.get(name + ".bias", names(name + ".bias"), d), cfg.layerNormEps());
-    }
-
-    @Override
-    public ModelConfig config() {
-        return cfg;
-    }
-
-    @Override
-    public Hooks hooks() {
-        return hooks;
-    }
-
-    @Override
-    public Map<String, Tensor> parameters() {
-        return params;
-    }
-
-    @Override
-    public Map<String, INDArray> huggingFaceStateDict() {
-        return Weights.huggingFaceStateDict(params, huggingFaceForms);
-    }
-
-    @Override
-    public long parameterCount() {
-        return parameterCount;
-    }
-
-    @Override
-    public DataType dataType() {
-        return type;
     }
 
     @Override

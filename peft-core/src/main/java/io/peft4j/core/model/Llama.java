@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.peft4j.core.PeftException;
 import io.peft4j.core.hooks.ForwardContext;
 import io.peft4j.core.hooks.HookSite;
-import io.peft4j.core.hooks.Hooks;
 import io.peft4j.core.hooks.SiteKind;
 import io.peft4j.core.io.Checkpoint;
 import io.peft4j.core.model.Blocks.Linear;
@@ -17,7 +16,6 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -42,7 +40,7 @@ import java.util.function.UnaryOperator;
  * keys (without {@code model.}) are read too. Prefix keys are used as given (not rotated, as cached keys), and the
  * real tokens then take positions P, P + 1, ..., as with Hugging Face's {@code past_key_values}.
  */
-public final class Llama implements Decoder {
+public final class Llama extends FrozenTransformer implements Decoder {
     /**
      * Llama's declaration: config fields {@code hidden_size}, {@code intermediate_size}, {@code num_hidden_layers},
      * {@code num_attention_heads}, {@code num_key_value_heads}, {@code head_dim}, {@code max_position_embeddings},
@@ -64,23 +62,15 @@ public final class Llama implements Decoder {
                          Linear down, int window, String prefixSite, String attnSite, String ffnSite, String outputSite) {
     }
 
-    private final ModelConfig cfg;
     private final ModelConfig.Rotary rotary;
-    private final DataType type;
-    private final Hooks hooks = new Hooks();
-    private final Map<String, Tensor> params;
-    private final Map<String, Candidate> huggingFaceForms;
-    private final long parameterCount;
     private final Tensor embed, head;
     private final List<Layer> layers = new ArrayList<>();
     private final List<String> prefixSites = new ArrayList<>();
     private final RmsNorm norm;
 
     private Llama(ModelConfig cfg, Weights w, DataType type) {
-        if (cfg.rotary() == null) throw new IllegalArgumentException("model_type " + cfg.modelType() + " has no rotary settings");
-        this.cfg = cfg;
+        super(requireRotary(cfg), type);
         this.rotary = cfg.rotary();
-        this.type = type;
         long d = cfg.hidden(), f = cfg.intermediate(), qw = cfg.queryWidth(), kvw = cfg.keyValueWidth();
         embed = w.get("embed_tokens.weight", names("embed_tokens.weight", false), cfg.vocabSize(), d);
         hooks.declare(new HookSite(EMBEDDINGS, SiteKind.EMBEDDINGS, -1, d, d));
@@ -108,9 +98,7 @@ public final class Llama implements Decoder {
         norm = norm(w, "norm", d);
         hooks.declare(new HookSite(FINAL, SiteKind.FINAL_HIDDEN, -1, d, d));
         head = rotary.tiedHead() ? embed : w.get("lm_head.weight", List.of(new Candidate("lm_head.weight", false)), cfg.vocabSize(), d);
-        params = Collections.unmodifiableMap(w.params());
-        huggingFaceForms = Map.copyOf(w.huggingFaceForms());
-        parameterCount = w.count();
+        seal(w);
     }
 
     /** Builds the model from a config and a checkpoint (null: shapes only); weights become frozen constants. */
@@ -140,38 +128,13 @@ public final class Llama implements Decoder {
         return new RmsNorm(w.get(name + ".weight", names(name + ".weight", false), d), cfg.layerNormEps());
     }
 
-    private static String adapterHubModule(HookSite s) {
-        return "layers." + s.layer() + (s.kind() == SiteKind.ATTENTION_OUTPUT ? ".attention_adapters" : ".output_adapters");
-    }
-
-    @Override
-    public ModelConfig config() {
+    private static ModelConfig requireRotary(ModelConfig cfg) {
+        if (cfg.rotary() == null) throw new IllegalArgumentException("model_type " + cfg.modelType() + " has no rotary settings");
         return cfg;
     }
 
-    @Override
-    public Hooks hooks() {
-        return hooks;
-    }
-
-    @Override
-    public Map<String, Tensor> parameters() {
-        return params;
-    }
-
-    @Override
-    public Map<String, INDArray> huggingFaceStateDict() {
-        return Weights.huggingFaceStateDict(params, huggingFaceForms);
-    }
-
-    @Override
-    public long parameterCount() {
-        return parameterCount;
-    }
-
-    @Override
-    public DataType dataType() {
-        return type;
+    private static String adapterHubModule(HookSite s) {
+        return "layers." + s.layer() + (s.kind() == SiteKind.ATTENTION_OUTPUT ? ".attention_adapters" : ".output_adapters");
     }
 
     @Override
