@@ -116,7 +116,20 @@ public abstract class Adapter {
         return seed * 0x9E3779B97F4A7C15L + name.hashCode() * 31L + index;
     }
 
+    /**
+     * Installs {@code hook} on {@code site} owned by this adapter: on a pass with row tags it runs only when one of the
+     * rows is tagged with this adapter's name ({@link Hooks#at(String, Class, ForwardContext)}), so it must apply to
+     * no other rows, as {@link #rows} selects them.
+     */
     protected void install(String site, Hook hook) {
+        registrations.add(model.hooks().add(site, hook, name));
+    }
+
+    /**
+     * Installs {@code hook} on {@code site} with no owner: it runs on every pass, whatever the row tags. For hooks that
+     * pick their rows by something other than row tags (an attachment of the pass).
+     */
+    protected void installUnowned(String site, Hook hook) {
         registrations.add(model.hooks().add(site, hook));
     }
 
