@@ -38,6 +38,7 @@ public abstract class Adapter {
     private final List<Hooks.Registration> registrations = new ArrayList<>();
     private boolean active = true;
     private boolean merged;
+    private boolean removed;
 
     protected Adapter(String name, PeftConfig config, TransformerModel model) {
         if (name == null || !name.matches("[A-Za-z0-9_-]+")) throw new IllegalArgumentException("adapter name '" + name + "' must be letters, digits, '_' or '-'");
@@ -90,6 +91,20 @@ public abstract class Adapter {
     public void remove() {
         registrations.forEach(Hooks.Registration::remove);
         registrations.clear();
+        removed = true;
+    }
+
+    /** Whether {@link #remove} took this adapter's hooks off the model. */
+    public boolean isRemoved() {
+        return removed;
+    }
+
+    /**
+     * Whether {@link PeftModel#save} writes this adapter; false for an adapter that is only a way of running other
+     * installed adapters (a composition of them), which has no file of its own.
+     */
+    public boolean hasFileForm() {
+        return true;
     }
 
     /** A trainable tensor saved under {@code base_model.model.<module prefix><key>} (LoRA, IA3, bottleneck weights). */
