@@ -37,14 +37,30 @@ final class BottleneckLayer implements SublayerHook {
     public Tensor apply(Tensor x, Tensor h, UnaryOperator<Tensor> norm, ForwardContext ctx) {
         Adapter.RowSelection sel = rows.apply(ctx);
         if (sel.none()) return h;
-        Tensor u = switch (arch) {
+        Tensor a = adapter(input(x, h, norm), ctx);
+        if (!sel.all()) a = Ops.mul(a, sel.mask(a.rank(), a.dataType()));
+        return Ops.add(h, a);
+    }
+
+    /**
+     * This adapter's replacement for {@code h} in every row, whatever rows it is selected for: {@code h + A(u)} with
+     * u its input ({@link Composition}s chain and average it).
+     */
+    Tensor transform(Tensor x, Tensor h, UnaryOperator<Tensor> norm, ForwardContext ctx) {
+        return Ops.add(h, adapter(input(x, h, norm), ctx));
+    }
+
+    Architecture architecture() {
+        return arch;
+    }
+
+    /** What A reads: Houlsby h, Pfeiffer {@code LN(x + h)}, parallel x. */
+    private Tensor input(Tensor x, Tensor h, UnaryOperator<Tensor> norm) {
+        return switch (arch) {
             case HOUSLBY -> h;
             case PFEIFFER -> norm.apply(Ops.add(x, h));
             case PARALLEL -> x;
         };
-        Tensor a = adapter(u, ctx);
-        if (!sel.all()) a = Ops.mul(a, sel.mask(a.rank(), a.dataType()));
-        return Ops.add(h, a);
     }
 
     /**

@@ -57,6 +57,8 @@ public final class BottleneckMethod implements PeftMethod {
     }
 
     static final class BottleneckAdapter extends Adapter {
+        private final java.util.Map<String, BottleneckLayer> layers = new java.util.LinkedHashMap<>();
+
         BottleneckAdapter(TransformerModel model, BottleneckConfig cfg, String name, long seed) {
             super(name, cfg, model);
             long d = model.config().hidden();
@@ -76,9 +78,16 @@ public final class BottleneckMethod implements PeftMethod {
                 Tensor downBias = moduleParameter(k + "adapter_down.0.bias", Init.zeros(type, m));
                 Tensor up = moduleParameter(k + "adapter_up.weight", mam ? Init.zeros(type, d, m) : Init.normal(seed(seed, 2 * i + 1), 0.02, type, d, m));
                 Tensor upBias = moduleParameter(k + "adapter_up.bias", Init.zeros(type, d));
-                install(s.name(), new BottleneckLayer(cfg, down, downBias, up, upBias, i, this::rows));
+                BottleneckLayer layer = new BottleneckLayer(cfg, down, downBias, up, upBias, i, this::rows);
+                install(s.name(), layer);
+                layers.put(s.name(), layer);
                 i++;
             }
+        }
+
+        /** The adapter's layer on {@code site}, or null when it has none there. */
+        BottleneckLayer layer(String site) {
+            return layers.get(site);
         }
 
         /**

@@ -70,6 +70,11 @@ public final class LoraMethod implements PeftMethod {
             }
         }
 
+        /** The hook sites this adapter is installed on, in model order. */
+        List<String> targets() {
+            return java.util.Collections.unmodifiableList(targets);
+        }
+
         @Override
         public void merge(LinearWeights weights) {
             for (String t : targets) weights.weight(t).addi(delta(t));

@@ -31,7 +31,7 @@ final class Blocks {
     /** A frozen projection at a LINEAR hook site: {@code y = x·W + b}, W stored {@code [in, out]}. */
     record Linear(String site, Tensor weight, Tensor bias) {
         Tensor apply(Tensor x, Hooks hooks, ForwardContext ctx) {
-            List<LinearHook> hs = hooks.at(site, LinearHook.class);
+            List<LinearHook> hs = hooks.at(site, LinearHook.class, ctx);
             for (LinearHook h : hs) x = h.input(x, ctx);
             Tensor y = Ops.linear(x, weight, bias);
             for (LinearHook h : hs) y = h.output(x, y, ctx);
@@ -98,7 +98,7 @@ final class Blocks {
      * {@code [B, T, D]} (the hooks' {@code [B, H, P, dh]} prefixes are merged to {@code [B, P, D]} first).
      */
     static Tensor[] withPrefix(Tensor k, Tensor v, String site, int layer, Hooks hooks, ForwardContext ctx) {
-        for (PrefixHook p : hooks.at(site, PrefixHook.class)) {
+        for (PrefixHook p : hooks.at(site, PrefixHook.class, ctx)) {
             if (p.length(ctx) == 0) continue;
             PrefixHook.KeyValue kv = p.prefix(layer, ctx);
             k = Ops.concat(1, mergeHeads(kv.keys()), k);
@@ -126,14 +126,14 @@ final class Blocks {
             int most = 0;
             for (String s : prefixSites) {
                 int here = 0;
-                for (PrefixHook p : hooks.at(s, PrefixHook.class)) here += p.length(ctx);
+                for (PrefixHook p : hooks.at(s, PrefixHook.class, ctx)) here += p.length(ctx);
                 if (here > most) {
                     most = here;
                     widest = s;
                 }
             }
             if (widest == null) return;
-            for (PrefixHook p : hooks.at(widest, PrefixHook.class)) {
+            for (PrefixHook p : hooks.at(widest, PrefixHook.class, ctx)) {
                 int n = p.length(ctx);
                 if (n > 0) prefix = prepend(prefix, n, p.appliesTo(ctx));
             }
@@ -144,7 +144,7 @@ final class Blocks {
          * the virtual tokens each prepends and the rows that use them.
          */
         Tensor embed(Tensor e, Hooks hooks, String site, ForwardContext ctx) {
-            for (EmbeddingHook h : hooks.at(site, EmbeddingHook.class)) {
+            for (EmbeddingHook h : hooks.at(site, EmbeddingHook.class, ctx)) {
                 long before = e.size(1);
                 e = h.apply(e, ctx);
                 int n = (int) (e.size(1) - before);
@@ -379,13 +379,13 @@ final class Blocks {
 
     /** Applies the sublayer hooks at {@code site}: {@code h -> h'}. */
     static Tensor sublayer(String site, Tensor x, Tensor h, UnaryOperator<Tensor> norm, Hooks hooks, ForwardContext ctx) {
-        for (SublayerHook s : hooks.at(site, SublayerHook.class)) h = s.apply(x, h, norm, ctx);
+        for (SublayerHook s : hooks.at(site, SublayerHook.class, ctx)) h = s.apply(x, h, norm, ctx);
         return h;
     }
 
     /** Applies the {@link HiddenHook}s at a {@code FINAL_HIDDEN} or {@code LAYER_OUTPUT} site. */
     static Tensor hidden(String site, Tensor hidden, Hooks hooks, ForwardContext ctx) {
-        for (HiddenHook f : hooks.at(site, HiddenHook.class)) hidden = f.apply(hidden, ctx);
+        for (HiddenHook f : hooks.at(site, HiddenHook.class, ctx)) hidden = f.apply(hidden, ctx);
         return hidden;
     }
 }

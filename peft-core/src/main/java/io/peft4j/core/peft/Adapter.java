@@ -38,6 +38,7 @@ public abstract class Adapter {
     private final List<Hooks.Registration> registrations = new ArrayList<>();
     private boolean active = true;
     private boolean merged;
+    private boolean removed;
 
     protected Adapter(String name, PeftConfig config, TransformerModel model) {
         if (name == null || !name.matches("[A-Za-z0-9_-]+")) throw new IllegalArgumentException("adapter name '" + name + "' must be letters, digits, '_' or '-'");
@@ -90,6 +91,20 @@ public abstract class Adapter {
     public void remove() {
         registrations.forEach(Hooks.Registration::remove);
         registrations.clear();
+        removed = true;
+    }
+
+    /** Whether {@link #remove} took this adapter's hooks off the model. */
+    public boolean isRemoved() {
+        return removed;
+    }
+
+    /**
+     * Whether {@link PeftModel#save} writes this adapter; false for an adapter that is only a way of running other
+     * installed adapters (a composition of them), which has no file of its own.
+     */
+    public boolean hasFileForm() {
+        return true;
     }
 
     /** A trainable tensor saved under {@code base_model.model.<module prefix><key>} (LoRA, IA3, bottleneck weights). */
@@ -116,7 +131,20 @@ public abstract class Adapter {
         return seed * 0x9E3779B97F4A7C15L + name.hashCode() * 31L + index;
     }
 
+    /**
+     * Installs {@code hook} on {@code site} owned by this adapter: on a pass with row tags it runs only when one of the
+     * rows is tagged with this adapter's name ({@link Hooks#at(String, Class, ForwardContext)}), so it must apply to
+     * no other rows, as {@link #rows} selects them.
+     */
     protected void install(String site, Hook hook) {
+        registrations.add(model.hooks().add(site, hook, name));
+    }
+
+    /**
+     * Installs {@code hook} on {@code site} with no owner: it runs on every pass, whatever the row tags. For hooks that
+     * pick their rows by something other than row tags (an attachment of the pass).
+     */
+    protected void installUnowned(String site, Hook hook) {
         registrations.add(model.hooks().add(site, hook));
     }
 

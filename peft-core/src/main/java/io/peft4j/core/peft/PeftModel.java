@@ -85,6 +85,21 @@ public final class PeftModel {
         return a;
     }
 
+    /**
+     * Adds an adapter built on this model's base by other means than a config (a composition of installed adapters,
+     * which needs them to exist); it is active, as {@link #add(String, PeftConfig)} leaves a new adapter. Fails, and
+     * takes the adapter's hooks off again, when its name is taken or it was built on another base.
+     */
+    public Adapter add(Adapter adapter) {
+        if (adapter.model() != base || adapters.containsKey(adapter.name())) {
+            adapter.remove();
+            throw new IllegalArgumentException(adapter.model() != base ? "adapter '" + adapter.name() + "' was built on another base model"
+                    : "an adapter named '" + adapter.name() + "' is already installed");
+        }
+        adapters.put(adapter.name(), adapter);
+        return adapter;
+    }
+
     public Adapter adapter(String name) {
         Adapter a = adapters.get(name);
         if (a == null) throw new IllegalArgumentException("no adapter named '" + name + "' (installed: " + adapters.keySet() + ")");
@@ -178,8 +193,9 @@ public final class PeftModel {
     }
 
     /**
-     * Saves every adapter in Hugging Face PEFT's layout (bottleneck adapters in AdapterHub's): the adapter
-     * named {@value #DEFAULT} (or the only one) at {@code dir}, others in {@code dir/<name>}; the head
+     * Saves every adapter in Hugging Face PEFT's layout (bottleneck adapters in AdapterHub's; compositions, which
+     * have no file form, are not written): the adapter named {@value #DEFAULT} (or the only one) at {@code dir},
+     * others in {@code dir/<name>}; the head
      * beside them; after full fine-tuning ({@link #unfreezeBase}), the whole base model as a Hugging Face
      * checkpoint ({@code config.json} + {@code model.safetensors}, {@link Models#writeCheckpoint}), which
      * {@link Models#load} reads back as a base. The directory is replaced whole or not at all.
@@ -196,8 +212,9 @@ public final class PeftModel {
     public void writeFiles(Path dir) throws IOException {
         requireSomethingToSave();
         if (baseTrainable) Models.writeCheckpoint(base, dir);
-        boolean single = adapters.size() == 1;
-        for (Adapter a : adapters.values()) {
+        java.util.List<Adapter> saved = adapters.values().stream().filter(Adapter::hasFileForm).toList();
+        boolean single = saved.size() == 1;
+        for (Adapter a : saved) {
             Path d = single || a.name().equals(DEFAULT) ? dir : dir.resolve(a.name());
             writeAdapter(a, d);
         }
@@ -205,8 +222,8 @@ public final class PeftModel {
     }
 
     private void requireSomethingToSave() {
-        if (adapters.isEmpty() && head == null && !baseTrainable) {
-            throw new IllegalStateException("nothing to save: no adapter, no head, and the base is frozen");
+        if (adapters.values().stream().noneMatch(Adapter::hasFileForm) && head == null && !baseTrainable) {
+            throw new IllegalStateException("nothing to save: no adapter with a file form, no head, and the base is frozen");
         }
     }
 

@@ -90,7 +90,7 @@ public final class HyperLoraMethod implements PeftMethod {
                 Tensor bB = parameter("hypernetwork.lora_B." + shape + ".bias", Init.zeros(type, s.out() * r));
                 heads.put(shape, new Tensor[]{aW, aB, bW, bB});
             }
-            for (int j = 0; j < sites.size(); j++) install(sites.get(j).name(), new Layer(j));
+            for (int j = 0; j < sites.size(); j++) installUnowned(sites.get(j).name(), new Layer(j));
         }
 
         private static String shape(HookSite s) {

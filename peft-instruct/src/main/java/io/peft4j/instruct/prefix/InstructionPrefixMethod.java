@@ -64,7 +64,7 @@ public final class InstructionPrefixMethod implements PeftMethod {
             b1 = parameter("instruction_encoder.transform.0.bias", Init.uniform(seed(seed, 2), 1.0 / Math.sqrt(d), type, k));
             w2 = parameter("instruction_encoder.transform.2.weight", Init.kaimingUniform(seed(seed, 3), k, type, width, k));
             b2 = parameter("instruction_encoder.transform.2.bias", Init.uniform(seed(seed, 4), 1.0 / Math.sqrt(k), type, width));
-            for (var s : model.hooks().sites(SiteKind.ATTENTION_PREFIX)) install(s.name(), this);
+            for (var s : model.hooks().sites(SiteKind.ATTENTION_PREFIX)) installUnowned(s.name(), this);
         }
 
         private static InstructionBatch batch(ForwardContext ctx) {

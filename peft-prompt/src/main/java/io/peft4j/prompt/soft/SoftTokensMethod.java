@@ -75,7 +75,7 @@ public final class SoftTokensMethod implements PeftMethod {
             }
             table = parameter(KEY, init);
             String site = model.hooks().sites(SiteKind.EMBEDDINGS).get(0).name();
-            install(site, (EmbeddingHook) this::replace);
+            installUnowned(site, (EmbeddingHook) this::replace);
         }
 
         private static INDArray wordEmbeddings(TransformerModel model) {
