@@ -23,7 +23,9 @@ import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -133,6 +135,8 @@ public final class InferenceServer implements AutoCloseable {
     private final InferenceService backend;
     private final Config config;
     private final AdaptersRoot root;
+    /** Bound to a loopback address: requests must name a loopback host too (no DNS rebinding). */
+    private final boolean loopbackOnly;
     private final Semaphore permits;
     private final AtomicInteger inFlight = new AtomicInteger();
     private final ServerMetrics metrics;
@@ -146,6 +150,7 @@ public final class InferenceServer implements AutoCloseable {
         this.backend = Objects.requireNonNull(backend, "backend");
         this.config = config;
         this.root = config.adaptersRoot() == null ? null : AdaptersRoot.of(config.adaptersRoot());
+        this.loopbackOnly = isLoopback(config.host());
         this.permits = new Semaphore(config.maxConcurrentRequests());
         this.metrics = new ServerMetrics(backend, inFlight::get);
         AtomicInteger threads = new AtomicInteger();
@@ -271,6 +276,7 @@ public final class InferenceServer implements AutoCloseable {
         c.jetty.modifyHttpConfiguration(h -> h.setSendServerVersion(false));
         c.requestLogger.http((ctx, ms) -> metrics.request(endpointOf(ctx), method(ctx), ctx.statusCode(), (long) (ms * 1e6)));
 
+        if (loopbackOnly) c.routes.before(this::checkHost);
         c.routes.get("/health", route("/health", this::health));
         c.routes.get("/metrics", route("/metrics", ctx -> ctx.status(200).contentType(PROMETHEUS_TYPE).result(metrics.scrape())));
         c.routes.get("/v1/adapters", capped("/v1/adapters", this::listAdapters));
@@ -323,6 +329,34 @@ public final class InferenceServer implements AutoCloseable {
         inFlight.decrementAndGet();
         permits.release();
     }
+
+    private static boolean isLoopback(String host) {
+        try {
+            for (InetAddress a : InetAddress.getAllByName(host)) if (!a.isLoopbackAddress()) return false;
+            return true;
+        } catch (UnknownHostException e) {
+            return false; // binding will fail with its own message
+        }
+    }
+
+    /**
+     * On a loopback server, a request must name a loopback host ({@code localhost}, {@code 127.0.0.1}, {@code [::1]}):
+     * a web page whose name an attacker points at 127.0.0.1 (DNS rebinding) then cannot reach the API from a browser.
+     */
+    private void checkHost(Context ctx) {
+        String h = ctx.header("Host");
+        if (h == null || h.isEmpty()) return;
+        String name = h.startsWith("[") ? h.substring(0, Math.max(1, h.indexOf(']') + 1)) : h.contains(":") ? h.substring(0, h.indexOf(':')) : h;
+        String n = name.toLowerCase(java.util.Locale.ROOT);
+        if (n.equals("localhost") || n.endsWith(".localhost") || n.equals("[::1]") || n.equals(config.host().toLowerCase(java.util.Locale.ROOT))
+                || LOOPBACK_V4.matcher(n).matches()) {
+            return;
+        }
+        throw ApiError.forbidden("this server listens on loopback only and answers requests for a loopback host (localhost, 127.0.0.1, [::1]), not '"
+                + shorten(name) + "'");
+    }
+
+    private static final java.util.regex.Pattern LOOPBACK_V4 = java.util.regex.Pattern.compile("127(\\.\\d{1,3}){3}");
 
     // ------------------------------------------------------------------ endpoints
 
@@ -453,8 +487,17 @@ public final class InferenceServer implements AutoCloseable {
 
     // ------------------------------------------------------------------ bodies, answers, errors
 
-    /** The request body, at most {@link Config#maxBodyBytes} bytes (else 413). */
+    /**
+     * The request body, at most {@link Config#maxBodyBytes} bytes (else 413), sent as JSON (else 415: a form or text body
+     * is what another site's page can post to a local server without the browser asking first).
+     */
     private byte[] body(Context ctx) {
+        String type = ctx.header("Content-Type");
+        String media = type == null ? "" : type.split(";", 2)[0].strip().toLowerCase(java.util.Locale.ROOT);
+        if (!media.equals(JSON_TYPE) && !media.endsWith("+json")) {
+            throw new ApiError(415, "unsupported_media_type", "send the body as JSON, with the header Content-Type: application/json"
+                    + (type == null ? "" : " (not '" + shorten(type) + "')"));
+        }
         long max = config.maxBodyBytes();
         long declared = ctx.req().getContentLengthLong();
         if (declared > max) throw ApiError.tooLarge(max);

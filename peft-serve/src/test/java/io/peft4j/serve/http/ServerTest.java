@@ -66,6 +66,25 @@ class ServerTest {
                 HttpResponse.BodyHandlers.ofString()));
     }
 
+    /** A request builder for {@code path} with a JSON content type. */
+    static HttpRequest.Builder json(InferenceServer s, String path) {
+        return HttpRequest.newBuilder(s.uri().resolve(path)).header("Content-Type", "application/json");
+    }
+
+    /** Sends {@code request} as it is over a plain socket; returns the raw response (status line, headers, body). */
+    static String raw(InferenceServer s, String request) throws IOException {
+        try (Socket socket = new Socket("127.0.0.1", s.port())) {
+            socket.getOutputStream().write(request.getBytes(StandardCharsets.ISO_8859_1));
+            socket.getOutputStream().flush();
+            socket.shutdownOutput();
+            return new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        }
+    }
+
+    static JsonNode rawBody(String response) throws IOException {
+        return M.readTree(response.substring(response.indexOf("\r\n\r\n") + 4));
+    }
+
     static Answer answer(HttpResponse<String> r) {
         JsonNode j = null;
         try {
@@ -328,18 +347,58 @@ class ServerTest {
     }
 
     @Test
+    void bodiesMustBeSentAsJson() throws Exception {
+        FakeService fake = new FakeService(false, "sst2");
+        InferenceServer s = start(fake);
+        String body = "{\"adapter\": \"sst2\", \"inputs\": [\"a\"]}";
+        for (String type : new String[]{"text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"}) {
+            Answer a = answer(client.send(HttpRequest.newBuilder(s.uri().resolve("/v1/classify")).header("Content-Type", type)
+                    .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString()));
+            assertThat(assertError(a, 415, "unsupported_media_type")).contains("application/json");
+        }
+        Answer none = answer(client.send(HttpRequest.newBuilder(s.uri().resolve("/v1/classify")).POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+                HttpResponse.BodyHandlers.ofString()));
+        assertError(none, 415, "unsupported_media_type");
+        assertThat(fake.calls).isEmpty();
+        Answer charset = answer(client.send(HttpRequest.newBuilder(s.uri().resolve("/v1/classify")).header("Content-Type", "application/json; charset=utf-8")
+                .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString()));
+        assertThat(charset.status()).isEqualTo(200);
+    }
+
+    @Test
+    void aLoopbackServerAnswersOnlyRequestsForALoopbackHost() throws Exception {
+        InferenceServer s = start(new FakeService(false));
+        for (String host : new String[]{"localhost", "localhost:" + s.port(), "127.0.0.1:" + s.port(), "[::1]:" + s.port()}) {
+            assertThat(raw(s, "GET /health HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n")).as(host).startsWith("HTTP/1.1 200");
+        }
+        // a name an attacker's DNS points at 127.0.0.1 (DNS rebinding): a page on it must not reach the API
+        String r = raw(s, "GET /v1/adapters HTTP/1.1\r\nHost: evil.example:" + s.port() + "\r\nConnection: close\r\n\r\n");
+        assertThat(r).startsWith("HTTP/1.1 403");
+        assertThat(rawBody(r).path("error").path("type").asText()).isEqualTo("forbidden");
+    }
+
+    @Test
+    void malformedHttpIsAnsweredInJsonToo() throws Exception {
+        InferenceServer s = start(new FakeService(false));
+        String r = raw(s, "GET /health HTTP/1.1\r\nHost: localhost\r\nBad header line\r\n\r\n");
+        assertThat(r).startsWith("HTTP/1.1 400").contains("application/json").doesNotContain("<html").doesNotContain("\tat ");
+        assertThat(rawBody(r).path("error").path("type").asText()).isEqualTo("bad_request");
+    }
+
+    @Test
     void bodiesOverTheLimitAre413() throws Exception {
         FakeService fake = new FakeService(false, "sst2");
         InferenceServer s = start(fake); // 16 KiB
         String big = M.writeValueAsString(Map.of("adapter", "sst2", "inputs", List.of("a".repeat(40_000))));
         // with a Content-Length (no Expect: 100-continue: JDK 17's client waits for ever when refused one)
-        HttpRequest declared = HttpRequest.newBuilder(s.uri().resolve("/v1/classify"))
+        HttpRequest declared = json(s, "/v1/classify")
                 .POST(HttpRequest.BodyPublishers.ofString(big)).build();
         assertThat(assertError(answer(client.send(declared, HttpResponse.BodyHandlers.ofString())), 413, "payload_too_large")).contains("16384");
         // chunked, no length given: counted as it is read
         byte[] bytes = big.getBytes(StandardCharsets.UTF_8);
-        HttpRequest chunked = HttpRequest.newBuilder(s.uri().resolve("/v1/classify"))
+        HttpRequest chunked = json(s, "/v1/classify")
                 .POST(HttpRequest.BodyPublishers.ofInputStream(() -> new ByteArrayInputStream(bytes))).build();
+        assertThat(chunked.bodyPublisher().orElseThrow().contentLength()).isNegative();
         assertError(answer(client.send(chunked, HttpResponse.BodyHandlers.ofString())), 413, "payload_too_large");
         assertThat(fake.calls).isEmpty();
         // just under the limit is fine
@@ -366,7 +425,7 @@ class ServerTest {
         String body = M.writeValueAsString(Map.of("adapter", "sst2", "inputs", List.of("good")));
         List<CompletableFuture<HttpResponse<String>>> held = new ArrayList<>();
         for (int i = 0; i < 2; i++) {
-            held.add(client.sendAsync(HttpRequest.newBuilder(s.uri().resolve("/v1/classify")).POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+            held.add(client.sendAsync(json(s, "/v1/classify").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
                     HttpResponse.BodyHandlers.ofString()));
         }
         fake.entered.acquire(2); // both are in the backend, holding the two permits
@@ -446,7 +505,7 @@ class ServerTest {
         fake.gate = new CountDownLatch(1);
         InferenceServer s = start(fake);
         int port = s.port();
-        CompletableFuture<HttpResponse<String>> slow = client.sendAsync(HttpRequest.newBuilder(s.uri().resolve("/v1/classify"))
+        CompletableFuture<HttpResponse<String>> slow = client.sendAsync(json(s, "/v1/classify")
                 .POST(HttpRequest.BodyPublishers.ofString("{\"adapter\": \"sst2\", \"inputs\": [\"good\"]}")).build(), HttpResponse.BodyHandlers.ofString());
         fake.entered.acquire(); // the request is in the backend
         Thread stopper = new Thread(s::stop, "test-stopper");
