@@ -508,10 +508,17 @@ class ServerTest {
         CompletableFuture<HttpResponse<String>> slow = client.sendAsync(json(s, "/v1/classify")
                 .POST(HttpRequest.BodyPublishers.ofString("{\"adapter\": \"sst2\", \"inputs\": [\"good\"]}")).build(), HttpResponse.BodyHandlers.ofString());
         fake.entered.acquire(); // the request is in the backend
+        Socket open = new Socket("127.0.0.1", port); // a connection made before the stop, its request sent after
         Thread stopper = new Thread(s::stop, "test-stopper");
         stopper.start();
         while (accepts(port)) Thread.sleep(10); // until the listening socket has closed
         assertThat(slow).isNotDone();
+        try (open) {
+            open.getOutputStream().write("GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            String late = new String(open.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertThat(late).startsWith("HTTP/1.1 503");
+            assertThat(rawBody(late).path("error").path("type").asText()).isEqualTo("unavailable");
+        }
         assertThat(fake.closed).as("the backend stays open while a request is in flight").isFalse();
         fake.gate.countDown();
         HttpResponse<String> r = slow.get();
