@@ -405,7 +405,7 @@ public final class InferenceServer implements AutoCloseable {
                 ObjectNode o = a.addObject();
                 o.put("label", c.label());
                 ObjectNode p = o.putObject("probabilities");
-                for (Map.Entry<String, Double> e : c.probabilities().entrySet()) p.put(e.getKey(), e.getValue());
+                for (Map.Entry<String, Double> e : c.probabilities().entrySet()) p.put(e.getKey(), finite(e.getValue()));
             }
             return a;
         }, r.inputs().size());
@@ -424,7 +424,7 @@ public final class InferenceServer implements AutoCloseable {
                     ObjectNode o = preds.addObject();
                     o.put("token", p.token());
                     o.put("id", p.id());
-                    o.put("score", p.score());
+                    o.put("score", finite(p.score()));
                 }
             }
             return a;
@@ -601,6 +601,11 @@ public final class InferenceServer implements AutoCloseable {
         o.put("loaded", i.loaded());
         o.put("merged", i.merged());
         return o;
+    }
+
+    /** {@code v}, or null for NaN and infinities (which JSON cannot carry). */
+    private static Double finite(Double v) {
+        return v == null || v.isNaN() || v.isInfinite() ? null : v;
     }
 
     private static ObjectNode node() {

@@ -136,6 +136,9 @@ final class FakeService implements InferenceService {
     @Override
     public AdapterInfo load(String name, Path dir) {
         calls.add("load " + name);
+        if (dir.getFileName().toString().equals("broken")) {
+            throw new io.peft4j.core.PeftException(dir.resolve("adapter_config.json") + ": not a JSON object");
+        }
         loadedDirs.add(dir);
         AdapterInfo i = info(name, dir, true);
         adapters.put(name, i);

@@ -219,6 +219,11 @@ class ServerTest {
         assertThat(fake.loadedDirs).containsExactly(tmp.resolve("root/team/imdb").toRealPath());
         assertThat(names(send(s, "GET", "/v1/adapters", null))).containsExactly("sst2", "imdb");
 
+        // a malformed adapter: 400, naming the file relative to the root
+        Files.createDirectories(tmp.resolve("root/team/broken"));
+        String msg = assertError(send(s, "PUT", "/v1/adapters/broken", "{\"dir\": \"team/broken\"}"), 400, "bad_input");
+        assertThat(msg).isEqualTo("team/broken/adapter_config.json: not a JSON object");
+
         Answer del = send(s, "DELETE", "/v1/adapters/sst2", null);
         assertThat(del.status()).as(del.body()).isEqualTo(200);
         assertThat(del.json().get("unloaded").asText()).isEqualTo("sst2");
