@@ -103,8 +103,9 @@ final class ServeCommand implements Runnable {
         }
         Thread hook = new Thread(server::stop, "peft-serve-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
-        err.println("peft serve: listening on " + server.uri() + " (model " + backend.modelType() + ", "
-                + backend.adapters().size() + " adapters); Ctrl-C stops");
+        int n = backend.adapters().size();
+        err.println("peft serve: listening on " + server.uri() + " (model " + backend.modelType() + ", " + n + (n == 1 ? " adapter" : " adapters")
+                + "); Ctrl-C stops");
         err.flush();
         onStarted.accept(server);
         try {

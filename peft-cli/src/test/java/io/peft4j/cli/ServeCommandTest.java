@@ -104,7 +104,7 @@ class ServeCommandTest {
         serving.start();
         while (server.get() == null && serving.isAlive()) Thread.sleep(10);
         assertThat(server.get()).as(err.toString()).isNotNull();
-        Matcher m = Pattern.compile("peft serve: listening on (http://127\\.0\\.0\\.1:\\d+) \\(model bert, 1 adapters\\)").matcher(err.toString());
+        Matcher m = Pattern.compile("peft serve: listening on (http://127\\.0\\.0\\.1:\\d+) \\(model bert, 1 adapter\\)").matcher(err.toString());
         assertThat(m.find()).as(err.toString()).isTrue();
         HttpResponse<String> health = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(m.group(1) + "/health")).build(),
                 HttpResponse.BodyHandlers.ofString());
