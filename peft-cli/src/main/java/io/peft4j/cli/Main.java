@@ -14,7 +14,7 @@ import java.io.PrintWriter;
         description = "Parameter-efficient fine-tuning for the JVM.",
         subcommands = {DemoCommand.class, FillMaskCommand.class, TokenizeCommand.class, GenerateCommand.class, LogitsCommand.class,
                 ParamsCommand.class, TrainCommand.class, DatasetsCommand.class, ZeroShotCommand.class, EvalCommand.class, PredictCommand.class, ProbeCommand.class, MineCommand.class,
-                InstructCommand.class, MergeCommand.class})
+                InstructCommand.class, MergeCommand.class, ServeCommand.class})
 public final class Main implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
