@@ -934,7 +934,9 @@ public final class AdapterRegistry implements InferenceService {
         for (int[] ids : prompts) {
             if (r.future.isDone()) return prompts.size();      // timed out: stop spending the worker on it
             int maxNew = Math.min(p.maxNewTokens(), positions - ids.length);
-            java.util.function.Predicate<int[]> stopAfter = stops.isEmpty() ? null : gen -> {
+            java.util.function.Predicate<int[]> stopAfter = gen -> {
+                if (r.future.isDone()) return true;                  // timed out: its answer is no longer wanted
+                if (stops.isEmpty()) return false;
                 String text = tokenizer.decode(gen, true);
                 return stops.stream().anyMatch(text::contains);
             };

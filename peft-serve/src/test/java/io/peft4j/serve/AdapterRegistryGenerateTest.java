@@ -126,6 +126,46 @@ class AdapterRegistryGenerateTest {
         }
     }
 
+    /** Classifiers trained on a decoder (a head on the last token) mix in one batch and equal the CLI's classifier. */
+    @Test
+    void decoderClassifiersMixInOneBatchAndEqualTheCliClassifier() {
+        Map<String, Path> clfs = new LinkedHashMap<>();
+        clfs.put("c-lora", ServeFixtures.headClassifier(base, tmp.resolve("c-lora"), LoraConfig.defaults().withR(4), "lora", List.of("text"), 51));
+        clfs.put("c-prefix", ServeFixtures.headClassifier(base, tmp.resolve("c-prefix"), PrefixTuningConfig.of(2), "prefix_tuning", List.of("text"), 52));
+        clfs.put("c-prompt", ServeFixtures.headClassifier(base, tmp.resolve("c-prompt"), PromptTuningConfig.random(2), "prompt_tuning", List.of("text"), 53));
+        List<Map<String, String>> inputs = List.of(Map.of("text", "abc"), Map.of("text", "hello there world"), Map.of("text", "x"));
+        Gate gate = new Gate();
+        try (AdapterRegistry r = open(options().build())) {
+            clfs.forEach(r::register);
+            r.addBatchListener(gate);
+            Map<String, List<InferenceService.Classification>> alone = new LinkedHashMap<>();
+            for (String a : clfs.keySet()) {
+                List<InferenceService.Classification> rows = new ArrayList<>();
+                for (Map<String, String> in : inputs) rows.add(r.classify(a, List.of(in)).join().get(0));
+                alone.put(a, rows);
+                var cli = io.peft4j.prompt.task.ClassifierDirectory.load(clfs.get(a), base.toString()).classifier();
+                double[][] lp = cli.logProbabilities(inputs, 4);
+                for (int i = 0; i < inputs.size(); i++) {
+                    for (int c = 0; c < lp[i].length; c++) {
+                        assertThat(rows.get(i).probabilities().get(cli.labels().get(c))).as(a + " vs the CLI")
+                                .isCloseTo(Math.exp(lp[i][c]), org.assertj.core.api.Assertions.within(1e-5));
+                    }
+                }
+            }
+            gate.arm();
+            var warm = r.classify("c-lora", inputs);
+            gate.awaitHeld();
+            Map<String, CompletableFuture<List<InferenceService.Classification>>> mixed = new LinkedHashMap<>();
+            for (String a : clfs.keySet()) mixed.put(a, r.classify(a, inputs));
+            gate.release();
+            warm.join();
+            for (String a : clfs.keySet()) {
+                for (int i = 0; i < inputs.size(); i++) AdapterRegistryTest.assertSame(mixed.get(a).join().get(i), alone.get(a).get(i), 1e-5, a + " " + i);
+            }
+            assertThat(gate.largestBatch()).isEqualTo(clfs.size());
+        }
+    }
+
     @Test
     void aDecoderBaseRefusesFillMaskAndBadParameters() {
         try (AdapterRegistry r = open(options().maxInputTokens(8).build())) {

@@ -114,7 +114,11 @@ final class ServeFixtures {
 
     /** A classification head with weights large enough that the classes differ clearly. */
     static ClassificationHead head(List<String> labels, long seed) {
-        ClassificationHead h = ClassificationHead.classification(Pooling.CLS, labels, 32, DataType.FLOAT, seed);
+        return head(labels, Pooling.CLS, seed);
+    }
+
+    static ClassificationHead head(List<String> labels, Pooling pooling, long seed) {
+        ClassificationHead h = ClassificationHead.classification(pooling, labels, 32, DataType.FLOAT, seed);
         int i = 0;
         for (Tensor p : h.parameters().values()) p.value().addi(Init.normal(seed * 17 + i++, 1.0, p.dataType(), p.shape()));
         return h;
@@ -129,7 +133,7 @@ final class ServeFixtures {
     static Path headClassifier(Path base, Path out, PeftConfig config, String method, List<String> fields, long seed) {
         PeftModel pm = model(base);
         if (config != null) perturb(pm.add(PeftModel.DEFAULT, config, seed), seed);
-        pm.setHead(head(LABELS, seed));
+        pm.setHead(head(LABELS, pm.base().architecture().decoder() ? Pooling.LAST : Pooling.CLS, seed));
         Tokenizer tok = Tokenizers.load(base);
         HeadClassifier clf = new HeadClassifier(pm, new TextEncoder(tok, fields, 16, Truncation.END));
         ClassifierDirectory.write(out, pm, clf, task(base, LABELS, fields, method), null, base);
