@@ -84,7 +84,8 @@ import java.util.stream.Stream;
  * ({@link io.peft4j.core.hooks.ForwardContext} row tags): selecting an adapter copies no base weight, and each result
  * equals the request run alone up to float rounding. Generation runs one prompt at a time. Loads, unloads and
  * evictions run on the worker between batches, so they never race a pass. Listeners ({@link #addBatchListener}) are
- * told every batch.
+ * told every batch that answered requests (its kind {@code classify}, {@code fill-mask} or {@code generate}, its
+ * requests and rows), on the worker, just before its requests are answered.
  *
  * <p><b>Faults.</b> Futures fail with {@link ServeException}: {@code UNKNOWN_ADAPTER} for a name not registered,
  * {@code BAD_INPUT} for a missing text field, an input over {@link Options#maxInputTokens()}, a fill-mask text without
