@@ -28,6 +28,16 @@ public final class FillMask {
     }
 
     public static List<List<Prediction>> predict(TransformerModel model, Tokenizer tok, List<String> texts, int topK) {
+        return predict(model, tok, texts, topK, null);
+    }
+
+    /**
+     * {@link #predict(TransformerModel, Tokenizer, List, int)} in one pass whose rows carry {@code rowTags} (one per
+     * text: the adapter each row uses, see {@link ForwardContext}; null: no tags, every active adapter applies), so that
+     * one batch serves texts for different adapters.
+     */
+    public static List<List<Prediction>> predict(TransformerModel model, Tokenizer tok, List<String> texts, int topK, List<String> rowTags) {
+        if (rowTags != null && rowTags.size() != texts.size()) throw new IllegalArgumentException(rowTags.size() + " row tags for " + texts.size() + " texts");
         int maskId = tok.maskId();
         if (maskId < 0) throw new PeftException("fill-mask needs a tokenizer with a mask token ([MASK])");
         if (topK < 1) throw new PeftException("--top-k must be at least 1, got " + topK);
@@ -45,7 +55,7 @@ public final class FillMask {
             if (maskAt[i] < 0) throw new PeftException("input " + (i + 1) + " has no [MASK] token: \"" + texts.get(i) + "\"");
         }
         INDArray probs = Workspaces.run(() -> {
-            ModelOutput out = model.forward(new Batch(ids, types, mask), ForwardContext.inference(b));
+            ModelOutput out = model.forward(new Batch(ids, types, mask), new ForwardContext(b, rowTags, false, 0));
             long d = model.config().hidden();
             Tensor[] rows = new Tensor[b];
             for (int i = 0; i < b; i++) {

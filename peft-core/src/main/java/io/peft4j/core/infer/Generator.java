@@ -33,6 +33,17 @@ public final class Generator {
      * end of turn): {@link io.peft4j.core.model.Models#eosTokenIds} reads them from a model directory.
      */
     public static int[] generate(Decoder model, int[] prompt, int maxNewTokens, double temperature, long seed, int[] stopIds) {
+        return generate(model, prompt, maxNewTokens, temperature, seed, stopIds, null, null);
+    }
+
+    /**
+     * {@link #generate(Decoder, int[], int, double, long, int[])} with every pass's row tagged {@code rowTag} (the adapter
+     * to apply, see {@link ForwardContext}; null: no tag, every active adapter applies) and {@code stopAfter} (null: none)
+     * asked after each new token, given the new ids so far: true ends the generation there (a stop string was written).
+     */
+    public static int[] generate(Decoder model, int[] prompt, int maxNewTokens, double temperature, long seed, int[] stopIds, String rowTag,
+                                 java.util.function.Predicate<int[]> stopAfter) {
+        ForwardContext ctx = new ForwardContext(1, rowTag == null ? null : java.util.List.of(rowTag), false, 0);
         int[] stops = stopIds.clone();
         Arrays.sort(stops);
         if (prompt.length == 0) throw new PeftException("generate needs a non-empty prompt");
@@ -49,13 +60,14 @@ public final class Generator {
         for (int s = 0; s < steps; s++) {
             int[] feed = next;
             INDArray logits = Workspaces.run(() -> {
-                ModelOutput o = model.forward(Batch.of(feed), ForwardContext.inference(1), cache);
+                ModelOutput o = model.forward(Batch.of(feed), ctx, cache);
                 long t = o.hidden().size(1);
                 return new INDArray[]{model.lmLogits(Ops.narrow(o.hidden(), 1, t - 1, 1)).value().reshape(-1)};
             })[0];
             int tok = pick(logits.toDoubleVector(), temperature, rng);
             out[n++] = tok;
             if (Arrays.binarySearch(stops, tok) >= 0) break;
+            if (stopAfter != null && stopAfter.test(Arrays.copyOf(out, n))) break;
             next = new int[]{tok};
         }
         return Arrays.copyOf(out, n);

@@ -248,6 +248,24 @@ public final class PeftModel {
      * head saved beside it if there is one. Errors name the file and what differs from this base.
      */
     public Adapter load(Path dir, String name) {
+        Adapter a = loadAdapter(dir, name);
+        Head savedHead;
+        try {
+            savedHead = Files.isRegularFile(dir.resolve(HEAD_CONFIG_FILE)) ? readHead(dir) : null;
+        } catch (RuntimeException e) {
+            remove(name);        // nothing of a directory that fails to load stays installed
+            throw e;
+        }
+        if (savedHead != null) head = savedHead;
+        return a;
+    }
+
+    /**
+     * Loads the adapter in {@code dir} under {@code name} as {@link #load} does, but not the head saved beside it: for
+     * a model that serves several adapters, each with a head of its own ({@link #readHead}), this model's
+     * {@link #head()} stays as it is.
+     */
+    public Adapter loadAdapter(Path dir, String name) {
         if (adapters.containsKey(name)) throw new IllegalArgumentException("an adapter named '" + name + "' is already installed");
         Path cfgFile = dir.resolve(CONFIG_FILE);
         if (!Files.isRegularFile(cfgFile)) throw PeftException.inFile(dir, "not an adapter directory (no " + CONFIG_FILE + ")");
@@ -276,20 +294,16 @@ public final class PeftModel {
         }
         Map<String, INDArray> tensors = SafeTensors.readAll(weights, base.dataType());
         Adapter a = backedBy(tensors, cfgFile, weights, () -> method.createForLoading(base, config, name));
-        Head savedHead;
         try {
-            try {
-                a.loadStateDict(tensors, weights);
-            } catch (PeftException e) {
-                throw e.with("the adapter as " + cfgFile + " describes it");
-            }
-            savedHead = Files.isRegularFile(dir.resolve(HEAD_CONFIG_FILE)) ? readHead(dir) : null;
-        } catch (RuntimeException e) {
+            a.loadStateDict(tensors, weights);
+        } catch (PeftException e) {
             a.remove();          // nothing of a directory that fails to load stays installed
+            throw e.with("the adapter as " + cfgFile + " describes it");
+        } catch (RuntimeException e) {
+            a.remove();
             throw e;
         }
         adapters.put(name, a);
-        if (savedHead != null) head = savedHead;
         return a;
     }
 
@@ -303,8 +317,13 @@ public final class PeftModel {
         return head;
     }
 
-    private Head readHead(Path dir) {
+    /**
+     * Reads the task head saved in {@code dir} ({@value #HEAD_CONFIG_FILE} and {@value #HEAD_WEIGHTS_FILE}) for this
+     * base without making it this model's head. Faults name the file.
+     */
+    public Head readHead(Path dir) {
         Path f = dir.resolve(HEAD_CONFIG_FILE);
+        if (!Files.isRegularFile(f)) throw PeftException.inFile(dir, "no " + HEAD_CONFIG_FILE + " (no saved head)");
         JsonNode json = Json.read(f);
         Path w = dir.resolve(HEAD_WEIGHTS_FILE);
         if (!Files.isRegularFile(w)) throw PeftException.inFile(dir, "no " + HEAD_WEIGHTS_FILE + " beside " + HEAD_CONFIG_FILE);

@@ -69,10 +69,12 @@ public final class PromptClassifier implements io.peft4j.core.classify.TextClass
     private final List<String> labels;
     private final String softAdapter;
     private final Calibration calibration;
+    private final ClassificationHead ownHead;       // null: the model's head
 
     private PromptClassifier(PeftModel model, TemplateEncoder encoder, LabelWords words, HeadInput headInput, List<String> labels,
-                             String softAdapter, Calibration calibration) {
+                             String softAdapter, Calibration calibration, ClassificationHead ownHead) {
         this.model = model;
+        this.ownHead = ownHead;
         this.encoder = encoder;
         this.words = words;
         this.headInput = headInput;
@@ -98,6 +100,7 @@ public final class PromptClassifier implements io.peft4j.core.classify.TextClass
         private final Template template;
         private Verbalizer verbalizer;
         private HeadInput head;
+        private ClassificationHead ownHead;
         private boolean vocabularyOnly;
         private Integer maxLength;
         private String softName = SOFT_TOKENS;
@@ -118,6 +121,17 @@ public final class PromptClassifier implements io.peft4j.core.classify.TextClass
         /** Scores with the model's classification head (set on the model first) instead of a verbalizer. */
         public Builder head(HeadInput input) {
             this.head = input;
+            this.ownHead = null;
+            return this;
+        }
+
+        /**
+         * Scores with {@code head}, the classifier's own, instead of a verbalizer: for a model that serves several
+         * classifiers, each with its head, the model's {@link PeftModel#head()} is neither read nor changed.
+         */
+        public Builder head(HeadInput input, ClassificationHead head) {
+            this.head = input;
+            this.ownHead = java.util.Objects.requireNonNull(head, "head");
             return this;
         }
 
@@ -184,7 +198,7 @@ public final class PromptClassifier implements io.peft4j.core.classify.TextClass
                 }
                 labels = List.of();
             } else {
-                if (!(model.head() instanceof ClassificationHead h) || h.isRegression()) {
+                if (!((ownHead != null ? ownHead : model.head()) instanceof ClassificationHead h) || h.isRegression()) {
                     throw new PeftException("a template that feeds a head needs a classification head on the model (PeftModel.setHead) first");
                 }
                 labels = h.labels();
@@ -200,7 +214,7 @@ public final class PromptClassifier implements io.peft4j.core.classify.TextClass
                             + "' (it is " + existing + "): name another with softTokens(...)");
                 }
             }
-            return new PromptClassifier(model, enc, lw, head, labels, soft, Calibration.none());
+            return new PromptClassifier(model, enc, lw, head, labels, soft, Calibration.none(), ownHead);
         }
 
         private static int reservedPositions(PeftModel model) {
@@ -247,6 +261,17 @@ public final class PromptClassifier implements io.peft4j.core.classify.TextClass
         return softAdapter;
     }
 
+    /** What a head reads when one scores the classes, or null when a verbalizer does. */
+    public HeadInput headInput() {
+        return headInput;
+    }
+
+    /** The head that scores the classes: the classifier's own, else the model's; null when a verbalizer scores them. */
+    public ClassificationHead head() {
+        if (headInput == null) return null;
+        return ownHead != null ? ownHead : (ClassificationHead) model.head();
+    }
+
     /** The calibration predictions use ({@link Calibration#none()} unless set). */
     public Calibration calibration() {
         return calibration;
@@ -257,7 +282,7 @@ public final class PromptClassifier implements io.peft4j.core.classify.TextClass
         if (!c.isNone() && c.reference().length != labels.size()) {
             throw new PeftException("a calibration of " + c.reference().length + " classes for a classifier of " + labels.size());
         }
-        return new PromptClassifier(model, encoder, words, headInput, labels, softAdapter, c);
+        return new PromptClassifier(model, encoder, words, headInput, labels, softAdapter, c, ownHead);
     }
 
     /** {@code record} rendered through the template. */
@@ -325,7 +350,7 @@ public final class PromptClassifier implements io.peft4j.core.classify.TextClass
     }
 
     /** One forward pass over rendered rows. */
-    private record Pass(ModelOutput out, Rendered[] rendered, ForwardContext ctx) {
+    private record Pass(ModelOutput out, int[] answerPositions, ForwardContext ctx) {
         long width() {
             return out.hidden().size(1);
         }
@@ -335,7 +360,7 @@ public final class PromptClassifier implements io.peft4j.core.classify.TextClass
             int[] at = new int[rows.size()];
             for (int i = 0; i < at.length; i++) {
                 int r = rows.get(i);
-                at[i] = (int) (r * width() + out.virtualTokens() + rendered[r].answerPosition());
+                at[i] = (int) (r * width() + out.virtualTokens() + answerPositions[r]);
             }
             return at;
         }
@@ -378,7 +403,9 @@ public final class PromptClassifier implements io.peft4j.core.classify.TextClass
             slots.forEach((k, v) -> m.put(k, v.toArray(new int[0][])));
             c = c.with(SoftTokenSlots.class, new SoftTokenSlots(t, m));
         }
-        return new Pass(model.forward(new Batch(ids, types, mask), c), rendered, c);
+        int[] answers = new int[b];
+        for (int r = 0; r < b; r++) answers[r] = rendered[r].answerPosition();
+        return new Pass(model.forward(new Batch(ids, types, mask), c), answers, c);
     }
 
     /** This classifier's class scores {@code [g, C]} for the given rows of a pass. */
@@ -389,10 +416,10 @@ public final class PromptClassifier implements io.peft4j.core.classify.TextClass
             Tensor at = answerHidden(p, rows);
             int[][] ones = new int[rows.size()][1];
             for (int[] o : ones) o[0] = 1;
-            return model.headLogits(new ModelOutput(Ops.reshape(at, at.size(0), 1, at.size(1)), 0, ones), p.ctx());
+            return headLogits(new ModelOutput(Ops.reshape(at, at.size(0), 1, at.size(1)), 0, ones), p.ctx());
         }
         ModelOutput out = p.out();
-        if (rows.size() != p.rendered().length || !inOrder(rows)) {
+        if (rows.size() != p.answerPositions().length || !inOrder(rows)) {
             Tensor h = out.hidden();
             long w = h.size(1), d = h.size(2);
             int[] idx = rows.stream().mapToInt(Integer::intValue).toArray();
@@ -400,7 +427,25 @@ public final class PromptClassifier implements io.peft4j.core.classify.TextClass
             for (int i = 0; i < idx.length; i++) mask[i] = out.attentionMask()[idx[i]];
             out = new ModelOutput(Ops.reshape(Ops.embedding(Ops.reshape(h, h.size(0), w * d), idx), idx.length, w, d), out.virtualTokens(), mask);
         }
-        return model.headLogits(out, p.ctx());
+        return headLogits(out, p.ctx());
+    }
+
+    private Tensor headLogits(ModelOutput out, ForwardContext ctx) {
+        return ownHead != null ? ownHead.apply(out, ctx) : model.headLogits(out, ctx);
+    }
+
+    /**
+     * This classifier's raw class scores {@code [g, C]} (no calibration) for {@code rows} of a forward pass that its
+     * caller ran, rows rendered through this classifier's template ({@link #render}) and perhaps others of other
+     * classifiers or inputs: {@code out} and {@code ctx} are the pass's output and context, {@code answerPositions}
+     * each batch row's {@link Rendered#answerPosition()} (for this classifier's rows). What a server that mixes
+     * classifiers of several kinds in one batch uses; {@link #scores(List, ForwardContext)} runs the pass itself.
+     */
+    public Tensor scores(ModelOutput out, ForwardContext ctx, List<Integer> rows, int[] answerPositions) {
+        if (answerPositions.length != out.hidden().size(0)) {
+            throw new IllegalArgumentException(answerPositions.length + " answer positions for a pass of " + out.hidden().size(0) + " rows");
+        }
+        return groupScores(new Pass(out, answerPositions, ctx), rows);
     }
 
     private static boolean inOrder(List<Integer> rows) {
@@ -606,6 +651,16 @@ public final class PromptClassifier implements io.peft4j.core.classify.TextClass
 
     /** {@link #read(PeftModel, Tokenizer, java.nio.file.Path)}, rendering to at most {@code maxLength} tokens (null: the default). */
     public static PromptClassifier read(PeftModel model, Tokenizer tokenizer, java.nio.file.Path dir, Integer maxLength) {
+        return read(model, tokenizer, dir, maxLength, null, null);
+    }
+
+    /**
+     * {@link #read(PeftModel, Tokenizer, java.nio.file.Path, Integer)} onto a model that serves several classifiers:
+     * the template's soft tokens are loaded as adapter {@code softTokensAdapter} (null: the name {@code template.json}
+     * records), and a head-scored classifier scores with {@code head} (null: the model's head).
+     */
+    public static PromptClassifier read(PeftModel model, Tokenizer tokenizer, java.nio.file.Path dir, Integer maxLength, String softTokensAdapter,
+                                        ClassificationHead head) {
         java.nio.file.Path tf = dir.resolve(Template.FILE), vf = dir.resolve(Verbalizer.FILE);
         if (!java.nio.file.Files.isRegularFile(tf)) throw PeftException.inFile(dir, "no " + Template.FILE + " (not a prompt-based classifier)");
         var json = io.peft4j.core.io.Json.read(tf);
@@ -619,18 +674,24 @@ public final class PromptClassifier implements io.peft4j.core.classify.TextClass
             HeadInput h = java.util.Arrays.stream(HeadInput.values()).filter(x -> x.name().equalsIgnoreCase(in)).findFirst()
                     .orElseThrow(() -> PeftException.inFile(tf, in.isEmpty() ? "no " + Verbalizer.FILE + " beside it and no field 'head_input'"
                             : "field 'head_input' is \"" + in + "\", not \"mask\" or \"sequence\""));
-            b.head(h);
+            if (head != null) b.head(h, head);
+            else b.head(h);
         }
-        String soft = json.path("soft_tokens_adapter").asText(SOFT_TOKENS);
+        String saved = json.path("soft_tokens_adapter").asText(SOFT_TOKENS);
+        String soft = softTokensAdapter != null ? softTokensAdapter : saved;
         b.softTokens(soft);
         if (template.hasSoftTokens() && model.adapters().stream().noneMatch(a -> a.name().equals(soft))) {
-            java.nio.file.Path own = dir.resolve(soft);
-            if (java.nio.file.Files.isRegularFile(own.resolve(PeftModel.CONFIG_FILE))) model.load(own, soft);
-            else if (java.nio.file.Files.isRegularFile(dir.resolve(PeftModel.CONFIG_FILE))
+            java.nio.file.Path own = dir.resolve(saved);
+            boolean shared = softTokensAdapter != null || head != null;      // the model's head is not this classifier's to set
+            if (java.nio.file.Files.isRegularFile(own.resolve(PeftModel.CONFIG_FILE))) {
+                if (shared) model.loadAdapter(own, soft);
+                else model.load(own, soft);
+            } else if (java.nio.file.Files.isRegularFile(dir.resolve(PeftModel.CONFIG_FILE))
                     && io.peft4j.core.io.Json.read(dir.resolve(PeftModel.CONFIG_FILE)).path("peft_type").asText().equals(SoftTokensConfig.PEFT_TYPE)) {
-                model.load(dir, soft);
+                if (shared) model.loadAdapter(dir, soft);
+                else model.load(dir, soft);
             } else {
-                throw PeftException.inFile(tf, "template '" + template + "' has soft tokens, but no " + soft + " adapter was saved beside it");
+                throw PeftException.inFile(tf, "template '" + template + "' has soft tokens, but no " + saved + " adapter was saved beside it");
             }
         }
         return b.build();

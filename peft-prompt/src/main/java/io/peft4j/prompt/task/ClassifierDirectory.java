@@ -63,20 +63,13 @@ public final class ClassifierDirectory {
      * file and what is missing.
      */
     public static Loaded load(Path dir, String model) {
-        if (!Files.isDirectory(dir)) throw PeftException.inFile(dir, "not a directory");
+        TaskConfig task = readTask(dir);
         Path taskFile = dir.resolve(TaskConfig.FILE);
-        if (!Files.isRegularFile(taskFile)) {
-            throw PeftException.inFile(dir, "not a trained classifier (no " + TaskConfig.FILE + "; 'peft train --output DIR' writes one)");
-        }
-        TaskConfig task = TaskConfig.read(taskFile);
         boolean full = Files.isRegularFile(dir.resolve("config.json"));
         Path modelDir = full ? dir : ModelHub.resolve(model != null ? model : task.baseModel());
         PeftModel pm = PeftModel.of(Models.load(modelDir, DataType.FLOAT), task.baseModel());
         Tokenizer tok = Tokenizers.load(modelDir);
-        Path adapterConfig = dir.resolve(PeftModel.CONFIG_FILE);
-        boolean rootAdapter = Files.isRegularFile(adapterConfig)
-                && !Json.read(adapterConfig).path("peft_type").asText().equals(SoftTokensConfig.PEFT_TYPE);
-        if (rootAdapter) pm.load(dir, PeftModel.DEFAULT);               // the head saved beside it comes with it
+        if (hasRootAdapter(dir)) pm.load(dir, PeftModel.DEFAULT);               // the head saved beside it comes with it
         else if (Files.isRegularFile(dir.resolve(PeftModel.HEAD_CONFIG_FILE))) pm.loadHead(dir);
         TextClassifier clf;
         Path labelsFile;
@@ -94,18 +87,106 @@ public final class ClassifierDirectory {
                         ? "neither a head (" + PeftModel.HEAD_CONFIG_FILE + ") nor a template (" + Template.FILE + ")"
                         : "the head is not a classification head (head_type must be \"classification\" for a text classifier)");
             }
-            TextEncoder encoder;
-            try {
-                encoder = new TextEncoder(tok, task.data().textFields(), task.maxLength(), task.truncation());
-            } catch (IllegalArgumentException e) {
-                throw PeftException.inFile(taskFile, "field 'max_length': " + e.getMessage());
-            }
-            clf = new FieldsChecked(new HeadClassifier(pm, encoder), task.data().textFields(), taskFile);
+            clf = new FieldsChecked(new HeadClassifier(pm, encoder(tok, task, taskFile)), task.data().textFields(), taskFile);
         }
-        if (!clf.labels().equals(task.labels())) {
-            throw PeftException.inFile(taskFile, "labels " + task.labels() + " differ from " + clf.labels() + " in " + labelsFile);
-        }
+        checkLabels(clf.labels(), task, taskFile, labelsFile);
         return new Loaded(pm, tok, clf, task);
+    }
+
+    /**
+     * Attaches the classifier in {@code dir} to {@code model}, a frozen base that other classifiers and adapters share,
+     * under {@code name}: its adapter is installed under that name (used by rows tagged with it only), its head is read
+     * as its own (the model's {@link PeftModel#head()} is neither read nor changed), a template's soft tokens become
+     * adapter {@code name + "-soft"}. The base must be the one the classifier was trained on ({@code tokenizer} its
+     * tokenizer); adapter weights of another shape are refused naming the file. A fully fine-tuned directory (its own
+     * {@code config.json}) is a whole model and cannot share a base: refused. Nothing of a directory that fails to
+     * attach stays installed. Faults name the file.
+     */
+    public static AttachedClassifier attach(Path dir, PeftModel model, Tokenizer tokenizer, String name) {
+        TaskConfig task = readTask(dir);
+        Path taskFile = dir.resolve(TaskConfig.FILE);
+        if (Files.isRegularFile(dir.resolve("config.json"))) {
+            throw PeftException.inFile(dir, "a fully fine-tuned classifier (method '" + task.method() + "'): its config.json and weights are a whole model of "
+                    + "their own, which cannot share a base model with other adapters; serve it as a base model instead");
+        }
+        String soft = name + "-soft";
+        for (String n : List.of(name, soft)) {
+            if (model.adapters().stream().anyMatch(a -> a.name().equals(n))) throw new IllegalArgumentException("an adapter named '" + n + "' is already installed");
+        }
+        List<String> installed = new java.util.ArrayList<>();
+        try {
+            if (hasRootAdapter(dir)) {
+                model.loadAdapter(dir, name);
+                installed.add(name);
+            }
+            Path headFile = dir.resolve(PeftModel.HEAD_CONFIG_FILE);
+            io.peft4j.core.head.Head head = Files.isRegularFile(headFile) ? model.readHead(dir) : null;
+            AttachedClassifier clf;
+            Path labelsFile;
+            List<String> labels;
+            if (Files.isRegularFile(dir.resolve(Template.FILE))) {
+                ClassificationHead own = head == null ? null : classificationHead(head, headFile);
+                PromptClassifier p;
+                try {
+                    p = PromptClassifier.read(model, tokenizer, dir, task.maxLength(), soft, own);
+                } catch (PeftException e) {
+                    throw e.with("rendering to the max_length " + task.maxLength() + " of " + taskFile);
+                } finally {
+                    if (model.adapters().stream().anyMatch(a -> a.name().equals(soft))) installed.add(soft);
+                }
+                labelsFile = dir.resolve(Files.isRegularFile(dir.resolve(Verbalizer.FILE)) ? Verbalizer.FILE : PeftModel.HEAD_CONFIG_FILE);
+                labels = p.labels();
+                clf = new AttachedClassifier(model, name, dir, task, tokenizer, installed, p.head(), null, p);
+            } else {
+                if (head == null) throw PeftException.inFile(dir, "neither a head (" + PeftModel.HEAD_CONFIG_FILE + ") nor a template (" + Template.FILE + ")");
+                ClassificationHead h = classificationHead(head, headFile);
+                labelsFile = headFile;
+                labels = h.labels();
+                clf = new AttachedClassifier(model, name, dir, task, tokenizer, installed, h, encoder(tokenizer, task, taskFile), null);
+            }
+            checkLabels(labels, task, taskFile, labelsFile);
+            return clf;
+        } catch (RuntimeException e) {
+            for (String n : installed) if (model.adapters().stream().anyMatch(a -> a.name().equals(n))) model.remove(n);
+            throw e;
+        }
+    }
+
+    private static TaskConfig readTask(Path dir) {
+        if (!Files.isDirectory(dir)) throw PeftException.inFile(dir, "not a directory");
+        Path taskFile = dir.resolve(TaskConfig.FILE);
+        if (!Files.isRegularFile(taskFile)) {
+            throw PeftException.inFile(dir, "not a trained classifier (no " + TaskConfig.FILE + "; 'peft train --output DIR' writes one)");
+        }
+        return TaskConfig.read(taskFile);
+    }
+
+    /** Whether {@code dir} holds an adapter at its root other than a template's soft tokens. */
+    private static boolean hasRootAdapter(Path dir) {
+        Path adapterConfig = dir.resolve(PeftModel.CONFIG_FILE);
+        return Files.isRegularFile(adapterConfig) && !Json.read(adapterConfig).path("peft_type").asText().equals(SoftTokensConfig.PEFT_TYPE);
+    }
+
+    private static ClassificationHead classificationHead(io.peft4j.core.head.Head head, Path headFile) {
+        if (!(head instanceof ClassificationHead h) || h.isRegression()) {
+            throw PeftException.inFile(headFile, "the head is not a classification head (head_type must be \"classification\" for a text classifier)");
+        }
+        return h;
+    }
+
+    private static TextEncoder encoder(Tokenizer tok, TaskConfig task, Path taskFile) {
+        try {
+            return new TextEncoder(tok, task.data().textFields(), task.maxLength(), task.truncation());
+        } catch (IllegalArgumentException e) {
+            throw PeftException.inFile(taskFile, "field 'max_length': " + e.getMessage());
+        }
+    }
+
+    /** Fails when the classifier's labels ({@code labels}, from {@code labelsFile}) are not the task's. */
+    private static void checkLabels(List<String> labels, TaskConfig task, Path taskFile, Path labelsFile) {
+        if (!labels.equals(task.labels())) {
+            throw PeftException.inFile(taskFile, "labels " + task.labels() + " differ from " + labels + " in " + labelsFile);
+        }
     }
 
     /**
