@@ -1,6 +1,7 @@
 package io.peft4j.cli;
 
 import io.peft4j.core.PeftException;
+import io.peft4j.serve.AdapterRegistry;
 import io.peft4j.serve.InferenceService;
 import io.peft4j.serve.http.InferenceServer;
 import picocli.CommandLine.Command;
@@ -29,7 +30,7 @@ import java.util.regex.Pattern;
 @Command(name = "serve", mixinStandardHelpOptions = true,
         description = "Serves one frozen base model with many adapters over HTTP (JSON): classify, fill-mask, generate, adapter "
                 + "loading and unloading, health and Prometheus metrics. Binds to loopback unless --host says otherwise; "
-                + "stops gracefully on Ctrl-C or SIGTERM (answers the requests it has, then exits). API: docs/serving-http.md.")
+                + "stops gracefully on Ctrl-C or SIGTERM (answers the requests it has, then exits). API: docs/serving.md.")
 final class ServeCommand implements Runnable {
     @Option(names = "--model", required = true, description = "The base model: a directory or a known name.")
     String model;
@@ -71,11 +72,21 @@ final class ServeCommand implements Runnable {
     }
 
     /**
-     * Builds the backend. <b>Wire here when AdapterRegistry is merged</b>: replace the throw with the one line
-     * {@code return AdapterRegistry.open(o);} (or its real signature, from the fields of {@code o}).
+     * Builds the backend: an {@link AdapterRegistry} over the model with the named adapters registered (loaded on first
+     * request). The adapters root bounds what clients may load ({@code PUT}, checked by the server); the operator's own
+     * {@code --adapter} directories may lie anywhere.
      */
     static InferenceService backend(BackendOptions o) {
-        throw new UnsupportedOperationException("AdapterRegistry not merged yet"); // MERGE: return io.peft4j.serve.AdapterRegistry.open(...);
+        AdapterRegistry.Options.Builder b = AdapterRegistry.Options.builder().maxBatchRows(o.maxBatchRows()).maxWaitMillis(o.maxWaitMs())
+                .queueCapacity(o.queueCapacity()).maxLoadedAdapters(o.maxLoadedAdapters()).requestTimeout(o.requestTimeout());
+        AdapterRegistry registry = AdapterRegistry.open(o.model(), b.build());
+        try {
+            o.adapters().forEach(registry::register);
+        } catch (RuntimeException e) {
+            registry.close();
+            throw e;
+        }
+        return registry;
     }
 
     /** The backend factory ({@link #backend}); tests put a fake in its place. */

@@ -539,6 +539,16 @@ public final class AdapterRegistry implements InferenceService {
         return new Meta(decoder ? GENERATE : FILL_MASK, type.toLowerCase(Locale.ROOT), List.of(), List.of(), params, json.path("num_virtual_tokens").asInt(0));
     }
 
+    /**
+     * A classifier that reads one text field takes a record of one entry under any name (a server passes a bare string
+     * as {@code {"text": ...}}) as that field.
+     */
+    private static Map<String, String> singleField(Map<String, String> rec, List<String> fields) {
+        String only = rec.size() == 1 ? rec.values().iterator().next() : null;
+        if (fields.size() != 1 || only == null || rec.containsKey(fields.get(0))) return rec;
+        return Map.of(fields.get(0), only);
+    }
+
     /** The values in the directory's safetensors files (and its subdirectories', a template's soft tokens). */
     private static long savedParameters(Path dir) {
         try (Stream<Path> files = Files.walk(dir, 2)) {
@@ -616,9 +626,11 @@ public final class AdapterRegistry implements InferenceService {
                             ? "a trained classifier" : "a plain " + e.meta.method() + " adapter") + "), not " + kind);
                 }
                 if (kind.equals(CLASSIFY)) {
+                    List<Object> named = new ArrayList<>(inputs.size());
                     for (int i = 0; i < inputs.size(); i++) {
                         @SuppressWarnings("unchecked")
-                        Map<String, String> rec = (Map<String, String>) inputs.get(i);
+                        Map<String, String> rec = singleField((Map<String, String>) inputs.get(i), e.meta.inputFields());
+                        named.add(rec);
                         for (String f : e.meta.inputFields()) {
                             if (rec.get(f) == null) {
                                 return failed(ServeException.Kind.BAD_INPUT, who + ": input " + (i + 1) + " has no text field '" + f + "' (its fields: "
@@ -626,6 +638,7 @@ public final class AdapterRegistry implements InferenceService {
                             }
                         }
                     }
+                    inputs = named;
                 }
             }
             if (waiting.get() >= options.queueCapacity()) {

@@ -35,7 +35,11 @@ public interface InferenceService extends AutoCloseable {
     record GenerationParams(int maxNewTokens, double temperature, long seed, List<String> stop) {
     }
 
-    /** Classifies each input (its text fields by name) with adapter {@code adapter}'s classifier (a head or a template and verbalizer). */
+    /**
+     * Classifies each input (its text fields by name) with adapter {@code adapter}'s classifier (a head or a template and
+     * verbalizer). A classifier that reads one text field also takes a one-entry input under any name (a server's bare
+     * string, {@code {"text": ...}}).
+     */
     CompletableFuture<List<Classification>> classify(String adapter, List<Map<String, String>> inputs);
 
     /** Top-k fillers of each text's mask token, by the base masked LM with {@code adapter} applied (null: the base alone). */

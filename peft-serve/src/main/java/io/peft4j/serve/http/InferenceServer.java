@@ -48,7 +48,7 @@ import java.util.function.Supplier;
 
 /**
  * The HTTP inference server of {@code peft serve}: JSON requests in, JSON answers out, for one
- * {@link InferenceService} (one frozen base serving many adapters). See {@code docs/serving-http.md} for the API.
+ * {@link InferenceService} (one frozen base serving many adapters). See {@code docs/serving.md} for the API.
  *
  * <pre>{@code
  * try (InferenceServer s = InferenceServer.start(backend, InferenceServer.Config.defaults().withPort(0))) {
