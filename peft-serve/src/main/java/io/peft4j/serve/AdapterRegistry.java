@@ -540,13 +540,13 @@ public final class AdapterRegistry implements InferenceService {
     }
 
     /**
-     * A classifier that reads one text field takes a record of one entry under any name (a server passes a bare string
-     * as {@code {"text": ...}}) as that field.
+     * A classifier that reads one text field takes a record {@code {"text": ...}} (a server's bare string) as that
+     * field, whatever its name.
      */
     private static Map<String, String> singleField(Map<String, String> rec, List<String> fields) {
-        String only = rec.size() == 1 ? rec.values().iterator().next() : null;
-        if (fields.size() != 1 || only == null || rec.containsKey(fields.get(0))) return rec;
-        return Map.of(fields.get(0), only);
+        String text = rec.size() == 1 ? rec.get("text") : null;
+        if (fields.size() != 1 || text == null || fields.get(0).equals("text")) return rec;
+        return Map.of(fields.get(0), text);
     }
 
     /** The values in the directory's safetensors files (and its subdirectories', a template's soft tokens). */

@@ -37,8 +37,8 @@ public interface InferenceService extends AutoCloseable {
 
     /**
      * Classifies each input (its text fields by name) with adapter {@code adapter}'s classifier (a head or a template and
-     * verbalizer). A classifier that reads one text field also takes a one-entry input under any name (a server's bare
-     * string, {@code {"text": ...}}).
+     * verbalizer). A classifier that reads one text field also takes {@code {"text": ...}} (a server's bare string) as
+     * that field, whatever its name.
      */
     CompletableFuture<List<Classification>> classify(String adapter, List<Map<String, String>> inputs);
 

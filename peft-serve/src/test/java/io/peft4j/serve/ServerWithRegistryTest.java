@@ -107,6 +107,26 @@ class ServerWithRegistryTest {
         assertThat(registry.isClosed()).isTrue();
     }
 
+    /** A bare string reaches a one-field classifier as its field, whatever the field's name; with two fields it is refused. */
+    @Test
+    void aBareStringIsTheOnlyTextFieldOfAClassifier(@TempDir Path tmp) throws Exception {
+        Path base = ServeFixtures.bertBase(tmp);
+        Path sms = ServeFixtures.headClassifier(base, tmp.resolve("sms"), LoraConfig.defaults().withR(2), "lora", List.of("sms"), 4);
+        Path pair = ServeFixtures.headClassifier(base, tmp.resolve("pair"), LoraConfig.defaults().withR(2), "lora", List.of("subject", "body"), 5);
+        AdapterRegistry registry = AdapterRegistry.open(base, AdapterRegistry.Options.defaults());
+        registry.register("sms", sms);
+        registry.register("pair", pair);
+        InferenceServer server = InferenceServer.start(registry, InferenceServer.Config.defaults().withPort(0));
+        try {
+            assertMatchesCli(post(server, "/v1/classify", Map.of("adapter", "sms", "inputs", List.of("win a free film")), 200),
+                    ClassifierDirectory.load(sms, base.toString()), List.of(Map.of("sms", "win a free film")));
+            JsonNode err = post(server, "/v1/classify", Map.of("adapter", "pair", "inputs", List.of("win a free film")), 400);
+            assertThat(err.path("error").path("message").asText()).contains("subject");
+        } finally {
+            server.stop();
+        }
+    }
+
     /** The server's labels and probabilities equal those of the CLI's classifier on its own model (1e-5). */
     static void assertMatchesCli(JsonNode answer, ClassifierDirectory.Loaded cli, List<Map<String, String>> inputs) {
         double[][] lp = cli.classifier().logProbabilities(inputs, 8);
