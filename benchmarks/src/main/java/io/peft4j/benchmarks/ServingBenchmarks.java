@@ -34,9 +34,9 @@ import java.util.function.Supplier;
  * What serving many adapters from one frozen BERT-base costs, each figure against its reference timed in the same run
  * (alternating, medians): a request tagged for one of 1, 10, 100 or 1,000 loaded LoRA adapters; a batch of 32 rows
  * mixing 8 adapters against the same 32 rows for one adapter (LoRA, prompt tuning, prefix tuning); LoRA merged into the
- * weights against unmerged; and the memory a loaded adapter takes against its file. Writes
- * {@code docs/benchmarks-serving.md} with the CPU model and the same run's sgemm. Usage:
- * {@code ServingBenchmarks OUTPUT.md [ROUNDS]}.
+ * weights against unmerged; the memory a loaded adapter takes against its file; and the HTTP server under load
+ * ({@link ServerLoadTest}). Writes {@code docs/benchmarks-serving.md} with the CPU model and the same run's sgemm. Usage:
+ * {@code ServingBenchmarks OUTPUT.md [ROUNDS [LOAD_SECONDS]]}.
  */
 public final class ServingBenchmarks {
     private static final int SHORT = 16, LONG = 64, ROWS = 32;
@@ -59,6 +59,7 @@ public final class ServingBenchmarks {
         md.append(mixedBatches(bert, rounds));
         md.append(merged(bert, rounds));
         md.append(memory(bert));
+        md.append(ServerLoadTest.run(dir, bert, io.peft4j.core.tokenizer.Tokenizers.load(dir), args.length > 2 ? Double.parseDouble(args[2]) : 30));
         AtomicFiles.write(out, md.toString().getBytes(StandardCharsets.UTF_8));
         System.out.println(md);
     }
