@@ -18,10 +18,7 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-export GOMP_SPINCOUNT="${GOMP_SPINCOUNT:-0}"          # see ./peft; the configurations' JVMs inherit these
-export OPENBLAS_THREAD_TIMEOUT="${OPENBLAS_THREAD_TIMEOUT:-16}"
-export MALLOC_MMAP_THRESHOLD_="${MALLOC_MMAP_THRESHOLD_:-1048576}"
-export MALLOC_TRIM_THRESHOLD_="${MALLOC_TRIM_THRESHOLD_:-4194304}"
+source "$ROOT/docs/jvm-env.sh"        # the JVM environment ./peft uses
 OUT="${DECODER_BENCH_OUT:-docs/benchmarks-decoder.md}"
 # arrays live outside the Java heap; JavaCPP's native limits are off so that the largest configuration is bounded by the machine
 JAVA_OPTS="${PEFT4J_BENCH_JAVA_OPTS:--Xmx2g -Dorg.bytedeco.javacpp.maxbytes=0 -Dorg.bytedeco.javacpp.maxphysicalbytes=0}"

@@ -21,10 +21,7 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-export GOMP_SPINCOUNT="${GOMP_SPINCOUNT:-0}"          # see ./peft
-export OPENBLAS_THREAD_TIMEOUT="${OPENBLAS_THREAD_TIMEOUT:-16}"
-export MALLOC_MMAP_THRESHOLD_="${MALLOC_MMAP_THRESHOLD_:-1048576}"
-export MALLOC_TRIM_THRESHOLD_="${MALLOC_TRIM_THRESHOLD_:-4194304}"
+source "$ROOT/docs/jvm-env.sh"        # the JVM environment ./peft uses
 KNOWN=(zero-shot few-shot probes instruct demo render)
 sections=() demo_tasks=() current=""
 for a in "$@"; do

@@ -4,9 +4,6 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-export GOMP_SPINCOUNT="${GOMP_SPINCOUNT:-0}"          # see ./peft
-export OPENBLAS_THREAD_TIMEOUT="${OPENBLAS_THREAD_TIMEOUT:-16}"
-export MALLOC_MMAP_THRESHOLD_="${MALLOC_MMAP_THRESHOLD_:-1048576}"
-export MALLOC_TRIM_THRESHOLD_="${MALLOC_TRIM_THRESHOLD_:-4194304}"
+source "$ROOT/docs/jvm-env.sh"        # the JVM environment ./peft uses
 mvn -q -B -DskipTests -pl benchmarks -am package
 java -Xmx8g -cp "benchmarks/target/benchmarks.jar:benchmarks/target/lib/*" io.peft4j.benchmarks.WorkflowBenchmarks docs/benchmarks-workflows.md "$@"

@@ -48,20 +48,10 @@ class BottleneckCompositionTest {
     /** {@code hou}: Houlsby at both sublayers; {@code pfe}: Pfeiffer after the feed-forward one; {@code par}: parallel. Random weights. */
     private static PeftModel withAdapters() {
         PeftModel m = bert();
-        randomise(m.add("hou", BottleneckConfig.of(Architecture.HOUSLBY).withReductionFactor(4), 1), 21);
-        randomise(m.add("pfe", BottleneckConfig.of(Architecture.PFEIFFER).withReductionFactor(8), 2), 22);
-        randomise(m.add("par", BottleneckConfig.of(Architecture.PARALLEL).withReductionFactor(4), 3), 23);
+        Fixtures.randomise(m.add("hou", BottleneckConfig.of(Architecture.HOUSLBY).withReductionFactor(4), 1), 21);
+        Fixtures.randomise(m.add("pfe", BottleneckConfig.of(Architecture.PFEIFFER).withReductionFactor(8), 2), 22);
+        Fixtures.randomise(m.add("par", BottleneckConfig.of(Architecture.PARALLEL).withReductionFactor(4), 3), 23);
         return m;
-    }
-
-    private static void randomise(Adapter a, long seed) {
-        Random r = new Random(seed);
-        for (var t : a.parameters().values()) {
-            INDArray v = t.value();
-            double[] d = new double[(int) v.length()];
-            for (int i = 0; i < d.length; i++) d[i] = r.nextGaussian() * 0.3;
-            v.assign(Nd4j.create(d, v.shape(), 'c'));
-        }
     }
 
     private static INDArray hidden(PeftModel m, ForwardContext ctx) {

@@ -14,13 +14,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Random;
 
 import static io.peft4j.adapter.LoraTest.logits;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -43,20 +41,10 @@ class LoraCombinationTest {
     /** {@code a}: r 2, alpha 4 (s = 2) on c_attn; {@code b}: r 3, alpha 3 with rsLoRA (s = √3) on c_attn and attn.c_proj; {@code c}: r 2, alpha 8 (s = 4). */
     private static PeftModel withSources() {
         PeftModel m = gpt2();
-        randomise(m.add("a", LoraConfig.defaults().withR(2).withAlpha(4).withTargetModules("c_attn"), 1), 11);
-        randomise(m.add("b", LoraConfig.defaults().withR(3).withAlpha(3).withRslora(true).withTargetModules("c_attn", "attn.c_proj"), 2), 12);
-        randomise(m.add("c", LoraConfig.defaults().withR(2).withAlpha(8).withTargetModules("c_attn"), 3), 13);
+        Fixtures.randomise(m.add("a", LoraConfig.defaults().withR(2).withAlpha(4).withTargetModules("c_attn"), 1), 11);
+        Fixtures.randomise(m.add("b", LoraConfig.defaults().withR(3).withAlpha(3).withRslora(true).withTargetModules("c_attn", "attn.c_proj"), 2), 12);
+        Fixtures.randomise(m.add("c", LoraConfig.defaults().withR(2).withAlpha(8).withTargetModules("c_attn"), 3), 13);
         return m;
-    }
-
-    private static void randomise(Adapter a, long seed) {
-        Random r = new Random(seed);
-        for (var t : a.parameters().values()) {
-            INDArray v = t.value();
-            double[] d = new double[(int) v.length()];
-            for (int i = 0; i < d.length; i++) d[i] = r.nextGaussian() * 0.3;
-            v.assign(Nd4j.create(d, v.shape(), 'c'));
-        }
     }
 
     private static double[][] a(Adapter x, String site) {
@@ -296,7 +284,7 @@ class LoraCombinationTest {
     void eachMistakeIsOneClearErrorAndInstallsNothing() {
         PeftModel m = withSources();
         m.add("ia3", Ia3Config.defaults());
-        randomise(m.add("layer0", LoraConfig.defaults().withR(2).withTargetModules("c_attn").withLayers(0), 4), 14);
+        Fixtures.randomise(m.add("layer0", LoraConfig.defaults().withR(2).withTargetModules("c_attn").withLayers(0), 4), 14);
         assertThatThrownBy(() -> LoraCombination.addWeighted(m, List.of("a", "zzz"), List.of(1.0, 1.0), "x", CombinationType.CAT, null))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("no adapter named 'zzz'");
         assertThatThrownBy(() -> LoraCombination.addWeighted(m, List.of("a", "ia3"), List.of(1.0, 1.0), "x", CombinationType.CAT, null))

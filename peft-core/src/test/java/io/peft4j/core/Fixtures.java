@@ -129,4 +129,18 @@ public final class Fixtures {
         for (int i = 0; i < d.length; i++) d[i] = arr.get(i).asDouble();
         return Nd4j.createFromArray(d);
     }
+
+    /**
+     * Overwrites every parameter of {@code a} with N(0, 0.3²) draws from {@code seed}, so that a freshly made adapter (often
+     * the identity at first) changes the model.
+     */
+    public static void randomise(io.peft4j.core.peft.Adapter a, long seed) {
+        java.util.Random r = new java.util.Random(seed);
+        for (var t : a.parameters().values()) {
+            INDArray v = t.value();
+            double[] d = new double[(int) v.length()];
+            for (int i = 0; i < d.length; i++) d[i] = r.nextGaussian() * 0.3;
+            v.assign(Nd4j.create(d, v.shape(), 'c'));
+        }
+    }
 }

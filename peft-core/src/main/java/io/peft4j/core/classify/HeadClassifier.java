@@ -61,18 +61,9 @@ public final class HeadClassifier implements TextClassifier {
             List<int[]> ids = part.stream().map(Example::ids).toList(), types = part.stream().map(Example.Classification::tokenTypes).toList();
             Batch batch = Objectives.collate(ids, types.contains(null) ? null : types);
             INDArray logits = Workspaces.run(() -> new INDArray[]{model.headLogits(model.forward(batch, ctx), ctx).value()})[0];
-            for (int r = 0; r < part.size(); r++) out[s + r] = logSoftmax(logits.getRow(r).toDoubleVector());
+            for (int r = 0; r < part.size(); r++) out[s + r] = TextClassifier.logSoftmax(logits.getRow(r).toDoubleVector());
         }
         return out;
     }
 
-    static double[] logSoftmax(double[] z) {
-        double max = Double.NEGATIVE_INFINITY, sum = 0;
-        for (double v : z) max = Math.max(max, v);
-        for (double v : z) sum += Math.exp(v - max);
-        double lse = max + Math.log(sum);
-        double[] out = new double[z.length];
-        for (int i = 0; i < z.length; i++) out[i] = z[i] - lse;
-        return out;
-    }
 }

@@ -49,4 +49,15 @@ public interface TextClassifier {
         }
         return out;
     }
+
+    /** {@code z - log Σ exp(z)}, computed from the largest value so that it stays finite. */
+    static double[] logSoftmax(double[] z) {
+        double max = Double.NEGATIVE_INFINITY, sum = 0;
+        for (double v : z) max = Math.max(max, v);
+        for (double v : z) sum += Math.exp(v - max);
+        double lse = max + Math.log(sum);
+        double[] out = new double[z.length];
+        for (int i = 0; i < z.length; i++) out[i] = z[i] - lse;
+        return out;
+    }
 }

@@ -257,7 +257,7 @@ public final class AttachedClassifier implements TextClassifier {
             List<Integer> members = groups.get(c);
             for (int i = 0; i < members.size(); i++) {
                 double[] raw = scores[g].getRow(i).toDoubleVector();
-                result[members.get(i)] = c.prompt != null ? c.prompt.calibration().apply(new double[][]{raw})[0] : logSoftmax(raw);
+                result[members.get(i)] = c.prompt != null ? c.prompt.calibration().apply(new double[][]{raw})[0] : TextClassifier.logSoftmax(raw);
             }
         }
         return result;
@@ -296,16 +296,6 @@ public final class AttachedClassifier implements TextClassifier {
             double[][] lp = logProbabilities(part);
             System.arraycopy(lp, 0, out, s, lp.length);
         }
-        return out;
-    }
-
-    private static double[] logSoftmax(double[] z) {
-        double max = Double.NEGATIVE_INFINITY, sum = 0;
-        for (double v : z) max = Math.max(max, v);
-        for (double v : z) sum += Math.exp(v - max);
-        double lse = max + Math.log(sum);
-        double[] out = new double[z.length];
-        for (int i = 0; i < z.length; i++) out[i] = z[i] - lse;
         return out;
     }
 
