@@ -49,6 +49,30 @@ final class FlatTensors implements Serializable {
         return out;
     }
 
+    /** {@code arrays} (FLOAT or DOUBLE, as {@code doubles} says), such as an optimizer's moments in parameter order. */
+    static FlatTensors ofArrays(List<INDArray> arrays, boolean doubles) {
+        FlatTensors out = new FlatTensors(doubles, arrays.size());
+        for (int i = 0; i < arrays.size(); i++) {
+            INDArray c = arrays.get(i).dup('c');
+            if (doubles) out.d[i] = c.castTo(DataType.DOUBLE).data().asDouble();
+            else out.f[i] = c.castTo(DataType.FLOAT).data().asFloat();
+        }
+        return out;
+    }
+
+    /** Multiplies every value by {@code c} in place and returns this. */
+    FlatTensors times(double c) {
+        for (int i = 0; i < size(); i++) {
+            if (doubles && d[i] != null) for (int j = 0; j < d[i].length; j++) d[i][j] *= c;
+            if (!doubles && f[i] != null) for (int j = 0; j < f[i].length; j++) f[i][j] *= (float) c;
+        }
+        return this;
+    }
+
+    boolean isDouble() {
+        return doubles;
+    }
+
     private static boolean isDouble(List<Tensor> params) {
         DataType t = params.get(0).dataType();
         for (Tensor p : params) {

@@ -55,7 +55,7 @@ public final class SparkTrainer<E> {
     private final ObjectiveFactory<E> objective;
     private final TrainingConfig cfg;
     private final List<TrainingListener> listeners = new ArrayList<>();
-    private int partitions, treeDepth = 2;
+    private int partitions, treeDepth = 2, averageEvery;
     private long broadcastBytes, gradientBytes;
 
     /**
@@ -86,6 +86,21 @@ public final class SparkTrainer<E> {
     public SparkTrainer<E> treeDepth(int depth) {
         if (depth < 1) throw new IllegalArgumentException("tree depth must be at least 1, not " + depth);
         this.treeDepth = depth;
+        return this;
+    }
+
+    /**
+     * A second mode, local steps with parameter averaging: each partition takes optimizer steps of its own on its
+     * micro-batches of each step (their mean gradient, clipped, AdamW with its own copy of the moments), and every {@code k}
+     * steps (and at each epoch's end) the driver averages the partitions' parameters and moments. Parameters and moments
+     * cross the network once a round instead of gradients once a step. It is not the single-process algorithm (with one
+     * partition it is, exactly): each partition's steps see a smaller batch and drift apart between averages, so results
+     * differ from {@link Trainer}'s and depend on the number of partitions. There is no evaluation in this mode.
+     * {@code k} 0 (the default) is the synchronous mode.
+     */
+    public SparkTrainer<E> averageEvery(int k) {
+        if (k < 0) throw new IllegalArgumentException("averaging interval must be 0 (synchronous) or positive, not " + k);
+        this.averageEvery = k;
         return this;
     }
 
@@ -129,6 +144,12 @@ public final class SparkTrainer<E> {
             if (n > Integer.MAX_VALUE) throw new PeftSparkException("reading the training examples", n + " examples: at most 2^31 - 1 are supported", null);
             specB = jsc.broadcast(spec);
             Trainer<E> trainer = new Trainer<>(model, objective.create(), cfg);
+            if (averageEvery > 0) {
+                if (dev != null && metric != null) throw new IllegalArgumentException("local steps with averaging do not evaluate: train without a dev set");
+                try (EpochMicroBatches<E> groups = new EpochMicroBatches<>(jsc, indexed, (int) n, partitions, cfg)) {
+                    return new Averaging<>(jsc, model, groups, specB, objective, cfg, averageEvery, partitions, treeDepth, listeners).fit(trainer.plan(n));
+                }
+            }
             listeners.forEach(trainer::addListener);
             try (SparkSteps<E> steps = new SparkSteps<>(jsc, indexed, (int) n, partitions, treeDepth, specB, objective, cfg)) {
                 try {

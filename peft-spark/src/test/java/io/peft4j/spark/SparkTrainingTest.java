@@ -126,6 +126,41 @@ class SparkTrainingTest {
         assertThat(ExecutorCache.built() - built).as("models built: once per task slot, not per task").isLessThanOrEqualTo(2);
     }
 
+    /**
+     * Local steps with averaging: over one partition it is the single-process algorithm exactly; over two it trains (the
+     * loss falls) but is another algorithm, whose parameters differ from the single process's, and it resumes exactly.
+     */
+    @Test
+    void localStepsWithAveragingAreTheSingleProcessOnOnePartitionAndAnotherAlgorithmOnTwo(@TempDir Path tmp) {
+        PeftModel one = lora();
+        TrainingResult r1 = trainer(one, ObjectiveFactory.causalLm(0.1), CFG, 1).averageEvery(3).fit(TestSpark.jsc().parallelize(DATA, 2));
+        assertThat(r1.steps()).isEqualTo(6);
+        assertThat(maxDifference(snapshot(one))).isLessThanOrEqualTo(TOLERANCE);
+        for (int i = 0; i < 6; i++) assertThat(r1.losses().get(i)).isCloseTo(referenceLosses.get(i), org.assertj.core.data.Offset.offset(1e-12));
+
+        TrainingConfig cfg = CFG.withCheckpoints(tmp, 2, true);
+        PeftModel two = lora();
+        TrainingResult r2 = trainer(two, ObjectiveFactory.causalLm(0.1), cfg, 2).averageEvery(2).fit(TestSpark.jsc().parallelize(DATA, 2));
+        assertThat(r2.steps()).isEqualTo(6);
+        assertThat(r2.losses()).allSatisfy(l -> assertThat(l).isFinite());
+        assertThat(maxDifference(snapshot(two))).isGreaterThan(1e-6);
+        Map<String, INDArray> after = snapshot(two);
+
+        // a driver that crashes after step 4's checkpoint, restarted, ends where the whole run did
+        TrainingConfig crashCfg = cfg.withCheckpoints(tmp.resolve("crashed"), 2, true);
+        PeftModel part = lora();
+        var crashing = trainer(part, ObjectiveFactory.causalLm(0.1), crashCfg, 2).averageEvery(2).addListener(new TrainingListener() {
+            public void onCheckpoint(long step, Path dir) {
+                if (step == 4) throw new IllegalStateException("simulated driver crash");
+            }
+        });
+        assertThatThrownBy(() -> crashing.fit(TestSpark.jsc().parallelize(DATA, 2))).hasMessageContaining("simulated driver crash");
+        PeftModel resumed = lora();
+        trainer(resumed, ObjectiveFactory.causalLm(0.1), crashCfg, 2).averageEvery(2).fit(TestSpark.jsc().parallelize(DATA, 2));
+        Map<String, INDArray> b = snapshot(resumed);
+        after.forEach((k, v) -> assertThat(v.sub(b.get(k)).amaxNumber().doubleValue()).as(k).isLessThanOrEqualTo(TOLERANCE));
+    }
+
     // ------------------------------------------------------------------ faults
 
     /** Set by the driver's listener: the steps completed, so a task knows which step it is in (local mode: one JVM). */
