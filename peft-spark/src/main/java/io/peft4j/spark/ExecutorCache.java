@@ -56,11 +56,4 @@ final class ExecutorCache {
             return built;
         }
     }
-
-    /** Forgets every idle instance. */
-    static void clear() {
-        synchronized (IDLE) {
-            IDLE.clear();
-        }
-    }
 }

@@ -263,6 +263,22 @@ class SparkTrainingTest {
                 .hasMessageContaining("is a llama").hasMessageContaining("the driver's is a gpt2");
     }
 
+    /** An executor whose adapters come out other than the driver's (another config, another method version) is refused by name. */
+    @Test
+    void adaptersOtherThanTheDriversAreRefusedNamingTheTensor() {
+        ModelSpec spec = ModelSpec.of(lora(), GPT2);
+        PeftModel r8 = PeftModel.of(Models.load(GPT2, DataType.DOUBLE));
+        r8.add("default", LoraConfig.defaults().withR(8).withTargetModules("c_attn"));
+        assertThatThrownBy(() -> spec.checkAgainstDriver(r8.trainableParameters()))
+                .hasMessageContaining("trainable tensor 'adapter/default/h.0.attn.c_attn.lora_A.weight' has shape [8, 32] here and [4, 32] on the driver");
+        PeftModel renamed = PeftModel.of(Models.load(GPT2, DataType.DOUBLE));
+        renamed.add("other", LoraConfig.defaults().withR(4).withTargetModules("c_attn"));
+        assertThatThrownBy(() -> spec.checkAgainstDriver(renamed.trainableParameters()))
+                .hasMessageContaining("other trainable tensors than the driver's: missing [adapter/default/");
+        assertThat(ModelSpec.of(r8, GPT2).key()).isNotEqualTo(spec.key());      // executors cache the two apart
+        spec.checkAgainstDriver(spec.build(" (here)").trainableParameters());    // the driver's own configs rebuild its tensors
+    }
+
     @Test
     void anEmptyDataSetIsAnError() {
         var t = trainer(lora(), ObjectiveFactory.causalLm(0.1), CFG, 2);
