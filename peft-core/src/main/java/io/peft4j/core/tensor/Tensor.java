@@ -207,6 +207,16 @@ public final class Tensor {
         return grad;
     }
 
+    /**
+     * Sets this trainable leaf's gradient to a copy of {@code g} (null: none), as if a backward pass had computed it: for
+     * gradients computed elsewhere, such as a data-parallel driver's sum of its workers' gradients.
+     */
+    public void setGrad(INDArray g) {
+        if (!leaf || !requiresGrad) throw new IllegalStateException("only a trainable leaf has a gradient to set");
+        grad = null;
+        if (g != null) accumulate(g);
+    }
+
     /** Forgets the gradient; a leaf keeps its array to fill again on the next backward pass. */
     public void zeroGrad() {
         grad = null;

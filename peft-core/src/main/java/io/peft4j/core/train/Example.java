@@ -1,7 +1,10 @@
 package io.peft4j.core.train;
 
-/** Training examples for the built-in {@link Objectives}: token ids as the model's tokenizer gives them. */
-public sealed interface Example {
+/**
+ * Training examples for the built-in {@link Objectives}: token ids as the model's tokenizer gives them. Serializable, so a
+ * cluster (Spark) can hold and ship them.
+ */
+public sealed interface Example extends java.io.Serializable {
     int[] ids();
 
     /** Sequence classification: {@code label} indexes the head's labels. {@code tokenTypes} may be null. */

@@ -40,12 +40,27 @@ public interface ExampleSource<E> {
 
             @Override
             public Iterator<E> epoch(int epoch) {
-                List<Integer> idx = new ArrayList<>(copy.size());
-                for (int i = 0; i < copy.size(); i++) idx.add(i);
-                Collections.shuffle(idx, new Random(seed * 31 + epoch));
-                return idx.stream().map(copy::get).iterator();
+                int[] order = order(copy.size(), seed, epoch);
+                return java.util.Arrays.stream(order).mapToObj(copy::get).iterator();
             }
         };
+    }
+
+    /**
+     * The order {@link #of(List, long)} trains epoch {@code epoch} of {@code n} examples in: the index of the example at
+     * each position, a permutation drawn from {@code (seed, epoch)} alone (as {@link Collections#shuffle(List, Random)}
+     * draws it). A data-parallel driver that holds only the examples' indices orders them by this.
+     */
+    static int[] order(int n, long seed, int epoch) {
+        int[] idx = new int[n];
+        for (int i = 0; i < n; i++) idx[i] = i;
+        Random rnd = new Random(seed * 31 + epoch);
+        for (int i = n; i > 1; i--) {           // Collections.shuffle's swaps on a random-access list
+            int j = rnd.nextInt(i), t = idx[i - 1];
+            idx[i - 1] = idx[j];
+            idx[j] = t;
+        }
+        return idx;
     }
 
     /**

@@ -58,13 +58,23 @@ public final class Trainer<E> {
     /** Trains on the examples {@code train} gives (a list or a stream); evaluates {@code metric} on {@code dev} when both are given. */
     public TrainingResult fit(ExampleSource<E> train, List<E> dev, Metric<E> metric) {
         if (train.size() == 0) throw new IllegalArgumentException("no training examples");
+        return fit(train.size(), new LocalSteps(train), dev, metric);
+    }
+
+    /**
+     * Trains on {@code examples} examples whose step gradients {@code gradients} computes (a data-parallel driver's
+     * gradients combined from several machines); everything else (clipping, the optimizer, the schedule, evaluation,
+     * checkpoints, resume) is this loop's, so a driver whose gradients equal the single process's trains identically.
+     */
+    public TrainingResult fit(long examples, StepGradients gradients, List<E> dev, Metric<E> metric) {
+        if (examples <= 0) throw new IllegalArgumentException("no training examples");
         Map<String, Tensor> params = model.trainableParameters();
         if (params.isEmpty()) throw new IllegalStateException("nothing to train: add an adapter, a head, or unfreeze the base");
-        Run run = start(params, plan(train.size()), train);
+        Run run = start(params, plan(examples));
         TrainingResult.StopReason reason = TrainingResult.StopReason.COMPLETED;
         while (run.state.step < run.plan.total()) {
             int epoch = run.plan.epoch(run.state.step);
-            double loss = runner.gradients(params, run.nextStep(epoch), run.state.step);
+            double loss = gradients.compute(params, run.state.step, run.plan);
             double norm = StepRunner.gradNorm(params);
             if (!finite(run, loss, norm)) {
                 reason = TrainingResult.StopReason.NON_FINITE_LOSS;
@@ -85,11 +95,71 @@ public final class Trainer<E> {
 
     /**
      * How the examples divide into optimizer steps: {@code perStep} examples a step (batch size × accumulation),
-     * {@code stepsPerEpoch} steps an epoch, {@code total} steps in the run.
+     * {@code stepsPerEpoch} steps an epoch, {@code total} steps in the run. Step {@code s} takes the examples at
+     * positions {@link #firstPosition}{@code (s)} onwards (at most {@code perStep}, fewer at the epoch's end) of epoch
+     * {@link #epoch}{@code (s)}'s order.
      */
-    private record Plan(int perStep, long stepsPerEpoch, long total) {
-        int epoch(long step) {
+    public record Plan(long examples, int perStep, long stepsPerEpoch, long total) {
+        public int epoch(long step) {
             return (int) (step / stepsPerEpoch);
+        }
+
+        /** The position in its epoch's order of step {@code step}'s first example. */
+        public long firstPosition(long step) {
+            return (step % stepsPerEpoch) * perStep;
+        }
+
+        /** The number of examples step {@code step} takes. */
+        public int stepSize(long step) {
+            return (int) Math.min(perStep, examples - firstPosition(step));
+        }
+    }
+
+    /**
+     * Where each optimizer step's gradients come from: the examples in this process ({@link #fit(ExampleSource, List, Metric)}),
+     * or a data-parallel driver that hands the step's micro-batches ({@link StepRunner#microBatch}) to other machines and
+     * combines their gradients.
+     */
+    @FunctionalInterface
+    public interface StepGradients {
+        /**
+         * Sets the gradients of {@code params} to step {@code step}'s (the mean over its micro-batches; a tensor that gets none
+         * keeps none) and returns the step's mean loss (not finite when a micro-batch's is not). Steps come in order from the
+         * first step of the run, which is not 0 in a resumed run.
+         */
+        double compute(Map<String, Tensor> params, long step, Plan plan);
+    }
+
+    /** The steps' gradients from an {@link ExampleSource} in this process. */
+    private final class LocalSteps implements StepGradients {
+        final ExampleSource<E> train;
+        Iterator<E> examples;
+        int examplesEpoch = -1;
+
+        LocalSteps(ExampleSource<E> train) {
+            this.train = train;
+        }
+
+        @Override
+        public double compute(Map<String, Tensor> params, long step, Plan plan) {
+            return runner.gradients(params, examples(step, plan), step);
+        }
+
+        /**
+         * The step's examples: the next {@code perStep} of its epoch's order (fewer at the epoch's end). Entering an
+         * epoch mid-way (a resumed run) skips the examples of the steps already taken in it.
+         */
+        List<E> examples(long stepIndex, Plan plan) {
+            int epoch = plan.epoch(stepIndex);
+            if (epoch != examplesEpoch) {
+                examples = train.epoch(epoch);
+                examplesEpoch = epoch;
+                long skip = plan.firstPosition(stepIndex);
+                for (long i = 0; i < skip && examples.hasNext(); i++) examples.next();
+            }
+            List<E> step = new ArrayList<>(plan.perStep());
+            while (step.size() < plan.perStep() && examples.hasNext()) step.add(examples.next());
+            return step;
         }
     }
 
@@ -99,46 +169,27 @@ public final class Trainer<E> {
         final Plan plan;
         final Optimizer opt;
         final State state;
-        final ExampleSource<E> train;
         final List<Double> losses = new ArrayList<>();
         final long t0 = System.nanoTime(), startStep;
-        Iterator<E> examples;
-        int examplesEpoch = -1;
 
-        Run(Map<String, Tensor> params, Plan plan, Optimizer opt, State state, ExampleSource<E> train) {
+        Run(Map<String, Tensor> params, Plan plan, Optimizer opt, State state) {
             this.params = params;
             this.plan = plan;
             this.opt = opt;
             this.state = state;
-            this.train = train;
             this.startStep = state.step;
-        }
-
-        /**
-         * The current step's examples: the next {@code perStep} of its epoch's order (fewer at the epoch's end). Entering an
-         * epoch mid-way (a resumed run) skips the examples of the steps already taken in it.
-         */
-        List<E> nextStep(int epoch) {
-            if (epoch != examplesEpoch) {
-                examples = train.epoch(epoch);
-                examplesEpoch = epoch;
-                long skip = (state.step % plan.stepsPerEpoch()) * plan.perStep();
-                for (long i = 0; i < skip && examples.hasNext(); i++) examples.next();
-            }
-            List<E> step = new ArrayList<>(plan.perStep());
-            while (step.size() < plan.perStep() && examples.hasNext()) step.add(examples.next());
-            return step;
         }
     }
 
-    private Plan plan(long examples) {
+    /** The plan of a run over {@code examples} examples with this trainer's batch size, accumulation, epochs and max steps. */
+    public Plan plan(long examples) {
         int perStep = cfg.batchSize() * cfg.accumulation();
         long stepsPerEpoch = (examples + perStep - 1) / perStep;
-        return new Plan(perStep, stepsPerEpoch, cfg.maxSteps() > 0 ? cfg.maxSteps() : cfg.epochs() * stepsPerEpoch);
+        return new Plan(examples, perStep, stepsPerEpoch, cfg.maxSteps() > 0 ? cfg.maxSteps() : cfg.epochs() * stepsPerEpoch);
     }
 
     /** A fresh optimizer and state, or both restored from the last checkpoint when resuming; the optimizer's moments reserved. */
-    private Run start(Map<String, Tensor> params, Plan plan, ExampleSource<E> train) {
+    private Run start(Map<String, Tensor> params, Plan plan) {
         Optimizer opt = new AdamW(0.9, 0.999, 1e-8, cfg.weightDecay());
         State st = new State();
         if (cfg.resume() && cfg.checkpointDir() != null && Files.isDirectory(cfg.checkpointDir().resolve(LAST))) {
@@ -146,7 +197,7 @@ public final class Trainer<E> {
             LOG.info("resumed at step {} of {} from {}", st.step, plan.total(), cfg.checkpointDir().resolve(LAST));
         }
         opt.reserve(params);
-        return new Run(params, plan, opt, st, train);
+        return new Run(params, plan, opt, st);
     }
 
     /** Whether the step's loss and gradient norm are finite; if not, says so and drops the step's gradients. */

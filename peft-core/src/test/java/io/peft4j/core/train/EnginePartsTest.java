@@ -51,6 +51,46 @@ class EnginePartsTest {
         whole.forEach((k, g) -> assertThat(g.equalsWithEps(sum.get(k), 1e-12)).as(k).isTrue());
     }
 
+    /**
+     * The loop with its step gradients computed elsewhere ({@link Trainer#fit(long, Trainer.StepGradients, List, Metric)}), as a
+     * data-parallel driver computes them: each micro-batch apart from the step's examples by their indices in the epoch's
+     * {@link ExampleSource#order}, the sum set with {@link Tensor#setGrad}. The run equals {@code fit(List)}'s.
+     */
+    @Test
+    void stepGradientsComputedElsewhereTrainAsTheLoopDoes() {
+        var cfg = TrainingConfig.defaults().withLearningRate(1e-2).withBatchSize(2, 2).withMaxSteps(5).withSeed(3);   // 3 steps an epoch: 4, 4, 2
+        List<Example.Lm> data = counting(10, 2);
+        PeftModel single = fullGpt2(DataType.DOUBLE);
+        TrainingResult expected = new Trainer<>(single, Objectives.causalLm(0.1), cfg).fit(data, null, null);
+
+        PeftModel driver = fullGpt2(DataType.DOUBLE), worker = fullGpt2(DataType.DOUBLE);
+        StepRunner<Example.Lm> runner = new StepRunner<>(worker, Objectives.causalLm(0.1), cfg);
+        Trainer<Example.Lm> trainer = new Trainer<>(driver, Objectives.causalLm(0.1), cfg);
+        TrainingResult r = trainer.fit(data.size(), (params, step, plan) -> {
+            Map<String, Tensor> w = worker.trainableParameters();
+            params.forEach((k, p) -> w.get(k).value().assign(p.value()));                // the "broadcast"
+            int[] order = ExampleSource.order(data.size(), cfg.seed(), plan.epoch(step));
+            List<Example.Lm> stepExamples = new ArrayList<>();
+            for (int i = 0; i < plan.stepSize(step); i++) stepExamples.add(data.get(order[(int) plan.firstPosition(step) + i]));
+            int micros = runner.microBatches(stepExamples.size());
+            Map<String, INDArray> sum = new LinkedHashMap<>();
+            double loss = 0;
+            for (int mb = 0; mb < micros; mb++) {
+                w.values().forEach(Tensor::zeroGrad);
+                loss += runner.microBatch(runner.part(stepExamples, mb), step, mb, 1.0 / micros);
+                grads(w).forEach((k, g) -> sum.merge(k, g, INDArray::add));
+            }
+            params.forEach((k, p) -> p.setGrad(sum.get(k)));
+            return loss / micros;
+        }, null, null);
+        assertThat(r.losses()).hasSize(5);
+        for (int i = 0; i < 5; i++) assertThat(r.losses().get(i)).isCloseTo(expected.losses().get(i), org.assertj.core.data.Offset.offset(1e-12));
+        Map<String, INDArray> a = snapshot(single), b = snapshot(driver);
+        // the sums differ in rounding only; a key bias's exact gradient is 0 (softmax ignores it), so AdamW divides rounding
+        // noise (1e-17) by its epsilon (1e-8): lr 1e-2 × 1e-17 / 1e-8 = 1e-11 a step
+        a.forEach((k, v) -> assertThat(v.sub(b.get(k)).amaxNumber().doubleValue()).as(k).isLessThan(1e-10));
+    }
+
     @Test
     void aShuffleBufferGivesEveryExampleOnceInASeededOrderHoldingAtMostItsSize() {
         int n = 1000, buffer = 64;
