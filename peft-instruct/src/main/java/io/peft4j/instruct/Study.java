@@ -17,6 +17,7 @@ import io.peft4j.core.train.TrainingResult;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -64,6 +65,18 @@ public final class Study {
      */
     public static StudyResult run(TransformerModel base, Tokenizer tokenizer, String modelName, List<InstructTask> tasks, StudyConfig cfg,
                                   StudyListener listener) {
+        return run(base, tokenizer, modelName, tasks, cfg, listener, null);
+    }
+
+    /**
+     * {@link #run(TransformerModel, Tokenizer, String, List, StudyConfig, StudyListener)} that records each finished run
+     * (its training summary and scores) in {@code journal} and, run again with the same model, tasks and config, takes
+     * the runs recorded there instead of running them again: an interrupted study continues where it stopped. Every run
+     * draws its examples and initialises its adapter from the config's seed alone, so a continued study gives the result
+     * of an uninterrupted one. A journal of another model, task list or config is refused, naming its file.
+     */
+    public static StudyResult run(TransformerModel base, Tokenizer tokenizer, String modelName, List<InstructTask> tasks, StudyConfig cfg,
+                                  StudyListener listener, Path journal) {
         long t0 = System.nanoTime();
         if (tasks.isEmpty()) throw new PeftException("no tasks");
         Map<String, List<InstructTask>> clusters = new LinkedHashMap<>();
@@ -88,6 +101,7 @@ public final class Study {
                     sample(t.dev(), cfg.seenDevExamples(), cfg.seed() + 1)));
         }
         checkFits(model, tokenizer, prepared.values(), cfg);
+        Journal log = journal == null ? null : Journal.open(journal, modelName, tasks.stream().map(InstructTask::name).toList(), cfg.toMap());
 
         List<StudyResult.Score> scores = new ArrayList<>();
         List<StudyResult.Run> runs = new ArrayList<>();
@@ -100,9 +114,11 @@ public final class Study {
         List<InstructTask> scored = tasks.stream().filter(t -> heldOut.contains(t.cluster())).toList();
         int total = (cfg.base() ? 1 : 0) + (cfg.supervised() ? scored.size() : 0) + heldOut.size() * cfg.schemes().size(), index = 0;
 
-        if (cfg.base()) {
-            listener.onRun(StudyResult.BASE, null, index++, total);
+        if (cfg.base() && restored(log, StudyResult.BASE, null, runs, scores, listener, index++, total)) {
+            // taken from the journal
+        } else if (cfg.base()) {
             InstructionModel im = InstructionModel.base(model, tokenizer, cfg.maxLength());
+            int first = scores.size();
             for (InstructTask t : tasks) {
                 Prepared p = prepared.get(t.name());
                 if (heldOut.contains(t.cluster())) {
@@ -111,16 +127,20 @@ public final class Study {
                     scores.add(score(im, StudyResult.BASE, null, p, p.split().eval().get(0), false, p.seenDev(), cfg, listener));
                 }
             }
+            record(log, StudyResult.BASE, null, null, scores.subList(first, scores.size()));
         }
         if (cfg.supervised()) {
             for (InstructTask t : scored) {
-                listener.onRun(StudyResult.SUPERVISED, t.cluster(), index++, total);
+                if (restored(log, StudyResult.SUPERVISED + "-" + t.name(), t.cluster(), runs, scores, listener, index++, total)) continue;
                 Prepared p = prepared.get(t.name());
                 List<InstructExample> examples = draw(List.of(p), Mixture.of(Map.of(t.name(), t.train().size()), cfg.mixingCap(), cfg.temperature()),
                         cfg.steps() * cfg.batchSize(), cfg.seed());
                 try (InstructionModel im = InstructionModel.create(Scheme.PROMPT, model, tokenizer, cfg.method(), cfg.maxLength(), cfg.seed())) {
-                    runs.add(train(im, StudyResult.SUPERVISED, t.cluster(), examples, cfg.learningRate(), cfg, listener));
+                    StudyResult.Run run = train(im, StudyResult.SUPERVISED, t.cluster(), examples, cfg.learningRate(), cfg, listener);
+                    runs.add(run);
+                    int first = scores.size();
                     for (Instruction i : p.split().eval()) scores.add(score(im, StudyResult.SUPERVISED, t.cluster(), p, i, false, p.dev(), cfg, listener));
+                    record(log, StudyResult.SUPERVISED + "-" + t.name(), t.cluster(), run, scores.subList(first, scores.size()));
                 }
             }
         }
@@ -132,17 +152,41 @@ public final class Study {
             Mixture mixture = Mixture.of(seenSizes, cfg.mixingCap(), cfg.temperature());
             List<InstructExample> examples = draw(seen, mixture, cfg.steps() * cfg.batchSize(), cfg.seed());
             for (Scheme scheme : cfg.schemes()) {
-                listener.onRun(scheme.key(), cluster, index++, total);
+                if (restored(log, scheme.key(), cluster, runs, scores, listener, index++, total)) continue;
                 try (InstructionModel im = InstructionModel.create(scheme, model, tokenizer, config(scheme, cfg), cfg.maxLength(), cfg.seed())) {
-                    runs.add(train(im, scheme.key(), cluster, examples, cfg.learningRate(scheme), cfg, listener));
+                    StudyResult.Run run = train(im, scheme.key(), cluster, examples, cfg.learningRate(scheme), cfg, listener);
+                    runs.add(run);
+                    int first = scores.size();
                     for (Prepared p : unseen) {
                         for (Instruction i : p.split().eval()) scores.add(score(im, scheme.key(), cluster, p, i, false, p.dev(), cfg, listener));
                     }
                     for (Prepared p : seen) scores.add(score(im, scheme.key(), cluster, p, p.split().eval().get(0), true, p.seenDev(), cfg, listener));
+                    record(log, scheme.key(), cluster, run, scores.subList(first, scores.size()));
                 }
             }
         }
         return new StudyResult(modelName, cfg.toMap(), infos, all.weights(), runs, scores, (System.nanoTime() - t0) / 1e9);
+    }
+
+    /**
+     * Tells the listener run {@code index} starts and, when the journal holds it, adds its recorded run and scores and
+     * returns true (the caller skips it).
+     */
+    private static boolean restored(Journal log, String unit, String heldOut, List<StudyResult.Run> runs, List<StudyResult.Score> scores,
+                                    StudyListener listener, int index, int total) {
+        String system = unit.startsWith(StudyResult.SUPERVISED) ? StudyResult.SUPERVISED : unit;
+        listener.onRun(system, heldOut, index, total);
+        Journal.Entry e = log == null ? null : log.read(unit, heldOut);
+        if (e == null) return false;
+        LOG.info("{} (held out {}): taken from the journal", unit, heldOut);
+        if (e.run() != null) runs.add(e.run());
+        scores.addAll(e.scores());
+        e.scores().forEach(listener::onScore);
+        return true;
+    }
+
+    private static void record(Journal log, String unit, String heldOut, StudyResult.Run run, List<StudyResult.Score> scores) {
+        if (log != null) log.write(unit, heldOut, new Journal.Entry(run, List.copyOf(scores)));
     }
 
     private static PeftConfig config(Scheme s, StudyConfig cfg) {

@@ -77,6 +77,38 @@ class StudyTest {
         }
     }
 
+    /**
+     * A study interrupted after some runs continues from its journal: the recorded runs are not trained again, and the
+     * result equals the uninterrupted study's (every run draws from the config's seed alone). Another config's journal is refused.
+     */
+    @Test
+    void aStudyContinuesFromItsJournalWithTheResultOfAnUninterruptedOne(@TempDir Path out) throws Exception {
+        StudyConfig cfg = tiny().holdout("animal").schemes(List.of(Scheme.PROMPT, Scheme.HYPER)).build();
+        StudyResult whole = Study.run(base, tok, "bert-tiny", tasks, cfg, StudyListener.NONE);
+
+        Path journal = out.resolve("journal");
+        int[] started = {0};
+        assertThatThrownBy(() -> Study.run(base, tok, "bert-tiny", tasks, cfg, new StudyListener() {
+            @Override
+            public void onRun(String system, String heldOut, int index, int total) {
+                if (index == 2) throw new IllegalStateException("interrupted");     // after the base and the supervised run
+            }
+        }, journal)).hasMessageContaining("interrupted");
+        try (var files = java.nio.file.Files.list(journal)) {
+            assertThat(files.map(f -> f.getFileName().toString()).sorted().toList()).containsExactly("base.json", "study.json", "supervised-animal--animal.json");
+        }
+        Recorder rec = new Recorder();
+        StudyResult continued = Study.run(base, tok, "bert-tiny", tasks, cfg, rec, journal);
+        assertThat(rec.tasks.keySet()).containsExactlyInAnyOrder("prompt|animal", "hyper|animal");       // only the runs not recorded trained
+        assertThat(continued.toJson().get("scores")).isEqualTo(whole.toJson().get("scores"));
+        assertThat(continued.toJson().get("runs").size()).isEqualTo(whole.toJson().get("runs").size());
+        for (int i = 0; i < whole.runs().size(); i++) {
+            assertThat(continued.runs().get(i).lastLoss()).isEqualTo(whole.runs().get(i).lastLoss());
+        }
+        assertThatThrownBy(() -> Study.run(base, tok, "bert-tiny", tasks, tiny().holdout("animal").steps(4).build(), StudyListener.NONE, journal))
+                .isInstanceOf(PeftException.class).hasMessageContaining("study.json").hasMessageContaining("another study");
+    }
+
     @Test
     void leaveOneClusterOutNeverTrainsOnTheHeldOutTasks(@TempDir Path out) throws Exception {
         Recorder rec = new Recorder();

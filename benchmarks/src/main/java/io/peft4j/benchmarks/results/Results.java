@@ -84,7 +84,7 @@ public final class Results {
             case "zero-shot" -> write(out, "zero-shot", zeroShot());
             case "few-shot" -> write(out, "few-shot", fewShot(out));
             case "probes" -> write(out, "probes", probes(out));
-            case "instruct" -> write(out, "instruct", instruct());
+            case "instruct" -> write(out, "instruct", instruct(out));
             case "render" -> Render.write(out, out.getParent().resolve("results.md"));
             default -> throw new IllegalArgumentException("unknown section " + args[1]);
         }
@@ -307,10 +307,11 @@ public final class Results {
 
     /**
      * The leave-one-cluster-out instruction-tuning study ({@link Study}) on all six built-in tasks with their built-in
-     * instructions and {@link StudyConfig#defaults()} (sized for BERT-base on 2 cores; docs/instruction-tuning.md).
+     * instructions and {@link StudyConfig#defaults()} (sized for BERT-base on 2 cores; docs/instruction-tuning.md). Each
+     * finished run is kept in {@code OUT_DIR/instruct-runs/}, so an interrupted section continues where it stopped.
      */
     @SuppressWarnings("unchecked")
-    static Map<String, Object> instruct() {
+    static Map<String, Object> instruct(Path out) {
         Path dir = ModelHub.resolve(MODEL);
         TransformerModel base = Models.load(dir, DataType.FLOAT);
         Tokenizer tok = Tokenizers.load(dir);
@@ -320,7 +321,7 @@ public final class Results {
             public void onRun(String system, String heldOut, int index, int total) {
                 LOG.info("instruct: run {} of {}: {}{}", index + 1, total, system, heldOut == null ? "" : ", " + heldOut + " held out");
             }
-        });
+        }, out.resolve("instruct-runs"));
         LOG.info("instruct:\n{}", r.toMarkdown());
         return new LinkedHashMap<>(Json.MAPPER.convertValue(r.toJson(), Map.class));
     }
