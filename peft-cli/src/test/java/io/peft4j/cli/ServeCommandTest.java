@@ -168,6 +168,11 @@ class ServeCommandTest {
         }
 
         @Override
+        public boolean isClosed() {
+            return closed;
+        }
+
+        @Override
         public void close() {
             closed = true;
         }

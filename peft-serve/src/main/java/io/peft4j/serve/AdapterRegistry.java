@@ -14,6 +14,7 @@ import io.peft4j.core.model.TransformerModel;
 import io.peft4j.core.peft.Adapter;
 import io.peft4j.core.peft.Mergeable;
 import io.peft4j.core.peft.Merging;
+import io.peft4j.core.peft.PeftConfig;
 import io.peft4j.core.peft.PeftModel;
 import io.peft4j.core.tensor.Tensor;
 import io.peft4j.core.tokenizer.Encoding;
@@ -35,6 +36,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.Iterator;
@@ -50,10 +52,13 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.IntConsumer;
 import java.util.stream.Stream;
 
 /**
@@ -90,15 +95,19 @@ import java.util.stream.Stream;
  * <p><b>Faults.</b> Futures fail with {@link ServeException}: {@code UNKNOWN_ADAPTER} for a name not registered,
  * {@code BAD_INPUT} for a missing text field, an input over {@link Options#maxInputTokens()}, a fill-mask text without
  * a mask token or a request of the wrong kind for its adapter (each message names the adapter, the field and the
- * input's 1-based index), {@code OVERLOADED} when {@link Options#queueCapacity()} requests already wait (or after
- * {@link #close}), {@code TIMEOUT} when a request is not answered within {@link Options#requestTimeout()}.
+ * input's 1-based index), a request of more than {@link Options#maxInputsPerRequest()} inputs or a fill-mask request
+ * over {@link Options#maxPredictionsPerRequest()}, {@code OVERLOADED} when {@link Options#queueCapacity()} requests
+ * already wait (or after {@link #close}), {@code TIMEOUT} when a request is not answered within
+ * {@link Options#requestTimeout()} (a request timed out or cancelled takes no further pass). Any other fault of a batch,
+ * an {@link Error} included, fails that batch's requests and the worker goes on.
  * Continuations attached to a future without an executor run on the worker thread: keep them short or use the
  * {@code *Async} forms.
  *
  * <p><b>Merged serving.</b> With a {@link MergePolicy}, when one LoRA or IA3 adapter had at least
  * {@link MergePolicy#share()} of the last {@link MergePolicy#window()} requests and a batch holds only its rows, it is
  * folded into the base weights ({@link Merging}) and its rows run without its hooks; the first batch with rows of
- * another adapter (or of the base) takes it out again, restoring the saved base weights exactly.
+ * another adapter (or of the base) takes it out again, restoring the saved base weights exactly, and the window must
+ * fill again before the next merge.
  *
  * <pre>{@code
  * try (AdapterRegistry registry = AdapterRegistry.open(Path.of("models/bert-base-uncased"),
@@ -130,12 +139,18 @@ public final class AdapterRegistry implements InferenceService {
      * @param requestTimeout    a request not answered within this fails with {@code TIMEOUT}
      * @param maxInputTokens    an input longer than this many tokens (special tokens included, before a classifier's
      *                          truncation) fails with {@code BAD_INPUT}
+     * @param maxInputsPerRequest a request with more inputs than this fails with {@code BAD_INPUT} (one request must not
+     *                          hold the worker for long)
+     * @param maxPredictionsPerRequest a fill-mask request whose inputs × top-k exceed this fails with {@code BAD_INPUT}
      * @param dataType          the base's type: {@code FLOAT} or {@code DOUBLE}
      * @param mergePolicy       when to serve one adapter merged into the base weights; null: never
-     * @param adapterRoot       adapter directories must lie under this one ({@code FORBIDDEN} otherwise); null: anywhere
+     * @param adapterRoot       adapter directories must lie under this one, and so must the real path of every entry in
+     *                          them: no symbolic link may lead outside ({@code FORBIDDEN} otherwise; checked at
+     *                          registration and before each load); null: anywhere
      */
     public record Options(int maxLoadedAdapters, int maxBatchRows, long maxWaitMillis, int queueCapacity, Duration requestTimeout,
-                          int maxInputTokens, DataType dataType, MergePolicy mergePolicy, Path adapterRoot) {
+                          int maxInputTokens, int maxInputsPerRequest, int maxPredictionsPerRequest, DataType dataType, MergePolicy mergePolicy,
+                          Path adapterRoot) {
         public Options {
             if (maxLoadedAdapters < 1) throw new IllegalArgumentException("maxLoadedAdapters must be at least 1, not " + maxLoadedAdapters);
             if (maxBatchRows < 1) throw new IllegalArgumentException("maxBatchRows must be at least 1, not " + maxBatchRows);
@@ -144,11 +159,18 @@ public final class AdapterRegistry implements InferenceService {
             Objects.requireNonNull(requestTimeout, "requestTimeout");
             if (requestTimeout.isNegative() || requestTimeout.isZero()) throw new IllegalArgumentException("requestTimeout must be positive, not " + requestTimeout);
             if (maxInputTokens < 1) throw new IllegalArgumentException("maxInputTokens must be at least 1, not " + maxInputTokens);
+            if (maxInputsPerRequest < 1) throw new IllegalArgumentException("maxInputsPerRequest must be at least 1, not " + maxInputsPerRequest);
+            if (maxPredictionsPerRequest < 1) {
+                throw new IllegalArgumentException("maxPredictionsPerRequest must be at least 1, not " + maxPredictionsPerRequest);
+            }
             if (dataType != DataType.FLOAT && dataType != DataType.DOUBLE) throw new IllegalArgumentException("dataType must be FLOAT or DOUBLE, not " + dataType);
             if (adapterRoot != null) adapterRoot = adapterRoot.toAbsolutePath().normalize();
         }
 
-        /** 16 adapters, 32 rows, 5 ms, 1024 queued, 30 s, 512 tokens, FLOAT, no merging, any directory. */
+        /**
+         * 16 adapters, 32 rows, 5 ms, 1024 queued, 30 s, 512 tokens, 256 inputs a request, 10,000 fill-mask predictions a
+         * request, FLOAT, no merging, any directory.
+         */
         public static Options defaults() {
             return builder().build();
         }
@@ -160,12 +182,14 @@ public final class AdapterRegistry implements InferenceService {
         /** A builder starting from these options. */
         public Builder toBuilder() {
             return new Builder().maxLoadedAdapters(maxLoadedAdapters).maxBatchRows(maxBatchRows).maxWaitMillis(maxWaitMillis).queueCapacity(queueCapacity)
-                    .requestTimeout(requestTimeout).maxInputTokens(maxInputTokens).dataType(dataType).mergePolicy(mergePolicy).adapterRoot(adapterRoot);
+                    .requestTimeout(requestTimeout).maxInputTokens(maxInputTokens).maxInputsPerRequest(maxInputsPerRequest)
+                    .maxPredictionsPerRequest(maxPredictionsPerRequest).dataType(dataType).mergePolicy(mergePolicy).adapterRoot(adapterRoot);
         }
 
         /** Builds {@link Options}; every setting has the default {@link #defaults()} lists. */
         public static final class Builder {
-            private int maxLoadedAdapters = 16, maxBatchRows = 32, queueCapacity = 1024, maxInputTokens = 512;
+            private int maxLoadedAdapters = 16, maxBatchRows = 32, queueCapacity = 1024, maxInputTokens = 512, maxInputsPerRequest = 256,
+                    maxPredictionsPerRequest = 10_000;
             private long maxWaitMillis = 5;
             private Duration requestTimeout = Duration.ofSeconds(30);
             private DataType dataType = DataType.FLOAT;
@@ -205,6 +229,16 @@ public final class AdapterRegistry implements InferenceService {
                 return this;
             }
 
+            public Builder maxInputsPerRequest(int n) {
+                this.maxInputsPerRequest = n;
+                return this;
+            }
+
+            public Builder maxPredictionsPerRequest(int n) {
+                this.maxPredictionsPerRequest = n;
+                return this;
+            }
+
             public Builder dataType(DataType t) {
                 this.dataType = t;
                 return this;
@@ -221,15 +255,18 @@ public final class AdapterRegistry implements InferenceService {
             }
 
             public Options build() {
-                return new Options(maxLoadedAdapters, maxBatchRows, maxWaitMillis, queueCapacity, requestTimeout, maxInputTokens, dataType, mergePolicy,
-                        adapterRoot);
+                return new Options(maxLoadedAdapters, maxBatchRows, maxWaitMillis, queueCapacity, requestTimeout, maxInputTokens, maxInputsPerRequest,
+                        maxPredictionsPerRequest, dataType, mergePolicy, adapterRoot);
             }
         }
     }
 
     /**
      * Serve one adapter merged into the base when it takes nearly all traffic: when it had at least {@code share} of the
-     * last {@code window} requests (all of them counted, whatever their adapter) and a batch holds only its rows.
+     * last {@code window} requests (all of them counted, whatever their adapter) and a batch holds only its rows. An
+     * unmerge empties the window: no adapter is merged again before {@code window} more requests (those of the batch that
+     * unmerged included) have been counted, so traffic that alternates near the share does not merge and unmerge on
+     * every batch.
      */
     public record MergePolicy(double share, int window) {
         public MergePolicy {
@@ -240,7 +277,10 @@ public final class AdapterRegistry implements InferenceService {
 
     // ------------------------------------------------------------------ state
 
-    /** What an adapter directory is, read when it is registered (no weights). */
+    /**
+     * What an adapter directory is: read when it is registered (no weights), then replaced by what was actually loaded
+     * each time the weights are loaded (the directory may have been retrained in place since).
+     */
     private record Meta(String task, String method, List<String> labels, List<String> inputFields, long parameters, int virtualTokens) {
     }
 
@@ -249,7 +289,7 @@ public final class AdapterRegistry implements InferenceService {
         final String name, tag;
         final Path dir;
         final long version;
-        final Meta meta;
+        volatile Meta meta;
         volatile AttachedClassifier classifier;   // a loaded classifier
         volatile Adapter adapter;                 // a loaded plain adapter
         volatile boolean merged;
@@ -309,7 +349,7 @@ public final class AdapterRegistry implements InferenceService {
     private volatile boolean closed;
 
     private final LinkedBlockingQueue<Object> inbox = new LinkedBlockingQueue<>();
-    private final ConcurrentLinkedQueue<Runnable> control = new ConcurrentLinkedQueue<>();
+    private final ConcurrentLinkedQueue<Task> control = new ConcurrentLinkedQueue<>();
     private final AtomicInteger waiting = new AtomicInteger();
     private final List<BatchListener> listeners = new CopyOnWriteArrayList<>();
     private final ScheduledThreadPoolExecutor timer;
@@ -323,6 +363,16 @@ public final class AdapterRegistry implements InferenceService {
     private Entry mergedEntry;
     private final Map<Request, List<?>> answers = new LinkedHashMap<>();                              // the batch's results
     private final List<INDArray[]> mergeSnapshot = new ArrayList<>();                                 // {weight, saved copy}
+    /** Told the rows of each forward pass of a classify or fill-mask batch just before it runs, on the worker (for tests). */
+    volatile IntConsumer passListener = rows -> { };
+
+    /** Work for the worker between batches; {@link #fail} is called instead of {@link #run} when no worker will run it. */
+    private interface Task {
+        void run();
+
+        default void fail(Throwable why) {
+        }
+    }
 
     private AdapterRegistry(TransformerModel base, Tokenizer tokenizer, int[] eosIds, String baseName, Options options) {
         this.model = PeftModel.of(base, baseName);
@@ -396,6 +446,8 @@ public final class AdapterRegistry implements InferenceService {
         onWorker(() -> {
             try {
                 install(e);
+            } catch (ServeException x) {
+                throw x;
             } catch (PeftException | IllegalArgumentException x) {
                 throw new ServeException(ServeException.Kind.BAD_INPUT, "adapter '" + name + "': " + x.getMessage());
             }
@@ -449,8 +501,9 @@ public final class AdapterRegistry implements InferenceService {
 
     private AdapterInfo info(Entry e) {
         boolean loaded = e.loaded();
-        long params = loaded ? e.loadedParameters : e.meta.parameters();
-        return new AdapterInfo(e.name, e.meta.method(), e.meta.task(), e.meta.labels(), e.dir, params, loaded, e.merged);
+        Meta m = e.meta;
+        long params = loaded ? e.loadedParameters : m.parameters();
+        return new AdapterInfo(e.name, m.method(), m.task(), m.labels(), e.dir, params, loaded, e.merged);
     }
 
     private ServeException unknown(String name) {
@@ -502,18 +555,35 @@ public final class AdapterRegistry implements InferenceService {
         }
     }
 
+    /**
+     * With {@link Options#adapterRoot()}: {@code dir} must lie under the root, and so must the real path of every entry
+     * under it ({@link AdapterRootCheck}: a symbolic link leading outside is {@code FORBIDDEN}). Checked at registration and
+     * again before each load, since a lazy (re)load reads the directory much later.
+     */
+    private void checkRoot(Path dir) {
+        Path root = options.adapterRoot();
+        if (root == null) return;
+        Path abs = dir.toAbsolutePath().normalize();
+        Path realRoot;
+        try {
+            realRoot = root.toRealPath();
+        } catch (IOException e) {
+            throw new ServeException(ServeException.Kind.FORBIDDEN, dir + ": the adapter root " + root + " cannot be read");
+        }
+        if (!abs.startsWith(root) || abs.equals(root)) {
+            throw new ServeException(ServeException.Kind.FORBIDDEN, dir + ": adapter directories must lie under " + root);
+        }
+        if (!Files.exists(abs, java.nio.file.LinkOption.NOFOLLOW_LINKS)) return;      // "not a directory", below
+        try {
+            AdapterRootCheck.check(realRoot, abs, dir.toString());
+        } catch (ServeException e) {
+            throw new ServeException(e.kind(), e.getMessage() + " (the adapter root: " + root + ")");
+        }
+    }
+
     /** What {@code dir} holds, from its config files; faults name the file. */
     private Meta inspect(Path dir) {
-        Path abs = dir.toAbsolutePath().normalize();
-        if (options.adapterRoot() != null) {
-            boolean inside;
-            try {
-                inside = abs.startsWith(options.adapterRoot()) && (!Files.exists(abs) || abs.toRealPath().startsWith(options.adapterRoot().toRealPath()));
-            } catch (IOException e) {
-                inside = false;
-            }
-            if (!inside) throw new ServeException(ServeException.Kind.FORBIDDEN, dir + ": adapter directories must lie under " + options.adapterRoot());
-        }
+        checkRoot(dir);
         if (!Files.isDirectory(dir)) throw PeftException.inFile(dir, "not a directory");
         if (Files.isRegularFile(dir.resolve("config.json"))) {
             throw PeftException.inFile(dir, "has its own config.json: a fully fine-tuned model is a whole model, not an adapter, and cannot share the "
@@ -598,6 +668,10 @@ public final class AdapterRegistry implements InferenceService {
         String who = name == null ? "the base model" : "adapter '" + name + "'";
         if (closed) return failed(ServeException.Kind.OVERLOADED, "the registry is closed: " + who + " takes no more requests");
         if (inputs == null || inputs.isEmpty()) return failed(ServeException.Kind.BAD_INPUT, who + ": no inputs");
+        if (inputs.size() > options.maxInputsPerRequest()) {
+            return failed(ServeException.Kind.BAD_INPUT, who + ": " + inputs.size() + " inputs, more than the " + options.maxInputsPerRequest()
+                    + " allowed in one request; send them in several requests");
+        }
         for (int i = 0; i < inputs.size(); i++) {
             if (inputs.get(i) == null) return failed(ServeException.Kind.BAD_INPUT, who + ": input " + (i + 1) + " is null");
         }
@@ -606,6 +680,10 @@ public final class AdapterRegistry implements InferenceService {
             if (decoder) return failed(ServeException.Kind.BAD_INPUT, "the base model (" + modelType() + ") is a decoder: fill-mask needs a masked LM; use generate");
             if (tokenizer.maskId() < 0) return failed(ServeException.Kind.BAD_INPUT, "the base model's tokenizer has no mask token: no fill-mask");
             if (topK < 1) return failed(ServeException.Kind.BAD_INPUT, who + ": top-k must be at least 1, not " + topK);
+            if ((long) inputs.size() * topK > options.maxPredictionsPerRequest()) {
+                return failed(ServeException.Kind.BAD_INPUT, who + ": " + inputs.size() + " inputs with top-k " + topK + " ask for " + (long) inputs.size() * topK
+                        + " predictions, more than the " + options.maxPredictionsPerRequest() + " allowed in one request; lower top-k or send fewer inputs");
+            }
         }
         if (kind.equals(GENERATE)) {
             if (!decoder) return failed(ServeException.Kind.BAD_INPUT, "the base model (" + modelType() + ") is not a decoder: generate needs one; use fill-mask");
@@ -621,20 +699,21 @@ public final class AdapterRegistry implements InferenceService {
                 if (e == null) {
                     return failed(ServeException.Kind.UNKNOWN_ADAPTER, "no adapter named '" + name + "' (registered: " + current.keySet() + ")");
                 }
-                if (!e.meta.task().equals(kind)) {
-                    return failed(ServeException.Kind.BAD_INPUT, who + " serves " + e.meta.task() + " (" + (e.meta.task().equals(CLASSIFY)
-                            ? "a trained classifier" : "a plain " + e.meta.method() + " adapter") + "), not " + kind);
+                Meta m = e.meta;
+                if (!m.task().equals(kind)) {
+                    return failed(ServeException.Kind.BAD_INPUT, who + " serves " + m.task() + " (" + (m.task().equals(CLASSIFY)
+                            ? "a trained classifier" : "a plain " + m.method() + " adapter") + "), not " + kind);
                 }
                 if (kind.equals(CLASSIFY)) {
                     List<Object> named = new ArrayList<>(inputs.size());
                     for (int i = 0; i < inputs.size(); i++) {
                         @SuppressWarnings("unchecked")
-                        Map<String, String> rec = singleField((Map<String, String>) inputs.get(i), e.meta.inputFields());
+                        Map<String, String> rec = singleField((Map<String, String>) inputs.get(i), m.inputFields());
                         named.add(rec);
-                        for (String f : e.meta.inputFields()) {
+                        for (String f : m.inputFields()) {
                             if (rec.get(f) == null) {
                                 return failed(ServeException.Kind.BAD_INPUT, who + ": input " + (i + 1) + " has no text field '" + f + "' (its fields: "
-                                        + new java.util.TreeSet<>(rec.keySet()) + "; the classifier reads " + e.meta.inputFields() + ")");
+                                        + new java.util.TreeSet<>(rec.keySet()) + "; the classifier reads " + m.inputFields() + ")");
                             }
                         }
                     }
@@ -644,16 +723,22 @@ public final class AdapterRegistry implements InferenceService {
             if (waiting.get() >= options.queueCapacity()) {
                 return failed(ServeException.Kind.OVERLOADED, who + ": the queue is full (" + options.queueCapacity() + " requests waiting); try again later");
             }
-            waiting.incrementAndGet();
-            if (e != null) e.pending++;
             List<Object> copy = new ArrayList<>(inputs.size());       // callers may change their maps while the request waits
             for (Object o : inputs) copy.add(o instanceof Map<?, ?> m ? Collections.unmodifiableMap(new LinkedHashMap<>(m)) : o);
             r = new Request(kind, e, Collections.unmodifiableList(copy), topK, params);
+            // its timeout is scheduled before it is queued, under the lock: close() (which takes the lock first) cannot shut
+            // the timer down in between, and a request in the queue always has its timeout
+            long ms = options.requestTimeout().toMillis();
+            try {
+                r.timeout = timer.schedule(() -> r.future.completeExceptionally(new ServeException(ServeException.Kind.TIMEOUT,
+                        who + ": no answer within " + ms + " ms (" + waiting.get() + " requests waiting)")), ms, TimeUnit.MILLISECONDS);
+            } catch (RejectedExecutionException x) {
+                return failed(ServeException.Kind.OVERLOADED, "the registry is closed: " + who + " takes no more requests");
+            }
+            waiting.incrementAndGet();
+            if (e != null) e.pending++;
             inbox.add(r);
         }
-        long ms = options.requestTimeout().toMillis();
-        r.timeout = timer.schedule(() -> r.future.completeExceptionally(new ServeException(ServeException.Kind.TIMEOUT,
-                who + ": no answer within " + ms + " ms (" + waiting.get() + " requests waiting)")), ms, TimeUnit.MILLISECONDS);
         r.future.whenComplete((v, x) -> {
             ScheduledFuture<?> t = r.timeout;
             if (t != null) t.cancel(false);
@@ -690,32 +775,48 @@ public final class AdapterRegistry implements InferenceService {
                 runBatch(batch);
             }
         } catch (InterruptedException e) {
-            closed = true;
-            failEverything(new ServeException(ServeException.Kind.OVERLOADED, "the registry's worker was interrupted"));
+            stopWorking(new ServeException(ServeException.Kind.OVERLOADED, "the registry's worker was interrupted"));
         } catch (Throwable t) {
             LOG.error("the adapter registry's worker stopped", t);
-            closed = true;
-            failEverything(t);
+            stopWorking(t);
         }
     }
 
-    private void failEverything(Throwable t) {
+    /**
+     * The worker is stopping for good: marks the registry closed (under the lock, so that no request is accepted after the
+     * queue is drained) and fails every request and worker call left.
+     */
+    private void stopWorking(Throwable t) {
+        synchronized (lock) {
+            closed = true;
+        }
         List<Request> left = new ArrayList<>(backlog);
         backlog.clear();
         for (Object o : inbox) if (o instanceof Request r) left.add(r);
         inbox.clear();
         for (Request r : left) r.future.completeExceptionally(t);
-        Runnable c;
-        while ((c = control.poll()) != null) c.run();
+        failControl(t);
+    }
+
+    /** Fails every worker call still queued: no worker will run them. */
+    private void failControl(Throwable t) {
+        Task c;
+        while ((c = control.poll()) != null) {
+            try {
+                c.fail(t);
+            } catch (Throwable x) {
+                LOG.warn("adapter registry: failing a queued call failed: {}", x.toString(), x);
+            }
+        }
     }
 
     private void runControl() {
-        Runnable c;
+        Task c;
         while ((c = control.poll()) != null) {
             try {
                 c.run();
-            } catch (RuntimeException e) {
-                LOG.warn("adapter registry: {}", e.getMessage(), e);
+            } catch (Throwable e) {
+                LOG.warn("adapter registry: {}", e.toString(), e);
             }
         }
     }
@@ -798,17 +899,19 @@ public final class AdapterRegistry implements InferenceService {
                 }
             }
             answers.forEach((r, v) -> r.future.complete(v));
-            answers.clear();
-        } catch (RuntimeException e) {
-            LOG.warn("a {} batch of {} requests failed: {}", all.get(0).kind, all.size(), e.toString(), e);
+        } catch (Throwable e) {
+            // any fault, an Error too (out of memory, a stack overflow, a native library's): this batch fails, the worker
+            // keeps serving the next
+            LOG.error("a {} batch of {} requests failed: {}", all.get(0).kind, all.size(), e.toString(), e);
             for (Request r : all) r.future.completeExceptionally(e);
         } finally {
+            answers.clear();
             for (Request r : all) if (!r.future.isDone()) r.future.completeExceptionally(new IllegalStateException("request was not answered"));
             release(all);
         }
     }
 
-    /** Counts the requests done and takes retired versions nobody waits for out of memory. */
+    /** Counts the requests done and takes retired versions nobody waits for out of memory; a fault there is logged. */
     private void release(List<Request> batch) {
         List<Entry> free = new ArrayList<>();
         synchronized (lock) {
@@ -817,7 +920,19 @@ public final class AdapterRegistry implements InferenceService {
                 if (--r.entry.pending == 0 && r.entry.retired) free.add(r.entry);
             }
         }
-        for (Entry e : free) uninstallIfUnused(e);
+        for (Entry e : free) {
+            try {
+                uninstallIfUnused(e);
+            } catch (Throwable x) {
+                LOG.warn("adapter '{}' (version {}) could not be taken out of memory: {}", e.name, e.version, x.toString(), x);
+            }
+        }
+    }
+
+    /** Whether every request with a row in {@code [from, to)} is done (answered, timed out or cancelled): then the pass can be left out. */
+    private static boolean nobodyWaits(Request[] owners, int from, int to) {
+        for (int i = from; i < to; i++) if (!owners[i].future.isDone()) return false;
+        return true;
     }
 
     private int runClassify(List<Request> batch) {
@@ -850,14 +965,20 @@ public final class AdapterRegistry implements InferenceService {
             live.add(r);
         }
         if (rows.isEmpty()) return 0;
+        Request[] owners = new Request[rows.size()];
+        for (int k = 0; k < live.size(); k++) Arrays.fill(owners, spans.get(k)[0], spans.get(k)[0] + spans.get(k)[1], live.get(k));
         double[][] lp = new double[rows.size()][];
         for (int s = 0; s < rows.size(); s += options.maxBatchRows()) {
-            double[][] part = AttachedClassifier.logProbabilities(rows.subList(s, Math.min(rows.size(), s + options.maxBatchRows())));
+            int end = Math.min(rows.size(), s + options.maxBatchRows());
+            if (nobodyWaits(owners, s, end)) continue;            // timed out or cancelled: stop spending the worker on it
+            passListener.accept(end - s);
+            double[][] part = AttachedClassifier.logProbabilities(rows.subList(s, end));
             System.arraycopy(part, 0, lp, s, part.length);
         }
         for (int k = 0; k < live.size(); k++) {
             Request r = live.get(k);
-            List<String> labels = r.entry.meta.labels();
+            if (r.future.isDone()) continue;
+            List<String> labels = r.entry.classifier.labels();     // the labels of the classifier that ran, as loaded
             List<Classification> out = new ArrayList<>(r.rows());
             for (int i = 0; i < spans.get(k)[1]; i++) {
                 double[] row = lp[spans.get(k)[0] + i];
@@ -884,7 +1005,6 @@ public final class AdapterRegistry implements InferenceService {
         List<String> texts = new ArrayList<>();
         List<String> tags = new ArrayList<>();
         List<Request> live = new ArrayList<>();
-        int most = 1;
         for (Request r : batch) {
             int room = Math.min(options.maxInputTokens(), positions - (r.entry == null ? 0 : r.entry.meta.virtualTokens()));
             try {
@@ -904,22 +1024,33 @@ public final class AdapterRegistry implements InferenceService {
                 texts.add((String) t);
                 tags.add(r.entry == null ? null : r.entry.tag);
             }
-            most = Math.max(most, r.topK);
             live.add(r);
         }
         if (texts.isEmpty()) return 0;
-        List<List<FillMask.Prediction>> preds = new ArrayList<>(texts.size());
+        Request[] owners = new Request[texts.size()];
+        int at = 0;
+        for (Request r : live) for (int i = 0; i < r.rows(); i++) owners[at++] = r;
+        List<List<FillMask.Prediction>> preds = new ArrayList<>(Collections.nCopies(texts.size(), null));
         boolean anyTag = tags.stream().anyMatch(Objects::nonNull);
         for (int s = 0; s < texts.size(); s += options.maxBatchRows()) {
             int end = Math.min(texts.size(), s + options.maxBatchRows());
+            if (nobodyWaits(owners, s, end)) continue;            // timed out or cancelled: stop spending the worker on it
+            int most = 1;                                         // the pass's largest top-k
+            for (int i = s; i < end; i++) most = Math.max(most, owners[i].topK);
             // untagged rows are the base's: a tag no adapter has (without any tags every active adapter would apply)
             List<String> t = tags.subList(s, end).stream().map(x -> x == null ? "" : x).toList();
-            preds.addAll(FillMask.predict(model.base(), tokenizer, texts.subList(s, end), most, anyTag || !model.adapters().isEmpty() ? t : null));
+            passListener.accept(end - s);
+            List<List<FillMask.Prediction>> part = FillMask.predict(model.base(), tokenizer, texts.subList(s, end), most,
+                    anyTag || !model.adapters().isEmpty() ? t : null);
+            for (int i = 0; i < part.size(); i++) preds.set(s + i, part.get(i));
         }
-        int at = 0;
+        at = 0;
         for (Request r : live) {
+            int first = at;
+            at += r.rows();
+            if (r.future.isDone()) continue;
             List<List<FillMask.Prediction>> out = new ArrayList<>(r.rows());
-            for (int i = 0; i < r.rows(); i++) out.add(List.copyOf(preds.get(at++).subList(0, Math.min(r.topK, most))));
+            for (int i = first; i < at; i++) out.add(List.copyOf(preds.get(i).subList(0, Math.min(r.topK, preds.get(i).size()))));
             answers.put(r, List.copyOf(out));
         }
         return texts.size();
@@ -985,15 +1116,26 @@ public final class AdapterRegistry implements InferenceService {
 
     private void install(Entry e) {
         if (e.loaded()) return;
+        checkRoot(e.dir);            // again: a file may have been swapped for a link since registration
         makeRoom();
-        if (e.meta.task().equals(CLASSIFY)) {
+        Meta before = e.meta, now;
+        if (before.task().equals(CLASSIFY)) {
             AttachedClassifier c = ClassifierDirectory.attach(e.dir, model, tokenizer, e.tag);
             e.loadedParameters = c.parameterCount();
             e.classifier = c;
+            now = new Meta(CLASSIFY, c.task().method(), List.copyOf(c.labels()), List.copyOf(c.inputFields()), before.parameters(), 0);
         } else {
             Adapter a = model.loadAdapter(e.dir, e.tag);
             e.loadedParameters = a.parameterCount();
             e.adapter = a;
+            int virtualTokens = a.config().toJson(PeftConfig.BaseInfo.of(model.base().config(), "")).path("num_virtual_tokens").asInt(0);
+            now = new Meta(before.task(), a.config().peftType().toLowerCase(Locale.ROOT), List.of(), List.of(), before.parameters(), virtualTokens);
+        }
+        // what was loaded is what requests are checked and answered with: the directory may have been retrained in place
+        // (other labels, fields, virtual tokens) since it was registered or last loaded
+        if (!now.equals(before)) {
+            LOG.warn("adapter '{}' (version {}): {} changed since it was registered: now {} (was {})", e.name, e.version, e.dir, now, before);
+            e.meta = now;
         }
         installed.put(e, Boolean.TRUE);
         LOG.info("loaded adapter '{}' (version {}) from {}", e.name, e.version, e.dir);
@@ -1106,12 +1248,23 @@ public final class AdapterRegistry implements InferenceService {
         mergeSnapshot.clear();
         mergedEntry = null;
         e.merged = false;
+        recent.clear();            // hysteresis: the window must fill again before the next merge
         LOG.info("adapter '{}' unmerged", e.name);
     }
 
     // ------------------------------------------------------------------ worker calls, close
 
-    /** Runs {@code body} on the worker between batches and waits for it. */
+    /** How often a caller waiting for the worker checks that it is still alive. */
+    private static final long WORKER_CHECK_MILLIS = 200;
+
+    private static ServeException closedFault() {
+        return new ServeException(ServeException.Kind.OVERLOADED, "the registry is closed");
+    }
+
+    /**
+     * Runs {@code body} on the worker between batches and waits for it; fails with {@code OVERLOADED} when the worker stops
+     * (the registry closed) before running it.
+     */
     private <T> T onWorker(Callable<T> body) {
         if (Thread.currentThread() == worker) {
             try {
@@ -1123,20 +1276,31 @@ public final class AdapterRegistry implements InferenceService {
             }
         }
         CompletableFuture<T> f = new CompletableFuture<>();
-        control.add(() -> {
-            try {
-                f.complete(body.call());
-            } catch (Throwable t) {
-                f.completeExceptionally(t);
+        control.add(new Task() {
+            @Override
+            public void run() {
+                try {
+                    f.complete(body.call());
+                } catch (Throwable t) {
+                    f.completeExceptionally(t);
+                }
+            }
+
+            @Override
+            public void fail(Throwable why) {
+                f.completeExceptionally(why);
             }
         });
         inbox.add(WAKE);
-        if (!worker.isAlive()) {
-            Runnable c;
-            while ((c = control.poll()) != null) c.run();
-        }
         try {
-            return f.get();
+            while (true) {
+                try {
+                    return f.get(WORKER_CHECK_MILLIS, TimeUnit.MILLISECONDS);
+                } catch (TimeoutException stillRunning) {
+                    // the worker may have stopped (closed, or killed by a fault) after this call was queued: then nobody runs it
+                    if (!worker.isAlive()) f.completeExceptionally(closedFault());
+                }
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while waiting for the registry's worker", e);
@@ -1158,6 +1322,7 @@ public final class AdapterRegistry implements InferenceService {
     }
 
     /** Whether {@link #close} was called (or the worker stopped): no request is accepted any more. */
+    @Override
     public boolean isClosed() {
         return closed;
     }
@@ -1176,6 +1341,7 @@ public final class AdapterRegistry implements InferenceService {
         if (Thread.currentThread() != worker) {
             try {
                 worker.join();
+                failControl(closedFault());        // worker calls queued after its last look at the queue
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }

@@ -77,6 +77,12 @@ public interface InferenceService extends AutoCloseable {
 
     boolean isDecoder();
 
+    /**
+     * Whether the service has stopped serving: {@link #close} was called, or it cannot serve any more (its worker
+     * stopped). A server's health check answers 503 then.
+     */
+    boolean isClosed();
+
     /** Stops accepting requests, finishes those accepted, and frees the workers. */
     @Override
     void close();

@@ -107,4 +107,129 @@ class AdapterRegistryBadInputTest {
             assertThat(r.adapters()).extracting(InferenceService.AdapterInfo::name).containsExactly("x");
         }
     }
+
+    /**
+     * A directory retrained in place with another label set after it was registered: its requests are answered with the
+     * labels of what was loaded, and the other adapter of the same batch is untouched.
+     */
+    @Test
+    void aDirectoryRetrainedInPlaceIsServedWithWhatWasLoaded(@TempDir Path tmp) throws Exception {
+        Path base = ServeFixtures.bertBase(tmp);
+        Path other = ServeFixtures.headClassifier(base, tmp.resolve("other"), LoraConfig.defaults().withR(2), "lora", List.of("text"), 1);
+        Path dir = ServeFixtures.headClassifier(base, tmp.resolve("spam"), LoraConfig.defaults().withR(2), "lora", List.of("text"), 2);
+        List<String> newLabels = List.of("ham", "junk", "normal", "spam");
+        Path retrained = ServeFixtures.headClassifier(base, tmp.resolve("spam-v2"), LoraConfig.defaults().withR(2), "lora", List.of("text"), newLabels, 3);
+        Gate gate = new Gate();
+        try (AdapterRegistry r = AdapterRegistry.open(base, AdapterRegistry.Options.builder().maxWaitMillis(0).build())) {
+            r.register("other", other);
+            r.register("spam", dir);
+            var alone = r.classify("other", List.of(INPUT)).join().get(0);
+            assertThat(r.adapter("spam").labels()).isEqualTo(ServeFixtures.LABELS);
+            try (var files = Files.list(retrained)) {
+                for (Path f : files.filter(Files::isRegularFile).toList()) {
+                    Files.copy(f, dir.resolve(f.getFileName()), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                }
+            }
+            r.addBatchListener(gate);
+            gate.arm();
+            var warm = r.classify("other", List.of(INPUT));
+            gate.awaitHeld();
+            var spam = r.classify("spam", List.of(INPUT));
+            var mixed = r.classify("other", List.of(INPUT));
+            gate.release();
+            warm.join();
+            AdapterRegistryTest.assertSame(mixed.join().get(0), alone, 1e-5, "the other adapter");
+            assertThat(spam.join().get(0).probabilities().keySet()).containsExactlyElementsOf(newLabels);
+            assertThat(gate.largestBatch()).as("both adapters in one batch").isEqualTo(2);
+            assertThat(r.adapter("spam").labels()).isEqualTo(newLabels);
+            try (AdapterRegistry fresh = AdapterRegistry.open(base, AdapterRegistry.Options.defaults())) {
+                fresh.register("spam", dir);
+                AdapterRegistryTest.assertSame(spam.join().get(0), fresh.classify("spam", List.of(INPUT)).join().get(0), 1e-5, "spam, retrained");
+            }
+        }
+    }
+
+    /** With an adapter root, a file linked outside it is refused when registered, and when a registered directory is loaded later. */
+    @Test
+    void anAdapterRootRefusesFilesLinkedOutsideItAtRegistrationAndAtALaterLoad(@TempDir Path tmp) throws Exception {
+        Path base = ServeFixtures.bertBase(tmp);
+        Path root = Files.createDirectories(tmp.resolve("root"));
+        Path outside = ServeFixtures.headClassifier(base, tmp.resolve("outside"), LoraConfig.defaults().withR(2), "lora", List.of("text"), 1);
+        Path a = ServeFixtures.headClassifier(base, root.resolve("a"), LoraConfig.defaults().withR(2), "lora", List.of("text"), 2);
+        Path b = ServeFixtures.headClassifier(base, root.resolve("b"), LoraConfig.defaults().withR(2), "lora", List.of("text"), 3);
+        Path sneaky = ServeFixtures.headClassifier(base, root.resolve("sneaky"), LoraConfig.defaults().withR(2), "lora", List.of("text"), 4);
+        Path inside = ServeFixtures.headClassifier(base, root.resolve("inside"), LoraConfig.defaults().withR(2), "lora", List.of("text"), 5);
+        relink(sneaky.resolve("head.safetensors"), outside.resolve("head.safetensors"));
+        relink(inside.resolve("head.safetensors"), b.resolve("head.safetensors"));
+        try (AdapterRegistry r = AdapterRegistry.open(base, AdapterRegistry.Options.builder().adapterRoot(root).build())) {
+            for (var call : List.<Runnable>of(() -> r.register("sneaky", sneaky), () -> r.load("sneaky", sneaky))) {
+                assertThatThrownBy(call::run).isInstanceOf(ServeException.class).hasMessageContaining("head.safetensors")
+                        .extracting(e -> ((ServeException) e).kind()).isEqualTo(ServeException.Kind.FORBIDDEN);
+            }
+            r.register("inside", inside);                        // a link that stays inside the root is fine
+            assertThat(r.classify("inside", List.of(INPUT)).join()).hasSize(1);
+            r.register("a", a);                                  // lazily: its weights are read on its first request
+            r.register("b", b);
+            relink(a.resolve("head.safetensors"), outside.resolve("head.safetensors"));
+            var f = r.classify("a", List.of(INPUT));
+            assertThatThrownBy(f::join).cause().isInstanceOf(ServeException.class).hasMessageContaining("head.safetensors")
+                    .extracting(e -> ((ServeException) e).kind()).isEqualTo(ServeException.Kind.FORBIDDEN);
+            assertThat(r.classify("b", List.of(INPUT)).join()).hasSize(1);
+        }
+    }
+
+    private static void relink(Path file, Path target) throws java.io.IOException {
+        Files.delete(file);
+        Files.createSymbolicLink(file, target);
+    }
+
+    /** close() racing loads and requests: nothing hangs, a request is always a future (never a thrown exception), every call ends cleanly. */
+    @Test
+    void closeRacingLoadsAndRequestsNeverHangs(@TempDir Path tmp) throws Exception {
+        Path base = ServeFixtures.bertBase(tmp);
+        Path a = ServeFixtures.headClassifier(base, tmp.resolve("a"), LoraConfig.defaults().withR(2), "lora", List.of("text"), 1);
+        ExecutorService pool = Executors.newFixedThreadPool(3);
+        try {
+            for (int round = 0; round < 8; round++) {
+                AdapterRegistry r = AdapterRegistry.open(base, AdapterRegistry.Options.defaults());
+                r.register("a", a);
+                java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
+                Future<?> loads = pool.submit(() -> {
+                    go.await();
+                    for (int i = 0; i < 5; i++) {
+                        try {
+                            r.load("a", a);
+                        } catch (ServeException e) {
+                            assertThat(e.kind()).isEqualTo(ServeException.Kind.OVERLOADED);
+                        }
+                    }
+                    return null;
+                });
+                Future<List<java.util.concurrent.CompletableFuture<?>>> requests = pool.submit(() -> {
+                    go.await();
+                    List<java.util.concurrent.CompletableFuture<?>> fs = new ArrayList<>();
+                    for (int i = 0; i < 20; i++) fs.add(r.classify("a", List.of(INPUT)));
+                    return fs;
+                });
+                Future<?> closing = pool.submit(() -> {
+                    go.await();
+                    r.close();
+                    return null;
+                });
+                go.countDown();
+                closing.get();
+                loads.get();
+                for (var f : requests.get()) {
+                    try {
+                        f.join();
+                    } catch (CompletionException e) {
+                        assertThat(e.getCause()).isInstanceOf(ServeException.class);
+                        assertThat(((ServeException) e.getCause()).kind()).isEqualTo(ServeException.Kind.OVERLOADED);
+                    }
+                }
+            }
+        } finally {
+            pool.shutdown();
+        }
+    }
 }

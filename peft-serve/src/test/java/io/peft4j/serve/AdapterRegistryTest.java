@@ -494,6 +494,115 @@ class AdapterRegistryTest {
         }
     }
 
+    /** After an unmerge the window starts empty: traffic alternating near the share does not merge and unmerge on every batch. */
+    @Test
+    void afterAnUnmergeTheWindowMustFillAgainBeforeTheNextMerge() {
+        Random rnd = new Random(5);
+        try (AdapterRegistry r = open(options().mergePolicy(new AdapterRegistry.MergePolicy(0.75, 4)).build())) {
+            r.register("lora", dirs.get("lora"));
+            r.register("prefix", dirs.get("prefix"));
+            List<String> plan = List.of("lora", "lora", "lora", "lora", "prefix", "lora", "lora", "lora", "lora");
+            List<Boolean> merged = new ArrayList<>();
+            for (String a : plan) {
+                r.classify(a, List.of(ServeFixtures.input(a, rnd))).join();
+                merged.add(r.adapter("lora").merged());
+            }
+            // without the refill, the first lora request after prefix (3 of the last 4) would merge again at once
+            assertThat(merged).containsExactly(false, false, false, true, false, false, false, true, true);
+        }
+    }
+
+    // ------------------------------------------------------------------ bounded work per request
+
+    @Test
+    void tooManyInputsOrFillMaskPredictionsInOneRequestAreRefusedNamingTheCap() {
+        assertThat(AdapterRegistry.Options.defaults().maxInputsPerRequest()).isEqualTo(256);
+        Path plain = ServeFixtures.plainAdapter(base, tmp.resolve("cap-lora"), LoraConfig.defaults().withR(2), 5);
+        try (AdapterRegistry r = open(options().maxInputsPerRequest(4).maxPredictionsPerRequest(12).build())) {
+            r.register("lora", dirs.get("lora"));
+            r.register("plain", plain);
+            Map<String, String> in = Map.of("text", "a good film");
+            var five = r.classify("lora", java.util.Collections.nCopies(5, in));
+            assertThat(kindOf(five)).isEqualTo(ServeException.Kind.BAD_INPUT);
+            assertThat(messageOf(five)).contains("'lora'").contains("5 inputs").contains("4 allowed");
+            assertThat(r.classify("lora", java.util.Collections.nCopies(4, in)).join()).hasSize(4);
+            var many = r.fillMask("plain", java.util.Collections.nCopies(3, "a [MASK] film"), 5);
+            assertThat(kindOf(many)).isEqualTo(ServeException.Kind.BAD_INPUT);
+            assertThat(messageOf(many)).contains("'plain'").contains("3 inputs").contains("top-k 5").contains("15 predictions").contains("12 allowed");
+            assertThat(r.fillMask("plain", java.util.Collections.nCopies(3, "a [MASK] film"), 4).join()).hasSize(3);
+        }
+    }
+
+    /**
+     * A request cancelled (or timed out) while its passes run takes no further pass: the worker moves on. One row a pass;
+     * the pass listener cancels the request during its first pass.
+     */
+    @Test
+    void aRequestCancelledMidwayTakesNoMorePasses() {
+        try (AdapterRegistry r = open(options().maxBatchRows(1).build())) {
+            r.register("lora", dirs.get("lora"));
+            List<Integer> passes = new java.util.concurrent.CopyOnWriteArrayList<>();
+            java.util.concurrent.atomic.AtomicReference<CompletableFuture<CompletableFuture<?>>> victim = new java.util.concurrent.atomic.AtomicReference<>();
+            r.passListener = rows -> {
+                passes.add(rows);
+                CompletableFuture<CompletableFuture<?>> v = victim.getAndSet(null);
+                if (v != null) v.join().cancel(false);
+            };
+            Map<String, String> in = Map.of("text", "a good film");
+
+            CompletableFuture<CompletableFuture<?>> holder = new CompletableFuture<>();
+            victim.set(holder);
+            var big = r.classify("lora", java.util.Collections.nCopies(6, in));
+            holder.complete(big);
+            assertThatThrownBy(big::join).isInstanceOf(java.util.concurrent.CancellationException.class);
+            assertThat(r.classify("lora", List.of(in)).join()).hasSize(1);
+            assertThat(passes).as("one pass of the cancelled request, then the next request's").containsExactly(1, 1);
+
+            passes.clear();
+            CompletableFuture<CompletableFuture<?>> holder2 = new CompletableFuture<>();
+            victim.set(holder2);
+            var bigFill = r.fillMask(null, java.util.Collections.nCopies(6, "a [MASK] film"), 3);
+            holder2.complete(bigFill);
+            assertThatThrownBy(bigFill::join).isInstanceOf(java.util.concurrent.CancellationException.class);
+            assertThat(r.fillMask(null, List.of("a [MASK] film"), 3).join().get(0)).hasSize(3);
+            assertThat(passes).containsExactly(1, 1);
+        }
+    }
+
+    // ------------------------------------------------------------------ faults of the worker
+
+    /** An Error escaping a batch (out of memory, a stack overflow) fails that batch's requests; the registry keeps serving. */
+    @Test
+    void anErrorInABatchFailsOnlyThatBatchAndTheRegistryKeepsServing() {
+        try (AdapterRegistry r = open(options().build())) {
+            r.register("lora", dirs.get("lora"));
+            java.util.Deque<Error> errors = new java.util.concurrent.ConcurrentLinkedDeque<>(List.of(new OutOfMemoryError("simulated"),
+                    new StackOverflowError("simulated")));
+            r.addBatchListener((kind, requests, rows) -> {
+                Error e = errors.poll();
+                if (e != null) throw e;
+            });
+            Map<String, String> in = Map.of("text", "a good film");
+            assertThatThrownBy(() -> r.classify("lora", List.of(in)).join()).hasCauseInstanceOf(OutOfMemoryError.class);
+            assertThatThrownBy(() -> r.classify("lora", List.of(in)).join()).hasCauseInstanceOf(StackOverflowError.class);
+            assertThat(r.isClosed()).isFalse();
+            assertThat(r.classify("lora", List.of(in)).join()).hasSize(1);
+            assertThat(r.reload("lora").loaded()).isTrue();
+        }
+    }
+
+    /** A worker call queued when the worker has stopped fails at once instead of waiting forever. */
+    @Test
+    void aWorkerCallAfterCloseFailsInsteadOfWaiting() {
+        AdapterRegistry r = open(options().build());
+        r.register("lora", dirs.get("lora"));
+        r.close();
+        assertThatThrownBy(r::installedAdapters).isInstanceOf(ServeException.class)
+                .extracting(e -> ((ServeException) e).kind()).isEqualTo(ServeException.Kind.OVERLOADED);
+        assertThatThrownBy(() -> r.load("lora", dirs.get("lora"))).isInstanceOf(ServeException.class)
+                .extracting(e -> ((ServeException) e).kind()).isEqualTo(ServeException.Kind.OVERLOADED);
+    }
+
     // ------------------------------------------------------------------ close
 
     @Test

@@ -131,12 +131,17 @@ final class ServeFixtures {
 
     /** A classifier with {@code config}'s adapter (null: none) and a head on the text fields {@code fields}. */
     static Path headClassifier(Path base, Path out, PeftConfig config, String method, List<String> fields, long seed) {
+        return headClassifier(base, out, config, method, fields, LABELS, seed);
+    }
+
+    /** {@link #headClassifier(Path, Path, PeftConfig, String, List, long)} with the labels {@code labels}. */
+    static Path headClassifier(Path base, Path out, PeftConfig config, String method, List<String> fields, List<String> labels, long seed) {
         PeftModel pm = model(base);
         if (config != null) perturb(pm.add(PeftModel.DEFAULT, config, seed), seed);
-        pm.setHead(head(LABELS, pm.base().architecture().decoder() ? Pooling.LAST : Pooling.CLS, seed));
+        pm.setHead(head(labels, pm.base().architecture().decoder() ? Pooling.LAST : Pooling.CLS, seed));
         Tokenizer tok = Tokenizers.load(base);
         HeadClassifier clf = new HeadClassifier(pm, new TextEncoder(tok, fields, 16, Truncation.END));
-        ClassifierDirectory.write(out, pm, clf, task(base, LABELS, fields, method), null, base);
+        ClassifierDirectory.write(out, pm, clf, task(base, labels, fields, method), null, base);
         return out;
     }
 

@@ -127,6 +127,24 @@ class ServerWithRegistryTest {
         }
     }
 
+    /** A request with more inputs than the registry's cap is a 400 naming the count and the cap. */
+    @Test
+    void tooManyInputsInOneRequestAreA400NamingTheCap(@TempDir Path tmp) throws Exception {
+        Path base = ServeFixtures.bertBase(tmp);
+        Path sms = ServeFixtures.headClassifier(base, tmp.resolve("sms"), LoraConfig.defaults().withR(2), "lora", List.of("text"), 4);
+        AdapterRegistry registry = AdapterRegistry.open(base, AdapterRegistry.Options.defaults());
+        registry.register("sms", sms);
+        InferenceServer server = InferenceServer.start(registry, InferenceServer.Config.defaults().withPort(0));
+        try {
+            JsonNode err = post(server, "/v1/classify", Map.of("adapter", "sms", "inputs", java.util.Collections.nCopies(257, "a film")), 400);
+            assertThat(err.path("error").path("type").asText()).isEqualTo("bad_input");
+            assertThat(err.path("error").path("message").asText()).contains("257 inputs").contains("256 allowed");
+            assertThat(post(server, "/v1/classify", Map.of("adapter", "sms", "inputs", List.of("a film")), 200).path("results").size()).isEqualTo(1);
+        } finally {
+            server.stop();
+        }
+    }
+
     /** The server's labels and probabilities equal those of the CLI's classifier on its own model (1e-5). */
     static void assertMatchesCli(JsonNode answer, ClassifierDirectory.Loaded cli, List<Map<String, String>> inputs) {
         double[][] lp = cli.classifier().logProbabilities(inputs, 8);

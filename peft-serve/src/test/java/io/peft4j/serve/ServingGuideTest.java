@@ -33,6 +33,8 @@ class ServingGuideTest {
                 .queueCapacity(1024)
                 .requestTimeout(Duration.ofSeconds(30))
                 .maxInputTokens(512)
+                .maxInputsPerRequest(256)
+                .maxPredictionsPerRequest(10_000)
                 .build();
         try (AdapterRegistry registry = AdapterRegistry.open(base.toString(), options)) {
             registry.register("spam", spamDir);

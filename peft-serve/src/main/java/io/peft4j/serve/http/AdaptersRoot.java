@@ -1,29 +1,25 @@
 package io.peft4j.serve.http;
 
+import io.peft4j.serve.AdapterRootCheck;
+import io.peft4j.serve.ServeException;
+
 import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.FileVisitOption;
 import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.util.Iterator;
-import java.util.stream.Stream;
 
 /**
  * The one directory adapters may be loaded from over HTTP. A requested directory is taken relative to the root,
  * normalised, and resolved to its real path (every symbolic link followed); it is accepted only when that real path,
  * and the real path of every file under it, lies inside the root's real path. So {@code ../x}, an absolute path, and a
- * link (to the directory or to a file in it) that leads outside are all refused.
+ * link (to the directory or to a file in it) that leads outside are all refused ({@link AdapterRootCheck}, the check the
+ * registry's own {@code adapterRoot} uses too).
  *
  * <p>The check runs before the backend opens the files; whoever can write under the root can still swap a file for a
  * link afterwards, so the root must be writable only by those trusted to choose what the server loads.
  */
 final class AdaptersRoot {
-    /** The most entries checked under one adapter directory (an adapter holds a handful of files). */
-    static final int MAX_ENTRIES = 10_000;
-    private static final int MAX_DEPTH = 8;
-
     private final Path real;
 
     private AdaptersRoot(Path real) {
@@ -63,43 +59,10 @@ final class AdaptersRoot {
         if (p.isAbsolute() || p.getRoot() != null) throw ApiError.forbidden("'dir' must be relative to the adapters root, not absolute");
         Path lexical = real.resolve(p).normalize();
         if (!lexical.startsWith(real) || lexical.equals(real)) throw ApiError.forbidden("'dir' must name a directory inside the adapters root");
-        Path resolved;
         try {
-            resolved = lexical.toRealPath();
-        } catch (NoSuchFileException e) {
-            throw ApiError.invalidRequest("no such directory under the adapters root: " + relative);
-        } catch (IOException e) {
-            throw ApiError.invalidRequest("cannot read directory " + relative + " under the adapters root");
-        }
-        if (!inside(resolved)) throw ApiError.forbidden("'dir' leads outside the adapters root (through a symbolic link)");
-        if (!Files.isDirectory(resolved)) throw ApiError.invalidRequest("not a directory: " + relative);
-        checkEntries(resolved, relative);
-        return resolved;
-    }
-
-    private boolean inside(Path realPath) {
-        return realPath.startsWith(real) && !realPath.equals(real);
-    }
-
-    /** Every entry under {@code dir}, followed through links, must stay inside the root. */
-    private void checkEntries(Path dir, String relative) {
-        try (Stream<Path> s = Files.walk(dir, MAX_DEPTH, FileVisitOption.FOLLOW_LINKS)) {
-            int n = 0;
-            for (Iterator<Path> it = s.iterator(); it.hasNext(); ) {
-                Path e = it.next();
-                if (++n > MAX_ENTRIES) throw ApiError.invalidRequest(relative + " holds more than " + MAX_ENTRIES + " files");
-                Path r;
-                try {
-                    r = e.toRealPath();
-                } catch (NoSuchFileException dangling) {
-                    continue; // a dangling link opens nothing
-                }
-                if (!r.startsWith(real)) {
-                    throw ApiError.forbidden(real.relativize(e.toAbsolutePath()) + " leads outside the adapters root (through a symbolic link)");
-                }
-            }
-        } catch (IOException | UncheckedIOException e) {
-            throw ApiError.invalidRequest("cannot read directory " + relative + " under the adapters root");
+            return AdapterRootCheck.check(real, lexical, relative);
+        } catch (ServeException e) {
+            throw e.kind() == ServeException.Kind.FORBIDDEN ? ApiError.forbidden(e.getMessage()) : ApiError.invalidRequest(e.getMessage());
         }
     }
 

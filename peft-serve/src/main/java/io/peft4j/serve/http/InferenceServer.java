@@ -360,15 +360,17 @@ public final class InferenceServer implements AutoCloseable {
 
     // ------------------------------------------------------------------ endpoints
 
+    /** 200 {@code "ok"} while the backend serves; 503 {@code "closed"} once it is closed (or its worker stopped). */
     private void health(Context ctx) {
+        boolean closed = backend.isClosed();
         ObjectNode o = node();
-        o.put("status", "ok");
+        o.put("status", closed ? "closed" : "ok");
         o.put("model_type", backend.modelType());
         o.put("decoder", backend.isDecoder());
         List<AdapterInfo> all = backend.adapters();
         o.put("adapters", all.size());
         o.put("adapters_loaded", all.stream().filter(AdapterInfo::loaded).count());
-        json(ctx, 200, o);
+        json(ctx, closed ? 503 : 200, o);
     }
 
     private void listAdapters(Context ctx) {

@@ -167,6 +167,11 @@ final class FakeService implements InferenceService {
     }
 
     @Override
+    public boolean isClosed() {
+        return closed;
+    }
+
+    @Override
     public void close() {
         closed = true;
         calls.add("close");

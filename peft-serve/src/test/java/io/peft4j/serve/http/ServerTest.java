@@ -128,6 +128,17 @@ class ServerTest {
     }
 
     @Test
+    void healthSays503OnceTheBackendIsClosed() throws Exception {
+        FakeService fake = new FakeService(false, "sst2");
+        InferenceServer s = start(fake);
+        assertThat(send(s, "GET", "/health", null).status()).isEqualTo(200);
+        fake.close();                                   // e.g. its worker stopped: the server still listens
+        Answer a = send(s, "GET", "/health", null);
+        assertThat(a.status()).isEqualTo(503);
+        assertThat(a.json().get("status").asText()).isEqualTo("closed");
+    }
+
+    @Test
     void classifyAnswersEachInputWithLabelAndProbabilities() throws Exception {
         FakeService fake = new FakeService(false, "sst2");
         InferenceServer s = start(fake);
