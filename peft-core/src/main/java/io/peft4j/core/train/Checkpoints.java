@@ -41,7 +41,10 @@ public final class Checkpoints {
         return Json.read(dir.resolve(STATE));
     }
 
-    /** Copies the saved tensors into {@code params}; every one must be there with its shape (faults name the file). */
+    /**
+     * Copies the saved tensors into {@code params}; every one must be there with its shape (faults name the file), and
+     * all are checked before any is copied.
+     */
     public static void restoreParameters(Path dir, Map<String, Tensor> params) {
         Path pf = dir.resolve(PARAMS);
         Map<String, INDArray> saved = SafeTensors.readAll(pf, params.values().iterator().next().dataType());
@@ -52,8 +55,8 @@ public final class Checkpoints {
                 throw PeftException.inFile(pf, "tensor '" + e.getKey() + "' has shape " + Arrays.toString(v.shape()) + ", the model's is "
                         + Arrays.toString(e.getValue().shape()));
             }
-            e.getValue().value().assign(v);
         }
+        for (var e : params.entrySet()) e.getValue().value().assign(saved.get(e.getKey()));
     }
 
     /** Restores {@code optimizer}'s state as of {@code step}. */

@@ -193,7 +193,7 @@ public final class Trainer<E> {
         Optimizer opt = new AdamW(0.9, 0.999, 1e-8, cfg.weightDecay());
         State st = new State();
         if (cfg.resume() && cfg.checkpointDir() != null && Files.isDirectory(cfg.checkpointDir().resolve(LAST))) {
-            st = restore(cfg.checkpointDir().resolve(LAST), params, opt, plan.total());
+            st = restore(cfg.checkpointDir().resolve(LAST), params, opt, plan);
             LOG.info("resumed at step {} of {} from {}", st.step, plan.total(), cfg.checkpointDir().resolve(LAST));
         }
         opt.reserve(params);
@@ -250,7 +250,7 @@ public final class Trainer<E> {
             st.best = m;
             st.bestStep = st.step;
             st.badEvals = 0;
-            if (cfg.checkpointDir() != null) checkpoint(cfg.checkpointDir().resolve(BEST), run.params, null, st);
+            if (cfg.checkpointDir() != null) checkpoint(cfg.checkpointDir().resolve(BEST), run, null);
         } else {
             st.badEvals++;
         }
@@ -265,7 +265,7 @@ public final class Trainer<E> {
     private void checkpointIfDue(Run run, boolean force) {
         long s = run.state.step;
         if (cfg.checkpointDir() == null || !(force || s == run.plan.total() || (cfg.checkpointEvery() > 0 && s % cfg.checkpointEvery() == 0))) return;
-        checkpoint(cfg.checkpointDir().resolve(LAST), run.params, run.opt, run.state);
+        checkpoint(cfg.checkpointDir().resolve(LAST), run, run.opt);
         listeners.forEach(l -> l.onCheckpoint(s, cfg.checkpointDir().resolve(LAST)));
     }
 
@@ -286,11 +286,11 @@ public final class Trainer<E> {
     }
 
     /** Writes the trainable tensors, the optimizer state (unless {@code opt} is null: {@code best/}) and the trainer state. */
-    private void checkpoint(Path dir, Map<String, Tensor> params, Optimizer opt, State st) {
-        Checkpoints.write(dir, params, opt, stateJson(st), st.step);
+    private void checkpoint(Path dir, Run run, Optimizer opt) {
+        Checkpoints.write(dir, run.params, opt, stateJson(run.state, run.plan.examples()), run.state.step);
     }
 
-    private ObjectNode stateJson(State st) {
+    private ObjectNode stateJson(State st, long examples) {
         ObjectNode n = Json.MAPPER.createObjectNode();
         n.put("step", st.step);
         if (Double.isNaN(st.best)) n.putNull("best_metric");
@@ -300,24 +300,37 @@ public final class Trainer<E> {
         n.put("seed", cfg.seed());
         n.put("batch_size", cfg.batchSize());
         n.put("accumulation", cfg.accumulation());
+        n.put("examples", examples);
         return n;
     }
 
-    private State restore(Path dir, Map<String, Tensor> params, Optimizer opt, long total) {
+    /**
+     * The state of the checkpoint in {@code dir}, its parameters and optimizer state restored into {@code params} and
+     * {@code opt}. Everything that can refuse it is checked before anything is overwritten: the seed, batch size and
+     * accumulation, the number of training examples (which sets the epochs' boundaries; a checkpoint written before it was
+     * recorded is taken as it is) and the step.
+     */
+    private State restore(Path dir, Map<String, Tensor> params, Optimizer opt, Plan plan) {
         Path stateFile = dir.resolve(Checkpoints.STATE);
         JsonNode s = Checkpoints.readState(dir);
         if (s.path("seed").asLong() != cfg.seed() || s.path("batch_size").asInt() != cfg.batchSize() || s.path("accumulation").asInt() != cfg.accumulation()) {
             throw PeftException.inFile(stateFile, "checkpoint was written with seed " + s.path("seed") + ", batch size " + s.path("batch_size")
                     + ", accumulation " + s.path("accumulation") + ": resuming with other values would not continue the same run");
         }
-        Checkpoints.restoreParameters(dir, params);
+        if (s.hasNonNull("examples") && s.get("examples").asLong() != plan.examples()) {
+            throw PeftException.inFile(stateFile, "checkpoint was written training on " + s.get("examples").asLong() + " examples, this run has "
+                    + plan.examples() + ": its epochs would not be the same; resume on the same data, or train afresh without resume");
+        }
         State st = new State();
         st.step = s.path("step").asLong();
         st.best = s.path("best_metric").isNull() ? Double.NaN : s.path("best_metric").asDouble();
         st.bestStep = s.path("best_step").asLong(-1);
         st.badEvals = s.path("evaluations_without_improvement").asInt();
+        if (st.step > plan.total()) {
+            throw PeftException.inFile(stateFile, "checkpoint is at step " + st.step + ", past this run's " + plan.total() + " steps");
+        }
+        Checkpoints.restoreParameters(dir, params);
         Checkpoints.restoreOptimizer(dir, params, opt, st.step);
-        if (st.step > total) throw PeftException.inFile(stateFile, "checkpoint is at step " + st.step + ", past this run's " + total + " steps");
         return st;
     }
 }

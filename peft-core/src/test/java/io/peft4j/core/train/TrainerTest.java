@@ -250,4 +250,37 @@ class TrainerTest {
         assertThatThrownBy(() -> new Trainer<>(fullGpt2(DataType.FLOAT), Objectives.causalLm(0), cfg.withSeed(7).withMaxSteps(4))
                 .fit(counting(8, 9), null, null)).hasMessageContaining("trainer_state.json").hasMessageContaining("seed");
     }
+
+    @Test
+    void aCheckpointPastTheRunIsRefusedBeforeTheModelIsTouched(@TempDir Path tmp) {
+        var cfg = TrainingConfig.defaults().withBatchSize(4, 1).withMaxSteps(4).withCheckpoints(tmp, 1, true);
+        new Trainer<>(fullGpt2(DataType.FLOAT), Objectives.causalLm(0), cfg).fit(counting(8, 9), null, null);
+        PeftModel fresh = fullGpt2(DataType.FLOAT);
+        Map<String, INDArray> before = snapshot(fresh);
+        assertThatThrownBy(() -> new Trainer<>(fresh, Objectives.causalLm(0), cfg.withMaxSteps(2)).fit(counting(8, 9), null, null))
+                .hasMessageContaining("trainer_state.json").hasMessageContaining("step 4").hasMessageContaining("2 steps");
+        snapshot(fresh).forEach((k, v) -> assertThat(v.equals(before.get(k))).as(k + " untouched").isTrue());
+    }
+
+    @Test
+    void resumingOnAnotherNumberOfExamplesIsRefusedAndAnOlderCheckpointWithoutTheCountResumes(@TempDir Path tmp) throws Exception {
+        var cfg = TrainingConfig.defaults().withBatchSize(4, 1).withMaxSteps(2).withCheckpoints(tmp, 1, true);
+        new Trainer<>(fullGpt2(DataType.FLOAT), Objectives.causalLm(0), cfg).fit(counting(8, 9), null, null);
+        Path state = tmp.resolve("last/trainer_state.json");
+        assertThat(Json.read(state).get("examples").asLong()).isEqualTo(8);
+
+        PeftModel other = fullGpt2(DataType.FLOAT);
+        Map<String, INDArray> before = snapshot(other);
+        assertThatThrownBy(() -> new Trainer<>(other, Objectives.causalLm(0), cfg.withMaxSteps(4)).fit(counting(12, 9), null, null))
+                .hasMessageContaining("trainer_state.json").hasMessageContaining("8 examples").hasMessageContaining("12");
+        snapshot(other).forEach((k, v) -> assertThat(v.equals(before.get(k))).as(k + " untouched").isTrue());
+
+        // a checkpoint written before the count was recorded resumes as before
+        com.fasterxml.jackson.databind.node.ObjectNode old = (com.fasterxml.jackson.databind.node.ObjectNode) Json.read(state);
+        old.remove("examples");
+        Json.write(state, old);
+        TrainingResult r = new Trainer<>(fullGpt2(DataType.FLOAT), Objectives.causalLm(0), cfg.withMaxSteps(4)).fit(counting(8, 9), null, null);
+        assertThat(r.steps()).isEqualTo(4);
+        assertThat(r.losses()).hasSize(2);
+    }
 }
