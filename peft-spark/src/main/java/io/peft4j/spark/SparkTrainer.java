@@ -13,6 +13,8 @@ import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.storage.StorageLevel;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import scala.Tuple2;
 
 import java.io.IOException;
@@ -29,7 +31,9 @@ import java.util.List;
  * trainable tensors' values (never the base); the step's examples are cut into micro-batches exactly as the single
  * process cuts them, micro-batch {@code m} runs on partition {@code m mod partitions}, where each executor JVM keeps the
  * frozen base loaded (from {@code modelDir}, once per executor and task slot), and the partitions' gradient sums come back
- * through a tree reduction. The driver then clips, steps AdamW at the scheduled rate, evaluates and checkpoints as the
+ * through a tree reduction. A step has {@code cfg.accumulation()} micro-batches, so only that many partitions work in a
+ * step: set the accumulation to a multiple of the partitions (with accumulation 1 every step runs on partition 0, one
+ * task at a time; {@link #fit} warns). The driver then clips, steps AdamW at the scheduled rate, evaluates and checkpoints as the
  * single process does, so with one seed the parameters after each step equal {@link Trainer}'s on the same examples up to
  * the rounding of adding the micro-batch gradients in another order.
  *
@@ -49,6 +53,7 @@ import java.util.List;
  * @param <E> the example type: serializable (the {@code Example} records are)
  */
 public final class SparkTrainer<E> {
+    private static final Logger LOG = LoggerFactory.getLogger(SparkTrainer.class);
     private final JavaSparkContext jsc;
     private final PeftModel model;
     private final Path modelDir;
@@ -127,6 +132,8 @@ public final class SparkTrainer<E> {
     public TrainingResult fit(JavaRDD<E> train, List<E> dev, Metric<E> metric) {
         ModelSpec spec = ModelSpec.of(model, modelDir);
         if (spec.names().isEmpty()) throw new IllegalStateException("nothing to train: add an adapter, a head, or unfreeze the base");
+        String uneven = partitionWarning(cfg.accumulation(), partitions);
+        if (uneven != null) LOG.warn(uneven);
         JavaPairRDD<Long, E> indexed = train.zipWithIndex().mapToPair(Tuple2::swap).persist(StorageLevel.MEMORY_AND_DISK());
         indexed.setName("peft4j training examples, indexed");
         Broadcast<ModelSpec> specB = null;
@@ -163,6 +170,22 @@ public final class SparkTrainer<E> {
             indexed.unpersist(false);
             if (specB != null) specB.destroy();
         }
+    }
+
+    /**
+     * Why {@code accumulation} micro-batches a step spread badly over {@code partitions} partitions (micro-batch {@code m}
+     * runs on partition {@code m mod partitions}), or null when it is a multiple of them.
+     */
+    static String partitionWarning(int accumulation, int partitions) {
+        if (accumulation % partitions == 0) return null;
+        if (accumulation < partitions) {
+            return "a step has " + accumulation + " micro-batch" + (accumulation == 1 ? "" : "es") + " (TrainingConfig accumulation) for " + partitions
+                    + " partitions: only " + accumulation + " of the partitions work in each step" + (accumulation == 1 ? ", so training is serial" : "")
+                    + "; set the accumulation to a multiple of " + partitions + " (withBatchSize(batchSize, " + partitions + ")) to use them all";
+        }
+        return "a step has " + accumulation + " micro-batches (TrainingConfig accumulation) for " + partitions + " partitions: some partitions run "
+                + (accumulation / partitions + 1) + " micro-batches, others " + (accumulation / partitions) + ", and every step waits for the busiest;"
+                + " set the accumulation to a multiple of " + partitions;
     }
 
     /** The bytes of trainable values the last step broadcast (the payload; each executor receives it once). */

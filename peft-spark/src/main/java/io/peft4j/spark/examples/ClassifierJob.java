@@ -46,7 +46,8 @@ import static org.apache.spark.sql.functions.col;
  * spark-submit --class io.peft4j.spark.examples.ClassifierJob ... MODEL_DIR TRAIN.tsv TEXTS.txt OUTPUT_DIR [STEPS [PARTITIONS]]
  * </pre>
  *
- * {@code MODEL_DIR} (a base with its tokenizer files) and {@code OUTPUT_DIR} must be paths every executor can read.
+ * {@code MODEL_DIR} (a base with its tokenizer files) and {@code OUTPUT_DIR} must be paths every executor can read. Each
+ * step takes 8 examples per partition: one micro-batch on each.
  * Writes {@code OUTPUT_DIR/checkpoints} (resumed when the job is rerun), {@code OUTPUT_DIR/classifier} and
  * {@code OUTPUT_DIR/scored} (Spark's CSV part files: text, label).
  */
@@ -86,7 +87,8 @@ public final class ClassifierJob {
         // token ids, made on the executors (each partition loads the tokenizer once)
         JavaRDD<Example.Classification> examples = train.javaRDD().mapPartitions(new Encode(modelDir.toString(), labels, maxLength));
 
-        TrainingConfig cfg = TrainingConfig.defaults().withLearningRate(5e-4).withBatchSize(8, 1).withMaxSteps(steps)
+        // one micro-batch of 8 per partition in each step: with fewer micro-batches than partitions some would stay idle
+        TrainingConfig cfg = TrainingConfig.defaults().withLearningRate(5e-4).withBatchSize(8, partitions).withMaxSteps(steps)
                 .withCheckpoints(out.resolve("checkpoints"), 25, true);
         TrainingResult result = new SparkTrainer<>(spark, model, modelDir, ObjectiveFactory.classification(0), cfg)
                 .partitions(partitions)
