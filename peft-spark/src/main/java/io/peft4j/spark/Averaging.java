@@ -66,7 +66,7 @@ final class Averaging<E> {
         AdamW opt = new AdamW(0.9, 0.999, 1e-8, cfg.weightDecay());
         long step = 0;
         Path last = cfg.checkpointDir() == null ? null : cfg.checkpointDir().resolve("last");
-        if (cfg.resume() && last != null && Files.isDirectory(last)) step = restore(last, params, opt, plan.total());
+        if (cfg.resume() && last != null && Files.isDirectory(last)) step = restore(last, params, opt, plan);
         opt.reserve(params);
         long first = step, t0 = System.nanoTime();
         List<Double> losses = new ArrayList<>();
@@ -113,7 +113,7 @@ final class Averaging<E> {
             }
             boolean due = step == plan.total() || cfg.checkpointEvery() > 0 && step / cfg.checkpointEvery() > from / cfg.checkpointEvery();
             if (last != null && due) {
-                Checkpoints.write(last, params, opt, stateJson(step), step);
+                Checkpoints.write(last, params, opt, stateJson(step, plan.examples()), step);
                 for (TrainingListener l : listeners) l.onCheckpoint(step, last);
             }
         }
@@ -144,7 +144,7 @@ final class Averaging<E> {
         }
     }
 
-    private ObjectNode stateJson(long step) {
+    private ObjectNode stateJson(long step, long examples) {
         ObjectNode n = Json.MAPPER.createObjectNode();
         n.put("step", step);
         n.putNull("best_metric");
@@ -155,10 +155,12 @@ final class Averaging<E> {
         n.put("accumulation", cfg.accumulation());
         n.put("average_every", every);
         n.put("partitions", partitions);
+        n.put("examples", examples);
         return n;
     }
 
-    private long restore(Path dir, Map<String, Tensor> params, AdamW opt, long total) {
+    private long restore(Path dir, Map<String, Tensor> params, AdamW opt, Trainer.Plan plan) {
+        long total = plan.total();
         JsonNode s = Checkpoints.readState(dir);
         Path file = dir.resolve(Checkpoints.STATE);
         if (s.path("seed").asLong() != cfg.seed() || s.path("batch_size").asInt() != cfg.batchSize() || s.path("accumulation").asInt() != cfg.accumulation()
@@ -166,6 +168,10 @@ final class Averaging<E> {
             throw PeftException.inFile(file, "checkpoint was written with seed " + s.path("seed") + ", batch size " + s.path("batch_size") + ", accumulation "
                     + s.path("accumulation") + ", averaging every " + s.path("average_every").asText("(none)") + " steps over "
                     + s.path("partitions").asText("(unknown)") + " partitions: resuming with other values would not continue the same run");
+        }
+        if (s.hasNonNull("examples") && s.get("examples").asLong() != plan.examples()) {
+            throw PeftException.inFile(file, "checkpoint was written training on " + s.get("examples").asLong() + " examples, this run has "
+                    + plan.examples() + ": its epochs would not be the same; resume on the same data, or train afresh without resume");
         }
         long step = s.path("step").asLong();
         if (step > total) throw PeftException.inFile(file, "checkpoint is at step " + step + ", past this run's " + total + " steps");

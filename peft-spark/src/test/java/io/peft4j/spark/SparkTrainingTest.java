@@ -155,6 +155,10 @@ class SparkTrainingTest {
             }
         });
         assertThatThrownBy(() -> crashing.fit(TestSpark.jsc().parallelize(DATA, 2))).hasMessageContaining("simulated driver crash");
+        // a restart on another number of examples would move the epochs' boundaries: refused, the checkpoint left as it is
+        assertThatThrownBy(() -> trainer(lora(), ObjectiveFactory.causalLm(0.1), crashCfg, 2).averageEvery(2)
+                .fit(TestSpark.jsc().parallelize(DATA.subList(1, DATA.size()), 2))).hasMessageContaining("trainer_state.json")
+                .hasMessageContaining(DATA.size() + " examples").hasMessageContaining(String.valueOf(DATA.size() - 1));
         PeftModel resumed = lora();
         trainer(resumed, ObjectiveFactory.causalLm(0.1), crashCfg, 2).averageEvery(2).fit(TestSpark.jsc().parallelize(DATA, 2));
         Map<String, INDArray> b = snapshot(resumed);
