@@ -143,4 +143,17 @@ public final class Fixtures {
             v.assign(Nd4j.create(d, v.shape(), 'c'));
         }
     }
+
+    /** A learnable toy language for causal-LM training: each of {@code n} sequences counts up from a random start (mod 90). */
+    public static java.util.List<io.peft4j.core.train.Example.Lm> counting(int n, long seed) {
+        java.util.Random r = new java.util.Random(seed);
+        java.util.List<io.peft4j.core.train.Example.Lm> out = new java.util.ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            int start = 1 + r.nextInt(80), len = 5 + r.nextInt(4);
+            int[] ids = new int[len];
+            for (int j = 0; j < len; j++) ids[j] = 1 + (start + j) % 90;
+            out.add(io.peft4j.core.train.Example.Lm.all(ids));
+        }
+        return out;
+    }
 }

@@ -22,11 +22,9 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -68,17 +66,9 @@ class SparkTrainingTest {
         assertThat(r.steps()).isEqualTo(6);
     }
 
-    /** A learnable toy language: each sequence counts up from a random start (mod 90). */
+    /** A learnable toy language ({@link Fixtures#counting}). */
     static List<Example.Lm> counting(int n, long seed) {
-        Random r = new Random(seed);
-        List<Example.Lm> out = new ArrayList<>();
-        for (int i = 0; i < n; i++) {
-            int start = 1 + r.nextInt(80), len = 5 + r.nextInt(4);
-            int[] ids = new int[len];
-            for (int j = 0; j < len; j++) ids[j] = 1 + (start + j) % 90;
-            out.add(Example.Lm.all(ids));
-        }
-        return out;
+        return Fixtures.counting(n, seed);
     }
 
     /** gpt2-tiny in float64 with LoRA r 4 (dropout 0.1, so the dropout seeds must line up) on c_attn. */

@@ -25,17 +25,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 class TrainerTest {
-    /** A learnable toy language: each sequence counts up from a random start (mod 90). */
+    /** A learnable toy language ({@link Fixtures#counting}). */
     static List<Example.Lm> counting(int n, long seed) {
-        var r = new java.util.Random(seed);
-        List<Example.Lm> out = new ArrayList<>();
-        for (int i = 0; i < n; i++) {
-            int start = 1 + r.nextInt(80), len = 5 + r.nextInt(4);
-            int[] ids = new int[len];
-            for (int j = 0; j < len; j++) ids[j] = 1 + (start + j) % 90;
-            out.add(Example.Lm.all(ids));
-        }
-        return out;
+        return Fixtures.counting(n, seed);
     }
 
     /** Two classes told apart by whether token 7 occurs. */
