@@ -101,14 +101,14 @@ public final class PrefixTuningMethod implements PeftMethod {
 
         @Override
         public KeyValue prefix(int layer, ForwardContext ctx) {
-            return new KeyValue(headsView(columns(2L * layer * d), ctx.batchSize()), headsView(columns((2L * layer + 1) * d), ctx.batchSize()));
+            return new KeyValue(headsView(columns(2L * layer * d)), headsView(columns((2L * layer + 1) * d)));
         }
 
-        /** {@code [n, d] -> [B, heads, n, head_dim]}. */
-        private Tensor headsView(Tensor x, int b) {
+        /** {@code [n, d] -> [1, heads, n, head_dim]}: the same for every row. */
+        private Tensor headsView(Tensor x) {
             long dh = d / heads;
             Tensor t = Ops.permute(Ops.reshape(x, n, heads, dh), 1, 0, 2);
-            return Ops.broadcastTo(Ops.reshape(t, 1, heads, n, dh), b, heads, n, dh);
+            return Ops.reshape(t, 1, heads, n, dh);
         }
 
         @Override

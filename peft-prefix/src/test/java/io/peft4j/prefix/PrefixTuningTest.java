@@ -131,6 +131,32 @@ class PrefixTuningTest {
         }
     }
 
+    /**
+     * Prefixes of disjoint rows share their positions: a batch mixing a 4- and a 2-position prefix caches 4 prefix
+     * positions, not 6; each row computes what it computes alone, and the cache continues each row at its own position.
+     */
+    @Test
+    void prefixesOfDisjointRowsShareTheirPositions() {
+        PeftModel gpt2 = PeftModel.of(Models.load(Fixtures.dir("gpt2-tiny"), DataType.DOUBLE));
+        gpt2.add("four", PrefixTuningConfig.of(4), 1);
+        gpt2.add("two", PrefixTuningConfig.of(2), 2);
+        List<String> tags = List.of("two", "__base__", "four");
+        int[][] ids = {{3, 7, 11}, {5, 9, 1}, {8, 8, 4}};
+        PerRowCheck.rowsMatchSeparateRuns(gpt2, Batch.of(ids), tags, 1e-10);
+        PerRowCheck.gradientsComeFromTheAdaptersRowsOnly(gpt2, gpt2.adapter("two"), Batch.of(ids), tags, 1e-10);
+        Gpt2 g = (Gpt2) gpt2.base();
+        ForwardContext ctx = new ForwardContext(3, tags, false, 0);
+        INDArray whole = gpt2.forward(Batch.of(ids), ctx).hidden().value();
+        KvCache cache = new KvCache(2);
+        g.forward(Batch.of(new int[]{3, 7}, new int[]{5, 9}, new int[]{8, 8}), ctx, cache);
+        assertThat(cache.length()).isEqualTo(4 + 2);
+        INDArray last = g.forward(Batch.of(new int[]{11}, new int[]{1}, new int[]{4}), ctx, cache).hidden().value();
+        for (int r = 0; r < 3; r++) {
+            double diff = last.slice(r).slice(0).sub(whole.slice(r).slice(2)).amaxNumber().doubleValue();
+            assertThat(diff).as("row %d (%s): cached step against the whole pass", r, tags.get(r)).isLessThan(1e-10);
+        }
+    }
+
     @Test
     void inactivePrefixLeavesTheBaseModel() {
         JsonNode exp = Fixtures.expected("gpt2-tiny");

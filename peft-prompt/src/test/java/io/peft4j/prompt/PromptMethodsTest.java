@@ -7,6 +7,7 @@ import io.peft4j.core.io.Json;
 import io.peft4j.core.io.SafeTensors;
 import io.peft4j.core.model.Batch;
 import io.peft4j.core.model.ModelConfig;
+import io.peft4j.core.model.ModelOutput;
 import io.peft4j.core.model.Models;
 import io.peft4j.core.model.TransformerModel;
 import io.peft4j.core.peft.Adapter;
@@ -200,6 +201,27 @@ class PromptMethodsTest {
         Adapter pt = bert.add("pt", PTuningConfig.mlp(3, 8), 4);
         PerRowCheck.rowsMatchSeparateRuns(bert, batch, List.of("__base__", "pt", "pt"), 1e-10);
         PerRowCheck.gradientsComeFromTheAdaptersRowsOnly(bert, pt, batch, List.of("__base__", "pt", "pt"), 1e-10);
+    }
+
+    /**
+     * Prompt adapters of disjoint rows share their positions: a batch mixing a 5-token and a 2-token prompt carries 5
+     * virtual positions, not 7, and each row still computes what it computes alone (the shorter prompt's row masks the
+     * slots it does not fill).
+     */
+    @Test
+    void promptAdaptersOfDisjointRowsShareTheirPositions() {
+        Batch batch = new Batch(new int[][]{{3, 7, 11, 2}, {5, 9, 1, 0}, {8, 8, 4, 0}}, null, new int[][]{{1, 1, 1, 1}, {1, 1, 1, 0}, {1, 1, 0, 0}});
+        PeftModel gpt2 = PeftModel.of(Models.load(Fixtures.dir("gpt2-tiny"), DataType.DOUBLE));
+        gpt2.add("five", PromptTuningConfig.random(5), 1);
+        gpt2.add("two", PromptTuningConfig.random(2), 2);
+        List<String> tags = List.of("two", "five", "__base__");
+        ModelOutput out = gpt2.forward(batch, new ForwardContext(3, tags, false, 0));
+        assertThat(out.virtualTokens()).isEqualTo(5);
+        assertThat(out.attentionMask()[0]).startsWith(1, 1, 0, 0, 0);     // "two": its 2 tokens, 3 unused slots
+        assertThat(out.attentionMask()[1]).startsWith(1, 1, 1, 1, 1);
+        assertThat(out.attentionMask()[2]).startsWith(0, 0, 0, 0, 0);
+        PerRowCheck.rowsMatchSeparateRuns(gpt2, batch, tags, 1e-10);
+        PerRowCheck.gradientsComeFromTheAdaptersRowsOnly(gpt2, gpt2.adapter("two"), batch, tags, 1e-10);
     }
 
     @Test

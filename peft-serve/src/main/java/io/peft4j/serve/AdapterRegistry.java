@@ -882,6 +882,8 @@ public final class AdapterRegistry implements InferenceService {
             }
             if (batch.isEmpty()) return;
             applyMergePolicy(batch);
+            // one adapter's rows side by side: each adapter gathers and adds back one block of the pass (Ops.rows)
+            batch.sort(java.util.Comparator.comparing((Request r) -> r.entry == null ? "" : r.entry.tag));
             answers.clear();
             int rows = switch (batch.get(0).kind) {
                 case CLASSIFY -> runClassify(batch);

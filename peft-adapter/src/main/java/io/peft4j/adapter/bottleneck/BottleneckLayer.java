@@ -37,9 +37,7 @@ final class BottleneckLayer implements SublayerHook {
     public Tensor apply(Tensor x, Tensor h, UnaryOperator<Tensor> norm, ForwardContext ctx) {
         Adapter.RowSelection sel = rows.apply(ctx);
         if (sel.none()) return h;
-        Tensor a = adapter(input(x, h, norm), ctx);
-        if (!sel.all()) a = Ops.mul(a, sel.mask(a.rank(), a.dataType()));
-        return Ops.add(h, a);
+        return sel.addOnRows(h, input(x, h, norm), u -> adapter(u, ctx));
     }
 
     /**

@@ -29,15 +29,17 @@ final class LoraLayer implements LinearHook {
 
     @Override
     public Tensor output(Tensor x, Tensor y, ForwardContext ctx) {
-        Adapter.RowSelection sel = rows.apply(ctx);
-        if (sel.none()) return y;
+        return rows.apply(ctx).addOnRows(y, x, xs -> delta(xs, ctx));
+    }
+
+    /** {@code s · dropout(x) Aᵀ Bᵀ}, shaped as x with the output width. */
+    private Tensor delta(Tensor x, ForwardContext ctx) {
         long in = a.size(1);
+        long[] shape = x.shape().clone();
+        shape[shape.length - 1] = b.size(0);
         Tensor x2 = Ops.reshape(x, x.value().length() / in, in);
         if (ctx.training()) x2 = Ops.dropout(x2, dropout, ctx.seed() * 1_000_003L + siteSeed);
         // the scaling multiplies the rank-r intermediate, not the [rows, out] result: same product, r/out of the work
-        Tensor delta = Ops.matmul(Ops.scale(Ops.matmul(x2, a, false, true), scaling), b, false, true);
-        delta = Ops.reshape(delta, y.shape());
-        if (!sel.all()) delta = Ops.mul(delta, sel.mask(y.rank(), y.dataType()));
-        return Ops.add(y, delta);
+        return Ops.reshape(Ops.matmul(Ops.scale(Ops.matmul(x2, a, false, true), scaling), b, false, true), shape);
     }
 }

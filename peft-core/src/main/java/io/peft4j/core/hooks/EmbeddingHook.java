@@ -23,4 +23,14 @@ public interface EmbeddingHook extends Hook {
     default boolean[] appliesTo(ForwardContext ctx) {
         return null;
     }
+
+    /**
+     * The virtual tokens {@code [n, d]} this hook prepends to the rows it {@link #appliesTo applies to}, when prepending
+     * them is all {@link #apply} does; null (the default) when it does something else. The model may then lay the tokens
+     * of several such hooks whose rows are disjoint (the adapters of a mixed batch) in the same positions, each row
+     * reading its own hook's, instead of calling {@link #apply}; every row computes as it would with its hook alone.
+     */
+    default Tensor virtualTokens(ForwardContext ctx) {
+        return null;
+    }
 }

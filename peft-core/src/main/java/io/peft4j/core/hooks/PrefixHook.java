@@ -22,7 +22,8 @@ public interface PrefixHook extends Hook {
     }
 
     /**
-     * Keys and values for {@code layer}, each {@code [B, G, P, headDim]} with G the model's key/value heads
+     * Keys and values for {@code layer}, each {@code [B, G, P, headDim]} (or {@code [1, G, P, headDim]} when every row's
+     * are the same) with G the model's key/value heads
      * ({@code config().keyValueHeads()}: the attention heads for GPT-2 and BERT, fewer with grouped-query
      * attention, as HF PEFT sizes prefixes); rows the prefix does not apply to may hold anything: they are
      * masked out. Keys are used as given (a rotary model does not rotate them, as with cached keys).

@@ -5,6 +5,7 @@ import io.peft4j.core.hooks.ForwardContext;
 import io.peft4j.core.hooks.Hook;
 import io.peft4j.core.hooks.Hooks;
 import io.peft4j.core.model.TransformerModel;
+import io.peft4j.core.tensor.Ops;
 import io.peft4j.core.tensor.Tensor;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -179,6 +180,24 @@ public abstract class Adapter {
             boolean[] f = new boolean[weights.length];
             for (int r = 0; r < f.length; r++) f[r] = weights[r] != 0;
             return f;
+        }
+
+        /** The selected rows, ascending; null when every row is selected. */
+        public int[] indices() {
+            if (weights == null) return null;
+            return java.util.stream.IntStream.range(0, weights.length).filter(r -> weights[r] != 0).toArray();
+        }
+
+        /**
+         * {@code y + term(x)} on the selected rows and {@code y} on the others (x and y share dimension 0, the rows). The term
+         * is computed on the selected rows' slices of x only, gathered with {@link Ops#rows} and added back with
+         * {@link Ops#addToRows}: an adapter in a mixed batch costs its own rows, not the whole batch's.
+         */
+        public Tensor addOnRows(Tensor y, Tensor x, java.util.function.UnaryOperator<Tensor> term) {
+            if (none()) return y;
+            if (all()) return Ops.add(y, term.apply(x));
+            int[] rows = indices();
+            return Ops.addToRows(y, rows, term.apply(Ops.rows(x, rows)));
         }
 
         /** The row weights as a constant {@code [B, 1, ..., 1]} of the given rank and type. */

@@ -98,6 +98,11 @@ public final class PromptLearning {
             public boolean[] appliesTo(ForwardContext ctx) {
                 return adapter.rows(ctx).flags();
             }
+
+            @Override
+            public Tensor virtualTokens(ForwardContext ctx) {
+                return prompt.apply(ctx);
+            }
         };
     }
 }

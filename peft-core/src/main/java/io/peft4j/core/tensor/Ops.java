@@ -112,6 +112,22 @@ public final class Ops {
         return ShapeOps.concat(dim, ts);
     }
 
+    /**
+     * The sub-tensors {@code x[rows[0]], x[rows[1]], ...} along dimension 0, as a contiguous copy {@code [rows.length, ...]};
+     * backward adds each row's gradient back into its place (an index given twice gets both).
+     */
+    public static Tensor rows(Tensor x, int[] rows) {
+        return ShapeOps.rows(x, rows);
+    }
+
+    /**
+     * {@code y} with {@code d[i]} added to {@code y[rows[i]]} along dimension 0 (d {@code [rows.length, ...]}, each row the
+     * shape of one of y's): the scatter-add that undoes {@link #rows}, for computing a term on some rows of a batch only.
+     */
+    public static Tensor addToRows(Tensor y, int[] rows, Tensor d) {
+        return ShapeOps.addToRows(y, rows, d);
+    }
+
     // ---------------------------------------------------------------- activations
 
     /** GELU's two forms: {@code ERF}, the exact one (BERT's), and {@code TANH}, the tanh approximation (GPT-2's {@code gelu_new}). */

@@ -13,6 +13,7 @@ import static io.peft4j.core.tensor.GradCheck.check;
 import static io.peft4j.core.tensor.GradCheck.param;
 import static io.peft4j.core.tensor.GradCheck.project;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
 /** Every op's backward against central finite differences in float64. */
@@ -95,6 +96,26 @@ class OpsGradientTest {
         check(() -> project(Ops.permute(Ops.reshape(x, 2, 3, 2, 2), 0, 2, 1, 3), 3), List.of(x), 50, TOL);
         check(() -> project(Ops.narrow(x, 1, 1, 2), 4), List.of(x), 50, TOL);
         check(() -> project(Ops.concat(1, x, y), 5), List.of(x, y), 50, TOL);
+    }
+
+    /**
+     * Row gather and scatter-add: gradients (an index given twice, runs and single rows), and the values by hand:
+     * {@code rows} picks x's sub-tensors in the order given, {@code addToRows} adds d's into exactly those places.
+     */
+    @Test
+    void rowGatherAndScatterAdd() {
+        Tensor x = param(1, 5, 3, 2), d = param(2, 4, 3, 2);
+        int[] rows = {1, 2, 4, 1};
+        check(() -> project(Ops.rows(x, rows), 3), List.of(x), 50, TOL);
+        check(() -> project(Ops.addToRows(x, rows, d), 4), List.of(x, d), 50, TOL);
+        INDArray picked = Ops.rows(x, rows).value(), sum = Ops.addToRows(x, rows, d).value();
+        for (int i = 0; i < rows.length; i++) assertThat(picked.slice(i)).isEqualTo(x.value().slice(rows[i]));
+        for (int r = 0; r < 5; r++) {
+            INDArray expected = x.value().slice(r).dup();
+            for (int i = 0; i < rows.length; i++) if (rows[i] == r) expected.addi(d.value().slice(i));
+            assertThat(sum.slice(r).sub(expected).amaxNumber().doubleValue()).as("row %d", r).isLessThan(1e-15);
+        }
+        assertThatThrownBy(() -> Ops.addToRows(x, new int[]{0, 1}, d)).isInstanceOf(IllegalArgumentException.class);
     }
 
     @ParameterizedTest
