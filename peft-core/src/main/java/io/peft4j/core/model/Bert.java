@@ -188,7 +188,7 @@ public final class Bert extends FrozenTransformer {
         }
         int b = batch.size(), t = batch.length();
         long d = cfg.hidden();
-        Blocks.Leading lead = new Blocks.Leading(b, hooks, prefixSites, ctx);
+        Leading lead = new Leading(b, hooks, prefixSites, ctx);
         Tensor e = lead.embed(Ops.reshape(Ops.embedding(wordEmb, batch.flatIds()), b, t, d), hooks, EMBEDDINGS, ctx);
         int total = (int) e.size(1), virtual = total - t;
         int[] positions = lead.positions(t);
@@ -221,7 +221,7 @@ public final class Bert extends FrozenTransformer {
         Tensor q = l.query().apply(x, hooks, ctx);
         Tensor k = l.key().apply(x, hooks, ctx);
         Tensor v = l.value().apply(x, hooks, ctx);
-        Tensor[] kv = Blocks.withPrefix(k, v, l.prefixSite(), i, hooks, ctx);
+        Tensor[] kv = Leading.withPrefix(k, v, l.prefixSite(), i, hooks, ctx);
         Tensor a = Blocks.attention(q, kv[0], kv[1], cfg.heads(), keyMask, false);
         Tensor h = l.attnOut().apply(a, hooks, ctx);
         h = Blocks.sublayer(l.attnSite(), x, h, l.attnNorm(), hooks, ctx);
