@@ -31,47 +31,151 @@ public record TrainingConfig(double learningRate, double weightDecay, int warmup
         if (epochs <= 0 && maxSteps <= 0) throw new IllegalArgumentException("epochs " + epochs + " and max steps " + maxSteps + ": one of them must be positive");
     }
 
+    /** Hugging Face Trainer's defaults where it has them: learning rate 1e-3, batches of 8, one epoch, linear decay, clipping at 1, seed 42. */
     public static TrainingConfig defaults() {
-        return new TrainingConfig(1e-3, 0.0, 0, Schedule.LINEAR, 1.0, 8, 1, 1, 0, 42, 0, 0, null, 0, false);
+        return builder().build();
+    }
+
+    /**
+     * A builder starting from {@link #defaults()}, e.g.
+     * {@code TrainingConfig.builder().learningRate(5e-4).batchSize(16, 1).epochs(3).warmup(20, Schedule.LINEAR).build()}.
+     */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** A builder starting from this config. */
+    public Builder toBuilder() {
+        Builder b = new Builder();
+        b.learningRate = learningRate;
+        b.weightDecay = weightDecay;
+        b.warmupSteps = warmupSteps;
+        b.schedule = schedule;
+        b.maxGradNorm = maxGradNorm;
+        b.batchSize = batchSize;
+        b.accumulation = accumulation;
+        b.epochs = epochs;
+        b.maxSteps = maxSteps;
+        b.seed = seed;
+        b.evalEvery = evalEvery;
+        b.patience = patience;
+        b.checkpointDir = checkpointDir;
+        b.checkpointEvery = checkpointEvery;
+        b.resume = resume;
+        return b;
     }
 
     public TrainingConfig withLearningRate(double lr) {
-        return new TrainingConfig(lr, weightDecay, warmupSteps, schedule, maxGradNorm, batchSize, accumulation, epochs, maxSteps, seed, evalEvery, patience, checkpointDir, checkpointEvery, resume);
+        return toBuilder().learningRate(lr).build();
     }
 
     public TrainingConfig withWeightDecay(double wd) {
-        return new TrainingConfig(learningRate, wd, warmupSteps, schedule, maxGradNorm, batchSize, accumulation, epochs, maxSteps, seed, evalEvery, patience, checkpointDir, checkpointEvery, resume);
+        return toBuilder().weightDecay(wd).build();
     }
 
     public TrainingConfig withWarmup(int steps, Schedule s) {
-        return new TrainingConfig(learningRate, weightDecay, steps, s, maxGradNorm, batchSize, accumulation, epochs, maxSteps, seed, evalEvery, patience, checkpointDir, checkpointEvery, resume);
+        return toBuilder().warmup(steps, s).build();
     }
 
     public TrainingConfig withMaxGradNorm(double n) {
-        return new TrainingConfig(learningRate, weightDecay, warmupSteps, schedule, n, batchSize, accumulation, epochs, maxSteps, seed, evalEvery, patience, checkpointDir, checkpointEvery, resume);
+        return toBuilder().maxGradNorm(n).build();
     }
 
     public TrainingConfig withBatchSize(int b, int accumulation) {
-        return new TrainingConfig(learningRate, weightDecay, warmupSteps, schedule, maxGradNorm, b, accumulation, epochs, maxSteps, seed, evalEvery, patience, checkpointDir, checkpointEvery, resume);
+        return toBuilder().batchSize(b, accumulation).build();
     }
 
     public TrainingConfig withEpochs(int e) {
-        return new TrainingConfig(learningRate, weightDecay, warmupSteps, schedule, maxGradNorm, batchSize, accumulation, e, maxSteps, seed, evalEvery, patience, checkpointDir, checkpointEvery, resume);
+        return toBuilder().epochs(e).build();
     }
 
     public TrainingConfig withMaxSteps(long s) {
-        return new TrainingConfig(learningRate, weightDecay, warmupSteps, schedule, maxGradNorm, batchSize, accumulation, epochs, s, seed, evalEvery, patience, checkpointDir, checkpointEvery, resume);
+        return toBuilder().maxSteps(s).build();
     }
 
     public TrainingConfig withSeed(long s) {
-        return new TrainingConfig(learningRate, weightDecay, warmupSteps, schedule, maxGradNorm, batchSize, accumulation, epochs, maxSteps, s, evalEvery, patience, checkpointDir, checkpointEvery, resume);
+        return toBuilder().seed(s).build();
     }
 
     public TrainingConfig withEvaluation(int every, int patience) {
-        return new TrainingConfig(learningRate, weightDecay, warmupSteps, schedule, maxGradNorm, batchSize, accumulation, epochs, maxSteps, seed, every, patience, checkpointDir, checkpointEvery, resume);
+        return toBuilder().evaluation(every, patience).build();
     }
 
     public TrainingConfig withCheckpoints(Path dir, int every, boolean resume) {
-        return new TrainingConfig(learningRate, weightDecay, warmupSteps, schedule, maxGradNorm, batchSize, accumulation, epochs, maxSteps, seed, evalEvery, patience, dir, every, resume);
+        return toBuilder().checkpoints(dir, every, resume).build();
+    }
+
+    /** Builds a {@link TrainingConfig}; each setter names the record component it sets. */
+    public static final class Builder {
+        private double learningRate = 1e-3, weightDecay = 0.0, maxGradNorm = 1.0;
+        private int warmupSteps = 0, batchSize = 8, accumulation = 1, epochs = 1, evalEvery = 0, patience = 0, checkpointEvery = 0;
+        private Schedule schedule = Schedule.LINEAR;
+        private long maxSteps = 0, seed = 42;
+        private Path checkpointDir;
+        private boolean resume;
+
+        private Builder() {
+        }
+
+        public Builder learningRate(double lr) {
+            learningRate = lr;
+            return this;
+        }
+
+        public Builder weightDecay(double wd) {
+            weightDecay = wd;
+            return this;
+        }
+
+        public Builder warmup(int steps, Schedule s) {
+            warmupSteps = steps;
+            schedule = s;
+            return this;
+        }
+
+        public Builder maxGradNorm(double n) {
+            maxGradNorm = n;
+            return this;
+        }
+
+        public Builder batchSize(int b, int accumulation) {
+            batchSize = b;
+            this.accumulation = accumulation;
+            return this;
+        }
+
+        public Builder epochs(int e) {
+            epochs = e;
+            return this;
+        }
+
+        public Builder maxSteps(long s) {
+            maxSteps = s;
+            return this;
+        }
+
+        public Builder seed(long s) {
+            seed = s;
+            return this;
+        }
+
+        public Builder evaluation(int every, int patience) {
+            evalEvery = every;
+            this.patience = patience;
+            return this;
+        }
+
+        public Builder checkpoints(Path dir, int every, boolean resume) {
+            checkpointDir = dir;
+            checkpointEvery = every;
+            this.resume = resume;
+            return this;
+        }
+
+        /** The config; fails on a non-positive learning rate or batch size, or with neither epochs nor steps positive. */
+        public TrainingConfig build() {
+            return new TrainingConfig(learningRate, weightDecay, warmupSteps, schedule, maxGradNorm, batchSize, accumulation, epochs, maxSteps, seed,
+                    evalEvery, patience, checkpointDir, checkpointEvery, resume);
+        }
     }
 }
