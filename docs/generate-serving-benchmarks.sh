@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Regenerates docs/benchmarks-serving.md: many adapters on one frozen BERT-base (adapter selection with 1 to 1,000
-# loaded, timed on a narrow model with BERT-base's hook sites and as dispatch alone; mixed batches; merged LoRA; memory
+# loaded, timed on a narrow model with BERT-base's hook sites and as dispatch alone, also under JMH; mixed batches; merged LoRA; memory
 # per loaded adapter) and the HTTP server under load on loopback (about 20 minutes on a 2-core machine; fetches
 # BERT-base once). Run it on an otherwise idle machine. Arguments: [ROUNDS [LOAD_SECONDS]] (default 7 and 30) and
-# optionally --sections selection,mixed,merged,memory,server to run only some (default: all; a partial page says so).
+# optionally --sections selection,mixed,merged,memory,server to run only some (default: all); the other sections are then
+# kept from the page already there, and the page says which run each comes from.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
