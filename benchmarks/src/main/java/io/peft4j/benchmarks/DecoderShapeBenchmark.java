@@ -176,7 +176,7 @@ public final class DecoderShapeBenchmark {
         System.out.printf(Locale.ROOT, "%s; %,d parameters; measuring sgemm...%n", shape, params);
         String count = checkCount(shape);
         System.out.println(count);
-        double sgemm = WorkflowBenchmarks.sgemm();
+        double sgemm = BenchmarkPage.sgemm();
         System.out.printf(Locale.ROOT, "sgemm 2048³: %.1f GFLOP/s%n", sgemm);
 
         List<JsonNode> passes = new ArrayList<>(), generations = new ArrayList<>();
