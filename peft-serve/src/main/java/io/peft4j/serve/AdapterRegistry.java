@@ -1,11 +1,8 @@
 package io.peft4j.serve;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import io.peft4j.core.PeftException;
 import io.peft4j.core.hub.ModelHub;
 import io.peft4j.core.infer.FillMask;
-import io.peft4j.core.io.Json;
-import io.peft4j.core.io.SafeTensors;
 import io.peft4j.core.model.Decoder;
 import io.peft4j.core.model.Models;
 import io.peft4j.core.model.Precision;
@@ -18,18 +15,13 @@ import io.peft4j.core.peft.PeftModel;
 import io.peft4j.core.tensor.Tensor;
 import io.peft4j.core.tokenizer.Tokenizer;
 import io.peft4j.core.tokenizer.Tokenizers;
-import io.peft4j.prompt.soft.SoftTokensConfig;
 import io.peft4j.prompt.task.AttachedClassifier;
 import io.peft4j.prompt.task.ClassifierDirectory;
-import io.peft4j.prompt.task.TaskConfig;
-import io.peft4j.prompt.template.Template;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayDeque;
@@ -56,7 +48,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.IntConsumer;
-import java.util.stream.Stream;
 
 /**
  * One frozen base model in memory serving many small task adapters, switched per request: the implementation of
@@ -275,8 +266,9 @@ public final class AdapterRegistry implements InferenceService {
     // ------------------------------------------------------------------ state
 
     /**
-     * What an adapter directory is: read when it is registered (no weights), then replaced by what was actually loaded
-     * each time the weights are loaded (the directory may have been retrained in place since).
+     * What an adapter directory is: read when it is registered (no weights; {@link AdapterDirectory#inspect}), then
+     * replaced by what was actually loaded each time the weights are loaded (the directory may have been retrained in
+     * place since).
      */
     record Meta(String task, String method, List<String> labels, List<String> inputFields, long parameters, int virtualTokens) {
     }
@@ -522,7 +514,7 @@ public final class AdapterRegistry implements InferenceService {
         Objects.requireNonNull(dir, "dir");
         Meta meta;
         try {
-            meta = inspect(dir);
+            meta = AdapterDirectory.inspect(dir, decoder, options.adapterRoot());
         } catch (PeftException e) {
             if (e instanceof ServeException s) throw s;
             throw new ServeException(ServeException.Kind.BAD_INPUT, "adapter '" + name + "': " + e.getMessage());
@@ -555,60 +547,6 @@ public final class AdapterRegistry implements InferenceService {
     }
 
     /**
-     * With {@link Options#adapterRoot()}: {@code dir} must lie under the root, and so must the real path of every entry
-     * under it ({@link AdapterRootCheck}: a symbolic link leading outside is {@code FORBIDDEN}). Checked at registration and
-     * again before each load, since a lazy (re)load reads the directory much later.
-     */
-    private void checkRoot(Path dir) {
-        Path root = options.adapterRoot();
-        if (root == null) return;
-        Path abs = dir.toAbsolutePath().normalize();
-        Path realRoot;
-        try {
-            realRoot = root.toRealPath();
-        } catch (IOException e) {
-            throw new ServeException(ServeException.Kind.FORBIDDEN, dir + ": the adapter root " + root + " cannot be read");
-        }
-        if (!abs.startsWith(root) || abs.equals(root)) {
-            throw new ServeException(ServeException.Kind.FORBIDDEN, dir + ": adapter directories must lie under " + root);
-        }
-        if (!Files.exists(abs, java.nio.file.LinkOption.NOFOLLOW_LINKS)) return;      // "not a directory", below
-        try {
-            AdapterRootCheck.check(realRoot, abs, dir.toString());
-        } catch (ServeException e) {
-            throw new ServeException(e.kind(), e.getMessage() + " (the adapter root: " + root + ")");
-        }
-    }
-
-    /** What {@code dir} holds, from its config files; faults name the file. */
-    private Meta inspect(Path dir) {
-        checkRoot(dir);
-        if (!Files.isDirectory(dir)) throw PeftException.inFile(dir, "not a directory");
-        if (Files.isRegularFile(dir.resolve("config.json"))) {
-            throw PeftException.inFile(dir, "has its own config.json: a fully fine-tuned model is a whole model, not an adapter, and cannot share the "
-                    + "base model; serve it as a base model of its own");
-        }
-        long params = savedParameters(dir);
-        if (Files.isRegularFile(dir.resolve(TaskConfig.FILE))) {
-            TaskConfig task = TaskConfig.read(dir.resolve(TaskConfig.FILE));
-            Path tf = dir.resolve(Template.FILE);
-            List<String> fields = Files.isRegularFile(tf) ? Template.read(tf).recordFields() : task.data().textFields();
-            return new Meta(CLASSIFY, task.method(), task.labels(), fields, params, 0);
-        }
-        Path cfg = dir.resolve(PeftModel.CONFIG_FILE);
-        if (!Files.isRegularFile(cfg)) {
-            throw PeftException.inFile(dir, "not an adapter directory (no " + PeftModel.CONFIG_FILE + ") and not a trained classifier (no " + TaskConfig.FILE + ")");
-        }
-        JsonNode json = Json.read(cfg);
-        String type = json.hasNonNull("peft_type") ? json.get("peft_type").asText() : json.path("config").isObject() ? "BOTTLENECK" : null;
-        if (type == null) throw PeftException.inFile(cfg, "no 'peft_type' (Hugging Face PEFT) and no 'config' object (AdapterHub)");
-        if (type.equals(SoftTokensConfig.PEFT_TYPE)) {
-            throw PeftException.inFile(cfg, "a template's soft tokens are not an adapter of their own: serve the classifier directory they belong to");
-        }
-        return new Meta(decoder ? GENERATE : FILL_MASK, type.toLowerCase(Locale.ROOT), List.of(), List.of(), params, json.path("num_virtual_tokens").asInt(0));
-    }
-
-    /**
      * A classifier that reads one text field takes a record {@code {"text": ...}} (a server's bare string) as that
      * field, whatever its name.
      */
@@ -616,25 +554,6 @@ public final class AdapterRegistry implements InferenceService {
         String text = rec.size() == 1 ? rec.get("text") : null;
         if (fields.size() != 1 || text == null || fields.get(0).equals("text")) return rec;
         return Map.of(fields.get(0), text);
-    }
-
-    /** The values in the directory's safetensors files (and its subdirectories', a template's soft tokens). */
-    private static long savedParameters(Path dir) {
-        try (Stream<Path> files = Files.walk(dir, 2)) {
-            long n = 0;
-            for (Path f : files.filter(p -> p.getFileName().toString().endsWith(".safetensors") && Files.isRegularFile(p)).toList()) {
-                try (SafeTensors st = SafeTensors.open(f)) {
-                    for (SafeTensors.Entry e : st.entries().values()) {
-                        long k = 1;
-                        for (long s : e.shape()) k *= s;
-                        n += k;
-                    }
-                }
-            }
-            return n;
-        } catch (IOException e) {
-            throw PeftException.inFile(dir, "cannot list the directory: " + e.getMessage());
-        }
     }
 
     // ------------------------------------------------------------------ requests
@@ -939,7 +858,7 @@ public final class AdapterRegistry implements InferenceService {
 
     private void install(Entry e) {
         if (e.loaded()) return;
-        checkRoot(e.dir);            // again: a file may have been swapped for a link since registration
+        AdapterDirectory.checkRoot(e.dir, options.adapterRoot());      // again: a file may have been swapped for a link since registration
         makeRoom();
         Meta before = e.meta, now;
         if (before.task().equals(CLASSIFY)) {
