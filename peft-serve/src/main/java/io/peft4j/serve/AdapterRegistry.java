@@ -1,12 +1,8 @@
 package io.peft4j.serve;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import io.peft4j.core.PeftException;
 import io.peft4j.core.hub.ModelHub;
 import io.peft4j.core.infer.FillMask;
-import io.peft4j.core.infer.Generator;
-import io.peft4j.core.io.Json;
-import io.peft4j.core.io.SafeTensors;
 import io.peft4j.core.model.Decoder;
 import io.peft4j.core.model.Models;
 import io.peft4j.core.model.Precision;
@@ -17,26 +13,19 @@ import io.peft4j.core.peft.Merging;
 import io.peft4j.core.peft.PeftConfig;
 import io.peft4j.core.peft.PeftModel;
 import io.peft4j.core.tensor.Tensor;
-import io.peft4j.core.tokenizer.Encoding;
 import io.peft4j.core.tokenizer.Tokenizer;
 import io.peft4j.core.tokenizer.Tokenizers;
-import io.peft4j.prompt.soft.SoftTokensConfig;
 import io.peft4j.prompt.task.AttachedClassifier;
 import io.peft4j.prompt.task.ClassifierDirectory;
-import io.peft4j.prompt.task.TaskConfig;
-import io.peft4j.prompt.template.Template;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.Iterator;
@@ -59,7 +48,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.IntConsumer;
-import java.util.stream.Stream;
 
 /**
  * One frozen base model in memory serving many small task adapters, switched per request: the implementation of
@@ -122,7 +110,7 @@ import java.util.stream.Stream;
  */
 public final class AdapterRegistry implements InferenceService {
     private static final Logger LOG = LoggerFactory.getLogger(AdapterRegistry.class);
-    private static final String CLASSIFY = "classify", FILL_MASK = "fill-mask", GENERATE = "generate";
+    static final String CLASSIFY = "classify", FILL_MASK = "fill-mask", GENERATE = "generate";
     private static final java.util.regex.Pattern NAME = java.util.regex.Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
     private static final Object WAKE = new Object();
 
@@ -278,14 +266,15 @@ public final class AdapterRegistry implements InferenceService {
     // ------------------------------------------------------------------ state
 
     /**
-     * What an adapter directory is: read when it is registered (no weights), then replaced by what was actually loaded
-     * each time the weights are loaded (the directory may have been retrained in place since).
+     * What an adapter directory is: read when it is registered (no weights; {@link AdapterDirectory#inspect}), then
+     * replaced by what was actually loaded each time the weights are loaded (the directory may have been retrained in
+     * place since).
      */
-    private record Meta(String task, String method, List<String> labels, List<String> inputFields, long parameters, int virtualTokens) {
+    record Meta(String task, String method, List<String> labels, List<String> inputFields, long parameters, int virtualTokens) {
     }
 
     /** One version of a named adapter. Loaded state is changed on the worker only. */
-    private static final class Entry {
+    static final class Entry {
         final String name, tag;
         final Path dir;
         final long version;
@@ -311,7 +300,7 @@ public final class AdapterRegistry implements InferenceService {
     }
 
     /** An accepted request. */
-    private static final class Request {
+    static final class Request {
         final String kind;
         final Entry entry;                       // null: the base alone
         final List<?> inputs;                    // records, texts or prompts
@@ -361,10 +350,11 @@ public final class AdapterRegistry implements InferenceService {
     private final ArrayDeque<Object> recent = new ArrayDeque<>();                                     // entries (or BASE) of the last requests
     private static final Object BASE = new Object();
     private Entry mergedEntry;
-    private final Map<Request, List<?>> answers = new LinkedHashMap<>();                              // the batch's results
     private final List<INDArray[]> mergeSnapshot = new ArrayList<>();                                 // {weight, saved copy}
     /** Told the rows of each forward pass of a classify or fill-mask batch just before it runs, on the worker (for tests). */
     volatile IntConsumer passListener = rows -> { };
+    /** Turns each batch into forward passes and answers (the worker's). */
+    private final BatchPasses passes;
 
     /** Work for the worker between batches; {@link #fail} is called instead of {@link #run} when no worker will run it. */
     private interface Task {
@@ -380,6 +370,7 @@ public final class AdapterRegistry implements InferenceService {
         this.options = options;
         this.decoder = base instanceof Decoder && base.architecture().decoder();
         this.eosIds = eosIds;
+        this.passes = new BatchPasses(model, tokenizer, eosIds, options, rows -> passListener.accept(rows));
         this.timer = new ScheduledThreadPoolExecutor(1, r -> {
             Thread t = new Thread(r, "adapter-registry-timeouts");
             t.setDaemon(true);
@@ -523,7 +514,7 @@ public final class AdapterRegistry implements InferenceService {
         Objects.requireNonNull(dir, "dir");
         Meta meta;
         try {
-            meta = inspect(dir);
+            meta = AdapterDirectory.inspect(dir, decoder, options.adapterRoot());
         } catch (PeftException e) {
             if (e instanceof ServeException s) throw s;
             throw new ServeException(ServeException.Kind.BAD_INPUT, "adapter '" + name + "': " + e.getMessage());
@@ -556,60 +547,6 @@ public final class AdapterRegistry implements InferenceService {
     }
 
     /**
-     * With {@link Options#adapterRoot()}: {@code dir} must lie under the root, and so must the real path of every entry
-     * under it ({@link AdapterRootCheck}: a symbolic link leading outside is {@code FORBIDDEN}). Checked at registration and
-     * again before each load, since a lazy (re)load reads the directory much later.
-     */
-    private void checkRoot(Path dir) {
-        Path root = options.adapterRoot();
-        if (root == null) return;
-        Path abs = dir.toAbsolutePath().normalize();
-        Path realRoot;
-        try {
-            realRoot = root.toRealPath();
-        } catch (IOException e) {
-            throw new ServeException(ServeException.Kind.FORBIDDEN, dir + ": the adapter root " + root + " cannot be read");
-        }
-        if (!abs.startsWith(root) || abs.equals(root)) {
-            throw new ServeException(ServeException.Kind.FORBIDDEN, dir + ": adapter directories must lie under " + root);
-        }
-        if (!Files.exists(abs, java.nio.file.LinkOption.NOFOLLOW_LINKS)) return;      // "not a directory", below
-        try {
-            AdapterRootCheck.check(realRoot, abs, dir.toString());
-        } catch (ServeException e) {
-            throw new ServeException(e.kind(), e.getMessage() + " (the adapter root: " + root + ")");
-        }
-    }
-
-    /** What {@code dir} holds, from its config files; faults name the file. */
-    private Meta inspect(Path dir) {
-        checkRoot(dir);
-        if (!Files.isDirectory(dir)) throw PeftException.inFile(dir, "not a directory");
-        if (Files.isRegularFile(dir.resolve("config.json"))) {
-            throw PeftException.inFile(dir, "has its own config.json: a fully fine-tuned model is a whole model, not an adapter, and cannot share the "
-                    + "base model; serve it as a base model of its own");
-        }
-        long params = savedParameters(dir);
-        if (Files.isRegularFile(dir.resolve(TaskConfig.FILE))) {
-            TaskConfig task = TaskConfig.read(dir.resolve(TaskConfig.FILE));
-            Path tf = dir.resolve(Template.FILE);
-            List<String> fields = Files.isRegularFile(tf) ? Template.read(tf).recordFields() : task.data().textFields();
-            return new Meta(CLASSIFY, task.method(), task.labels(), fields, params, 0);
-        }
-        Path cfg = dir.resolve(PeftModel.CONFIG_FILE);
-        if (!Files.isRegularFile(cfg)) {
-            throw PeftException.inFile(dir, "not an adapter directory (no " + PeftModel.CONFIG_FILE + ") and not a trained classifier (no " + TaskConfig.FILE + ")");
-        }
-        JsonNode json = Json.read(cfg);
-        String type = json.hasNonNull("peft_type") ? json.get("peft_type").asText() : json.path("config").isObject() ? "BOTTLENECK" : null;
-        if (type == null) throw PeftException.inFile(cfg, "no 'peft_type' (Hugging Face PEFT) and no 'config' object (AdapterHub)");
-        if (type.equals(SoftTokensConfig.PEFT_TYPE)) {
-            throw PeftException.inFile(cfg, "a template's soft tokens are not an adapter of their own: serve the classifier directory they belong to");
-        }
-        return new Meta(decoder ? GENERATE : FILL_MASK, type.toLowerCase(Locale.ROOT), List.of(), List.of(), params, json.path("num_virtual_tokens").asInt(0));
-    }
-
-    /**
      * A classifier that reads one text field takes a record {@code {"text": ...}} (a server's bare string) as that
      * field, whatever its name.
      */
@@ -617,25 +554,6 @@ public final class AdapterRegistry implements InferenceService {
         String text = rec.size() == 1 ? rec.get("text") : null;
         if (fields.size() != 1 || text == null || fields.get(0).equals("text")) return rec;
         return Map.of(fields.get(0), text);
-    }
-
-    /** The values in the directory's safetensors files (and its subdirectories', a template's soft tokens). */
-    private static long savedParameters(Path dir) {
-        try (Stream<Path> files = Files.walk(dir, 2)) {
-            long n = 0;
-            for (Path f : files.filter(p -> p.getFileName().toString().endsWith(".safetensors") && Files.isRegularFile(p)).toList()) {
-                try (SafeTensors st = SafeTensors.open(f)) {
-                    for (SafeTensors.Entry e : st.entries().values()) {
-                        long k = 1;
-                        for (long s : e.shape()) k *= s;
-                        n += k;
-                    }
-                }
-            }
-            return n;
-        } catch (IOException e) {
-            throw PeftException.inFile(dir, "cannot list the directory: " + e.getMessage());
-        }
     }
 
     // ------------------------------------------------------------------ requests
@@ -861,7 +779,10 @@ public final class AdapterRegistry implements InferenceService {
         return batch;
     }
 
-    /** Runs one batch: loads what it needs, runs it, answers each request, tells the listeners, releases the adapters. */
+    /**
+     * Runs one batch: loads what it needs, applies the merge policy, runs its passes ({@link BatchPasses}), tells the
+     * listeners, answers each request, releases the adapters.
+     */
     private void runBatch(List<Request> all) {
         List<Request> batch = new ArrayList<>();
         try {
@@ -882,19 +803,13 @@ public final class AdapterRegistry implements InferenceService {
             }
             if (batch.isEmpty()) return;
             applyMergePolicy(batch);
-            // one adapter's rows side by side: each adapter gathers and adds back one block of the pass (Ops.rows)
-            batch.sort(java.util.Comparator.comparing((Request r) -> r.entry == null ? "" : r.entry.tag));
-            answers.clear();
-            int rows = switch (batch.get(0).kind) {
-                case CLASSIFY -> runClassify(batch);
-                case FILL_MASK -> runFillMask(batch);
-                default -> runGenerate(batch.get(0));
-            };
+            BatchPasses.Answered done = passes.run(batch);     // sorts the batch by adapter, runs its passes
+            Map<Request, List<?>> answers = done.answers();
             // the listeners hear of the batch before its requests are answered, so a metric is counted when a client sees its answer
             if (!answers.isEmpty()) {
                 for (BatchListener l : listeners) {
                     try {
-                        l.batch(batch.get(0).kind, answers.size(), rows);
+                        l.batch(batch.get(0).kind, answers.size(), done.rows());
                     } catch (RuntimeException e) {
                         LOG.warn("a batch listener failed: {}", e.toString());
                     }
@@ -907,7 +822,6 @@ public final class AdapterRegistry implements InferenceService {
             LOG.error("a {} batch of {} requests failed: {}", all.get(0).kind, all.size(), e.toString(), e);
             for (Request r : all) r.future.completeExceptionally(e);
         } finally {
-            answers.clear();
             for (Request r : all) if (!r.future.isDone()) r.future.completeExceptionally(new IllegalStateException("request was not answered"));
             release(all);
         }
@@ -931,180 +845,6 @@ public final class AdapterRegistry implements InferenceService {
         }
     }
 
-    /** Whether every request with a row in {@code [from, to)} is done (answered, timed out or cancelled): then the pass can be left out. */
-    private static boolean nobodyWaits(Request[] owners, int from, int to) {
-        for (int i = from; i < to; i++) if (!owners[i].future.isDone()) return false;
-        return true;
-    }
-
-    private int runClassify(List<Request> batch) {
-        List<AttachedClassifier.Encoded> rows = new ArrayList<>();
-        List<Request> live = new ArrayList<>();
-        List<int[]> spans = new ArrayList<>();
-        for (Request r : batch) {
-            List<AttachedClassifier.Encoded> mine = new ArrayList<>();
-            try {
-                for (int i = 0; i < r.rows(); i++) {
-                    @SuppressWarnings("unchecked")
-                    Map<String, String> rec = (Map<String, String>) r.inputs.get(i);
-                    AttachedClassifier.Encoded e;
-                    try {
-                        e = r.entry.classifier.encode(rec);
-                    } catch (PeftException x) {
-                        throw bad(r, i, x.getMessage());
-                    }
-                    if (e.untruncatedLength() > options.maxInputTokens()) {
-                        throw bad(r, i, "has " + e.untruncatedLength() + " tokens, more than the " + options.maxInputTokens() + " allowed");
-                    }
-                    mine.add(e);
-                }
-            } catch (ServeException x) {
-                r.future.completeExceptionally(x);
-                continue;
-            }
-            spans.add(new int[]{rows.size(), mine.size()});
-            rows.addAll(mine);
-            live.add(r);
-        }
-        if (rows.isEmpty()) return 0;
-        Request[] owners = new Request[rows.size()];
-        for (int k = 0; k < live.size(); k++) Arrays.fill(owners, spans.get(k)[0], spans.get(k)[0] + spans.get(k)[1], live.get(k));
-        double[][] lp = new double[rows.size()][];
-        for (int s = 0; s < rows.size(); s += options.maxBatchRows()) {
-            int end = Math.min(rows.size(), s + options.maxBatchRows());
-            if (nobodyWaits(owners, s, end)) continue;            // timed out or cancelled: stop spending the worker on it
-            passListener.accept(end - s);
-            double[][] part = AttachedClassifier.logProbabilities(rows.subList(s, end));
-            System.arraycopy(part, 0, lp, s, part.length);
-        }
-        for (int k = 0; k < live.size(); k++) {
-            Request r = live.get(k);
-            if (r.future.isDone()) continue;
-            List<String> labels = r.entry.classifier.labels();     // the labels of the classifier that ran, as loaded
-            List<Classification> out = new ArrayList<>(r.rows());
-            for (int i = 0; i < spans.get(k)[1]; i++) {
-                double[] row = lp[spans.get(k)[0] + i];
-                Map<String, Double> probs = new LinkedHashMap<>();
-                int best = 0;
-                for (int c = 0; c < row.length; c++) {
-                    probs.put(labels.get(c), Math.exp(row[c]));
-                    if (row[c] > row[best]) best = c;
-                }
-                out.add(new Classification(labels.get(best), Collections.unmodifiableMap(probs)));
-            }
-            answers.put(r, List.copyOf(out));
-        }
-        return rows.size();
-    }
-
-    private static ServeException bad(Request r, int input, String fault) {
-        return new ServeException(ServeException.Kind.BAD_INPUT, (r.entry == null ? "the base model" : "adapter '" + r.entry.name + "'") + ": input "
-                + (input + 1) + " " + fault);
-    }
-
-    private int runFillMask(List<Request> batch) {
-        int positions = model.base().config().maxPositions();
-        List<String> texts = new ArrayList<>();
-        List<String> tags = new ArrayList<>();
-        List<Request> live = new ArrayList<>();
-        for (Request r : batch) {
-            int room = Math.min(options.maxInputTokens(), positions - (r.entry == null ? 0 : r.entry.meta.virtualTokens()));
-            try {
-                for (int i = 0; i < r.rows(); i++) {
-                    String text = (String) r.inputs.get(i);
-                    Encoding e = tokenizer.encode(text);
-                    if (e.length() > room) throw bad(r, i, "has " + e.length() + " tokens, more than the " + room + " allowed");
-                    boolean mask = false;
-                    for (int id : e.ids()) mask |= id == tokenizer.maskId();
-                    if (!mask) throw bad(r, i, "has no mask token (" + tokenizer.idToToken(tokenizer.maskId()) + ")");
-                }
-            } catch (ServeException x) {
-                r.future.completeExceptionally(x);
-                continue;
-            }
-            for (Object t : r.inputs) {
-                texts.add((String) t);
-                tags.add(r.entry == null ? null : r.entry.tag);
-            }
-            live.add(r);
-        }
-        if (texts.isEmpty()) return 0;
-        Request[] owners = new Request[texts.size()];
-        int at = 0;
-        for (Request r : live) for (int i = 0; i < r.rows(); i++) owners[at++] = r;
-        List<List<FillMask.Prediction>> preds = new ArrayList<>(Collections.nCopies(texts.size(), null));
-        boolean anyTag = tags.stream().anyMatch(Objects::nonNull);
-        for (int s = 0; s < texts.size(); s += options.maxBatchRows()) {
-            int end = Math.min(texts.size(), s + options.maxBatchRows());
-            if (nobodyWaits(owners, s, end)) continue;            // timed out or cancelled: stop spending the worker on it
-            int most = 1;                                         // the pass's largest top-k
-            for (int i = s; i < end; i++) most = Math.max(most, owners[i].topK);
-            // untagged rows are the base's: a tag no adapter has (without any tags every active adapter would apply)
-            List<String> t = tags.subList(s, end).stream().map(x -> x == null ? "" : x).toList();
-            passListener.accept(end - s);
-            List<List<FillMask.Prediction>> part = FillMask.predict(model.base(), tokenizer, texts.subList(s, end), most,
-                    anyTag || !model.adapters().isEmpty() ? t : null);
-            for (int i = 0; i < part.size(); i++) preds.set(s + i, part.get(i));
-        }
-        at = 0;
-        for (Request r : live) {
-            int first = at;
-            at += r.rows();
-            if (r.future.isDone()) continue;
-            List<List<FillMask.Prediction>> out = new ArrayList<>(r.rows());
-            for (int i = first; i < at; i++) out.add(List.copyOf(preds.get(i).subList(0, Math.min(r.topK, preds.get(i).size()))));
-            answers.put(r, List.copyOf(out));
-        }
-        return texts.size();
-    }
-
-    private int runGenerate(Request r) {
-        Decoder d = (Decoder) model.base();
-        GenerationParams p = r.params;
-        List<String> stops = p.stop() == null ? List.of() : p.stop();
-        List<Generation> out = new ArrayList<>(r.rows());
-        int positions = d.config().maxPositions() - (r.entry == null ? 0 : r.entry.meta.virtualTokens());
-        int room = Math.min(options.maxInputTokens(), positions - 1);
-        List<int[]> prompts = new ArrayList<>();
-        try {
-            for (int i = 0; i < r.rows(); i++) {
-                int[] ids = tokenizer.encodeText((String) r.inputs.get(i));
-                if (ids.length == 0) throw bad(r, i, "is empty: there is nothing to continue");
-                if (ids.length > room) throw bad(r, i, "has " + ids.length + " tokens, more than the " + room + " allowed");
-                prompts.add(ids);
-            }
-        } catch (ServeException x) {
-            r.future.completeExceptionally(x);
-            return 0;
-        }
-        String tag = r.entry == null ? (model.adapters().isEmpty() ? null : "") : r.entry.tag;
-        for (int[] ids : prompts) {
-            if (r.future.isDone()) return prompts.size();      // timed out: stop spending the worker on it
-            int maxNew = Math.min(p.maxNewTokens(), positions - ids.length);
-            java.util.function.Predicate<int[]> stopAfter = gen -> {
-                if (r.future.isDone()) return true;                  // timed out: its answer is no longer wanted
-                if (stops.isEmpty()) return false;
-                String text = tokenizer.decode(gen, true);
-                return stops.stream().anyMatch(text::contains);
-            };
-            int[] gen = Generator.generate(d, ids, maxNew, p.temperature(), p.seed(), eosIds, tag, stopAfter);
-            String text = tokenizer.decode(gen, true);
-            String reason = gen.length > 0 && java.util.Arrays.stream(eosIds).anyMatch(x -> x == gen[gen.length - 1]) ? "eos" : "length";
-            int cut = -1;
-            for (String s : stops) {
-                int i = text.indexOf(s);
-                if (i >= 0 && (cut < 0 || i < cut)) cut = i;
-            }
-            if (cut >= 0) {
-                text = text.substring(0, cut);
-                reason = "stop";
-            }
-            out.add(new Generation(text, gen.length, reason));
-        }
-        answers.put(r, List.copyOf(out));
-        return prompts.size();
-    }
-
     // ------------------------------------------------------------------ loading, eviction (worker only)
 
     /** Loads {@code e} when it is not in memory, evicting the least recently used adapters nobody waits for. */
@@ -1118,7 +858,7 @@ public final class AdapterRegistry implements InferenceService {
 
     private void install(Entry e) {
         if (e.loaded()) return;
-        checkRoot(e.dir);            // again: a file may have been swapped for a link since registration
+        AdapterDirectory.checkRoot(e.dir, options.adapterRoot());      // again: a file may have been swapped for a link since registration
         makeRoom();
         Meta before = e.meta, now;
         if (before.task().equals(CLASSIFY)) {
