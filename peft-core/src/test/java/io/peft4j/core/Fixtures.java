@@ -19,7 +19,27 @@ public final class Fixtures {
         return resource("fixtures/" + name);
     }
 
-    /**
+        /**
+     * A byte-level BPE vocabulary that fits gpt2-tiny's 97 ids: id i (i < 94) is the character {@code (char) (33 + i)}
+     * ('!' .. '~'), id 94 the space ('Ġ'), 95 and 96 the merges {@code Ġa}, {@code Ġb} ({@link #GPT2_TINY_MERGES}); so a text of
+     * printable characters without spaces is one token per character. The other byte symbols (GPT-2's bytes_to_unicode)
+     * follow at ids 97.., which the model's vocabulary never produces: a byte-level vocabulary must hold all 256.
+     */
+    public static java.util.Map<String, Integer> gpt2TinyVocab() {
+        java.util.Map<String, Integer> vocab = new java.util.LinkedHashMap<>();
+        for (int i = 0; i < 94; i++) vocab.put(String.valueOf((char) (33 + i)), i);
+        vocab.put("\u0120", 94);
+        vocab.put("\u0120a", 95);
+        vocab.put("\u0120b", 96);
+        for (int b = 0xA1; b <= 0xFF; b++) if (b != 0xAD) vocab.put(String.valueOf((char) b), vocab.size());
+        for (int n = 0; n < 68; n++) vocab.putIfAbsent(String.valueOf((char) (256 + n)), vocab.size());
+        return vocab;
+    }
+
+    /** The merges of {@link #gpt2TinyVocab()}, as {@code merges.txt} lists them (without its version line). */
+    public static final java.util.List<String> GPT2_TINY_MERGES = java.util.List.of("\u0120 a", "\u0120 b");
+
+/**
      * A test resource as a path: from the class path when it is a directory there (tests of this module),
      * else from this module's source tree (other modules' tests, which see this module as a jar).
      */

@@ -4,9 +4,7 @@ import io.peft4j.core.tokenizer.ByteLevelBpeTokenizer;
 import io.peft4j.core.tokenizer.WordPieceTokenizer;
 
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 
 /**
  * Hand-made tokenizers whose vocabularies fit the tiny fixture models (bert-tiny: 101 ids, gpt2-tiny: 97), so
@@ -39,21 +37,10 @@ public final class TinyTokenizers {
         return i;
     }
 
-    /**
-     * A byte-level BPE tokenizer without merges for gpt2-tiny: id i (i < 94) is the character {@code (char) (33 + i)}
-     * ('!' .. '~'), id 94 the space ('Ġ'); so a text of printable characters without spaces is one token per character.
-     * The other byte symbols (GPT-2's bytes_to_unicode) follow at ids 97.., which the model's 97-token vocabulary never
-     * produces: a byte-level vocabulary must hold all 256.
-     */
+    /** A byte-level BPE tokenizer for gpt2-tiny over {@link io.peft4j.core.Fixtures#gpt2TinyVocab()} and its two merges. */
     public static ByteLevelBpeTokenizer gpt2() {
-        Map<String, Integer> vocab = new LinkedHashMap<>();
-        for (int i = 0; i < 94; i++) vocab.put(String.valueOf((char) (33 + i)), i);
-        vocab.put("\u0120", 94);
-        vocab.put("\u0120a", 95);
-        vocab.put("\u0120b", 96);
-        for (int b = 0xA1; b <= 0xFF; b++) if (b != 0xAD) vocab.put(String.valueOf((char) b), vocab.size());
-        for (int n = 0; n < 68; n++) vocab.putIfAbsent(String.valueOf((char) (256 + n)), vocab.size());
-        return new ByteLevelBpeTokenizer(vocab, List.of("\u0120 a", "\u0120 b"), List.of(), "tiny-gpt2-vocab", "tiny-gpt2-merges");
+        return new ByteLevelBpeTokenizer(io.peft4j.core.Fixtures.gpt2TinyVocab(), io.peft4j.core.Fixtures.GPT2_TINY_MERGES, List.of(), "tiny-gpt2-vocab",
+                "tiny-gpt2-merges");
     }
 
     /** The text {@link #gpt2()} encodes to {@code ids} (each below 94). */

@@ -79,23 +79,15 @@ final class ServeFixtures {
         }
     }
 
-    /**
-     * gpt2-tiny with a byte-level BPE vocabulary without merges that fits its 97 ids: id i (i < 94) is the character
-     * {@code (char) (33 + i)}, id 94 the space; the other byte symbols follow beyond the model's vocabulary.
-     */
+    /** gpt2-tiny with {@link Fixtures#gpt2TinyVocab()} as {@code vocab.json} and its merges as {@code merges.txt}. */
     static Path gpt2Base(Path tmp) {
         try {
             Path dir = Files.createDirectories(tmp.resolve("gpt2-tiny"));
             for (String f : new String[]{"config.json", "model.safetensors"}) Files.copy(Fixtures.dir("gpt2-tiny").resolve(f), dir.resolve(f));
-            Map<String, Integer> vocab = new LinkedHashMap<>();
-            for (int i = 0; i < 94; i++) vocab.put(String.valueOf((char) (33 + i)), i);
-            vocab.put("\u0120", 94);
-            vocab.put("\u0120a", 95);
-            vocab.put("\u0120b", 96);
-            for (int b = 0xA1; b <= 0xFF; b++) if (b != 0xAD) vocab.put(String.valueOf((char) b), vocab.size());
-            for (int n = 0; n < 68; n++) vocab.putIfAbsent(String.valueOf((char) (256 + n)), vocab.size());
-            Json.write(dir.resolve("vocab.json"), vocab);
-            Files.write(dir.resolve("merges.txt"), List.of("#version: 0.2", "\u0120 a", "\u0120 b"));
+            Json.write(dir.resolve("vocab.json"), Fixtures.gpt2TinyVocab());
+            List<String> merges = new ArrayList<>(List.of("#version: 0.2"));
+            merges.addAll(Fixtures.GPT2_TINY_MERGES);
+            Files.write(dir.resolve("merges.txt"), merges);
             return dir;
         } catch (IOException e) {
             throw new UncheckedIOException(e);
