@@ -61,17 +61,13 @@ final class ShapeOps {
 
     static Tensor rows(Tensor x, int[] rows) {
         long[] xs = x.shape();
-        INDArray x2 = flatRows(contiguous(x.value()));
         long[] os = xs.clone();
         os[0] = rows.length;
-        INDArray v = Nd4j.createUninitialized(x.value().dataType(), rows.length, x2.size(1));
-        forEachRun(rows, (at, from, len) -> v.get(NDArrayIndex.interval(at, at + len), NDArrayIndex.all())
-                .assign(x2.get(NDArrayIndex.interval(from, from + len), NDArrayIndex.all())));
-        return Tensor.result(v.reshape('c', os), g -> {
-            INDArray full = Nd4j.zeros(g.dataType(), xs[0], x2.size(1));
-            INDArray g2 = flatRows(contiguous(g));
-            forEachRun(rows, (at, from, len) -> full.get(NDArrayIndex.interval(from, from + len), NDArrayIndex.all())
-                    .addi(g2.get(NDArrayIndex.interval(at, at + len), NDArrayIndex.all())));
+        INDArray x2 = flatRows(contiguous(x.value()));
+        long rest = x2.size(1);
+        return Tensor.result(gather(x2, rows).reshape('c', os), g -> {
+            INDArray full = Nd4j.zeros(g.dataType(), xs[0], rest);
+            scatterAdd(full, rows, flatRows(contiguous(g)));
             x.accumulate(full.reshape('c', xs));
         }, x);
     }
@@ -83,19 +79,25 @@ final class ShapeOps {
                     + java.util.Arrays.toString(ys));
         }
         INDArray out = y.value().dup('c');
-        INDArray o2 = flatRows(out), d2 = flatRows(contiguous(d.value()));
-        forEachRun(rows, (at, to, len) -> o2.get(NDArrayIndex.interval(to, to + len), NDArrayIndex.all())
-                .addi(d2.get(NDArrayIndex.interval(at, at + len), NDArrayIndex.all())));
+        scatterAdd(flatRows(out), rows, flatRows(contiguous(d.value())));
         return Tensor.result(out, g -> {
             if (y.requiresGrad()) y.accumulate(g);
-            if (d.requiresGrad()) {
-                INDArray g2 = flatRows(contiguous(g));
-                INDArray gd = Nd4j.createUninitialized(g.dataType(), rows.length, g2.size(1));
-                forEachRun(rows, (at, from, len) -> gd.get(NDArrayIndex.interval(at, at + len), NDArrayIndex.all())
-                        .assign(g2.get(NDArrayIndex.interval(from, from + len), NDArrayIndex.all())));
-                d.accumulate(gd.reshape('c', ds));
-            }
+            if (d.requiresGrad()) d.accumulate(gather(flatRows(contiguous(g)), rows).reshape('c', ds));
         }, y, d);
+    }
+
+    /** Rows {@code rows} of {@code src [n, rest]}, in that order, as a new {@code [rows.length, rest]}. */
+    private static INDArray gather(INDArray src, int[] rows) {
+        INDArray out = Nd4j.createUninitialized(src.dataType(), rows.length, src.size(1));
+        forEachRun(rows, (at, row, len) -> out.get(NDArrayIndex.interval(at, at + len), NDArrayIndex.all())
+                .assign(src.get(NDArrayIndex.interval(row, row + len), NDArrayIndex.all())));
+        return out;
+    }
+
+    /** Adds row i of {@code src [rows.length, rest]} into row {@code rows[i]} of {@code target [n, rest]}, in place. */
+    private static void scatterAdd(INDArray target, int[] rows, INDArray src) {
+        forEachRun(rows, (at, row, len) -> target.get(NDArrayIndex.interval(row, row + len), NDArrayIndex.all())
+                .addi(src.get(NDArrayIndex.interval(at, at + len), NDArrayIndex.all())));
     }
 
     /** {@code [n, ...]} viewed as {@code [n, rest]} (x contiguous). */
