@@ -30,9 +30,9 @@ class DemoCommandTest {
         assertThat(r.code()).as(r.err()).isZero();
         List<String> lines = r.out().lines().toList();
         assertThat(lines.get(0)).isEqualTo("peft demo: train with " + model);
-        // 5-token texts: 16 tokens, so 4x the budget's examples and steps; the data has 12 of each label
+        // 5-token texts: 16 tokens, so 2x the budget's examples and steps; the data has 12 of each label
         assertThat(lines.get(1)).startsWith("default budget (--full for all the data and each method's usual settings): a class-balanced sample of 24 of 24 "
-                + "training examples, all 24 of 24 dev examples; at most 16 tokens per example").contains("128 steps of 8 per trained method", "lora 1e-03");
+                + "training examples, all 24 of 24 dev examples; at most 16 tokens per example").contains("64 steps of 8 per trained method", "lora 1e-03");
         assertThat(lines.get(3)).isEqualTo("method               trainable params trainable % dev accuracy  macro-F1 training time peak memory");
         assertThat(lines.get(5)).isEqualTo("majority class                      0           -       0.5000    0.3333             -         n/a");
         assertThat(lines.get(6)).startsWith("TF-IDF + LR                        12           -       1.0000    1.0000");   // good, bad, film, w9, w11; 2 classes
@@ -42,7 +42,7 @@ class DemoCommandTest {
         assertThat(r.err()).contains("method 1 of 4: majority class (trains nothing", "method 4 of 4: LoRA (trains rank-8 updates");
         JsonNode json = M.readTree(out.resolve("results.json").toFile());
         assertThat(json.get("rows")).hasSize(4);
-        assertThat(json.get("rows").get(3).get("details").get("steps").asInt()).isEqualTo(128);
+        assertThat(json.get("rows").get(3).get("details").get("steps").asInt()).isEqualTo(64);
         assertThat(out.resolve("results.png")).isRegularFile();
 
         CliTest.Result again = run(demo(model, data, out, "--methods", "majority,tfidf,zero-shot,lora"));

@@ -4,6 +4,7 @@ import io.peft4j.core.PeftException;
 import io.peft4j.core.data.Labels;
 import io.peft4j.core.data.TextRecord;
 import io.peft4j.core.hub.ModelHub;
+import io.peft4j.core.io.AtomicFiles;
 import io.peft4j.core.io.Json;
 import io.peft4j.core.model.ModelConfig;
 import io.peft4j.core.tokenizer.Tokenizer;
@@ -30,7 +31,9 @@ import java.util.Map;
  * plan, i.e. model, task and every setting, the records the methods see, a prompt file's content, and the method's name) is not run again
  * unless {@link Config#force()}; a row made with other settings (say, {@code --full} against the default budget)
  * is never reused: that method runs again and its row is replaced. So an interrupted demo loses at most the method
- * it was running.
+ * it was running; with {@code --full}, whose methods train for hours, at most a twentieth of its training: a trained method
+ * checkpoints its training in {@code checkpoints/<method>-<key>} ({@link DemoContext#checkpoints()}) and a rerun continues
+ * from there, exactly as the uninterrupted run (the checkpoints are deleted once the row is saved).
  *
  * <pre>{@code
  * var cfg = new Demo.Config("bert-base-uncased", DemoTask.builtin("spam"), DemoMethods.ALL, false, Path.of("peft-demo"), false, 42,
@@ -153,11 +156,15 @@ public final class Demo {
                 continue;
             }
             current[0] = m;
+            Path checkpoints = checkpointDir(out, m, key);
+            dropOtherCheckpoints(out, m, cfg.force() ? null : checkpoints);
+            ctx.checkpoints(cfg.full() ? checkpoints : null);
             listener.started(i, n, m);
             try {
                 Row row = runner.run(m, ctx, planFile);
                 row = row.with(row.peakRssMb(), key);
                 Json.write(rowFile, row.toJson());
+                AtomicFiles.deleteTree(checkpoints);
                 ran.add(m.name());
                 listener.finished(i, n, row, false);
             } catch (RuntimeException e) {
@@ -178,6 +185,27 @@ public final class Demo {
     /** {@code <output>/rows/<method>.json}. */
     public static Path rowFile(Path output, DemoMethod m) {
         return output.resolve("rows").resolve(m.name() + ".json");
+    }
+
+    /**
+     * {@code <output>/checkpoints/<method>-<key>}: where method {@code m} keeps its training's checkpoints with
+     * {@code --full}, named by the row's key so that a checkpoint made with other settings or data is never continued.
+     */
+    static Path checkpointDir(Path output, DemoMethod m, String key) {
+        return output.resolve("checkpoints").resolve(m.name() + "-" + key.substring(0, 16));
+    }
+
+    /** Deletes method {@code m}'s checkpoint directories other than {@code keep} (all of them when it is null). */
+    private static void dropOtherCheckpoints(Path output, DemoMethod m, Path keep) {
+        Path root = output.resolve("checkpoints");
+        if (!Files.isDirectory(root)) return;
+        try (var dirs = Files.list(root)) {
+            for (Path d : dirs.toList()) {
+                if (d.getFileName().toString().matches(java.util.regex.Pattern.quote(m.name()) + "-[0-9a-f]{16}") && !d.equals(keep)) AtomicFiles.deleteTree(d);
+            }
+        } catch (IOException e) {
+            throw PeftException.inFile(root, "cannot be listed: " + e.getMessage());
+        }
     }
 
     /** A row file's row, or null when there is none or it cannot be read (it is then made again). */

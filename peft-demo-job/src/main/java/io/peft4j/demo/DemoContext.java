@@ -44,6 +44,7 @@ public final class DemoContext {
     private final List<TextRecord> allTrain, train, dev;
     private final List<String> labels;
     private final Progress progress;
+    private Path checkpoints;
     private Path modelDir;
     private TransformerModel model;
     private Tokenizer tokenizer;
@@ -101,6 +102,20 @@ public final class DemoContext {
     /** The labels of the training and dev records, sorted: the classes of every head and probe. */
     public List<String> labels() {
         return labels;
+    }
+
+    /**
+     * Where the running method keeps the checkpoints of its training so that a rerun continues it, or null for none
+     * (then it trains from the start). {@link Demo} sets it per method with {@code --full}, whose methods train for hours.
+     */
+    public Path checkpoints() {
+        return checkpoints;
+    }
+
+    /** Sets {@link #checkpoints()} for the method about to run; returns this context. */
+    public DemoContext checkpoints(Path dir) {
+        this.checkpoints = dir;
+        return this;
     }
 
     /** Reports progress. */

@@ -12,6 +12,8 @@ import io.peft4j.core.head.Pooling;
 import io.peft4j.core.model.TransformerModel;
 import io.peft4j.core.peft.ParameterCount;
 import io.peft4j.core.peft.PeftModel;
+import io.peft4j.core.io.Json;
+import io.peft4j.core.train.Checkpoints;
 import io.peft4j.core.train.Schedule;
 import io.peft4j.core.train.TrainingConfig;
 import io.peft4j.core.train.TrainingListener;
@@ -31,6 +33,8 @@ import io.peft4j.prompt.template.Template;
 import io.peft4j.prompt.tuning.PromptTuningConfig;
 import io.peft4j.prompt.verbalizer.Verbalizer;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -326,14 +330,23 @@ public final class DemoMethods {
             ClassifierTraining.Method method = full ? new ClassifierTraining.Method.Full()
                     : new ClassifierTraining.Method.Adapter(name, config.apply(s, base.config().hidden()));
             long steps = s.stepsFor(ctx.train().size());
-            TrainingConfig cfg = TrainingConfig.defaults().withLearningRate(s.learningRate(name)).withBatchSize(s.batchSize(), 1)
-                    .withEpochs(Math.max(1, s.epochs())).withMaxSteps(s.steps()).withWarmup((int) Math.round(s.warmupFraction() * steps), Schedule.LINEAR)
-                    .withSeed(s.seed());
-            var setup = new ClassifierTraining.Setup(ctx.plan().model(), method, null, null, ctx.task().spec(), s.maxLength(), s.truncation(), cfg);
+            TrainingConfig.Builder cfg = TrainingConfig.builder().learningRate(s.learningRate(name)).batchSize(s.batchSize(), 1)
+                    .epochs(Math.max(1, s.epochs())).maxSteps(s.steps()).warmup((int) Math.round(s.warmupFraction() * steps), Schedule.LINEAR)
+                    .seed(s.seed());
+            Path ck = ctx.checkpoints();
+            Resumed resumed = Resumed.read(ck);
+            if (ck != null) cfg.checkpoints(ck, (int) Math.max(1, (steps + 19) / 20), true);   // every twentieth of the steps
+            var setup = new ClassifierTraining.Setup(ctx.plan().model(), method, null, null, ctx.task().spec(), s.maxLength(), s.truncation(), cfg.build());
+            long started = System.nanoTime();
             TrainingListener bar = new TrainingListener() {
                 @Override
                 public void onStep(TrainingListener.Progress p) {
                     ctx.progress("train", p.step(), p.totalSteps());
+                }
+
+                @Override
+                public void onCheckpoint(long step, Path dir) {
+                    Resumed.write(ck, step, resumed.seconds() + (System.nanoTime() - started) / 1e9);
                 }
             };
             ClassifierTraining.Trained t = ClassifierTraining.train(base, ctx.tokenizer(), setup, ctx.train(), List.of(), bar);
@@ -345,11 +358,36 @@ public final class DemoMethods {
                 d.put("steps", t.result().steps());
                 d.put("final_loss", t.result().lastLoss());
                 d.put("stopped", t.result().reason().name().toLowerCase(Locale.ROOT));
-                return row(this, ctx, count.trainable(), count.all(), r, t.seconds(), t0, d);
+                if (resumed.step() > 0) d.put("resumed_at_step", resumed.step());
+                return row(this, ctx, count.trainable(), count.all(), r, resumed.seconds() + t.seconds(), t0, d);
             } finally {
                 // the base is shared by the methods of this process: take the adapter off it
                 for (String a : new ArrayList<>(t.model().adapters().stream().map(io.peft4j.core.peft.Adapter::name).toList())) t.model().remove(a);
             }
+        }
+    }
+
+    /**
+     * How far an interrupted training got: the step of the last checkpoint in a method's checkpoint directory and the
+     * training seconds spent up to it (from {@value #FILE} beside it; 0 when unknown). A rerun reports the training time
+     * of the whole run, the parts before an interruption included.
+     */
+    record Resumed(long step, double seconds) {
+        static final String FILE = "training-time.json";
+
+        static Resumed read(Path dir) {
+            if (dir == null || !Files.isRegularFile(dir.resolve("last").resolve(Checkpoints.STATE))) return new Resumed(0, 0);
+            long step = Checkpoints.readState(dir.resolve("last")).path("step").asLong();
+            Path f = dir.resolve(FILE);
+            double seconds = Files.isRegularFile(f) ? Json.read(f).path("seconds").asDouble() : 0;
+            return new Resumed(step, seconds);
+        }
+
+        static void write(Path dir, long step, double seconds) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("step", step);
+            m.put("seconds", seconds);
+            Json.write(dir.resolve(FILE), m);
         }
     }
 }

@@ -76,9 +76,9 @@ public record DemoSettings(boolean full, int maxLength, Truncation truncation, i
             }
         }
 
-        /** 64 tokens, 256 training and 160 dev examples, 32 steps of 8, 20 virtual tokens, up to 4x for short texts; 128 tokens with --full. */
+        /** 32 tokens, 256 training and 160 dev examples, 32 steps of 8, 20 virtual tokens, up to 4x for short texts; 128 tokens with --full. */
         public static Budget defaults() {
-            return new Budget(64, 256, 160, 32, 8, 20, 4, 128);
+            return new Budget(32, 256, 160, 32, 8, 20, 4, 128);
         }
     }
 

@@ -12,8 +12,10 @@ import java.nio.file.Path;
  * resident set) to a file. Standard output carries progress and error lines for the parent; logs go to stderr.
  *
  * <pre>
- * java -cp ... io.peft4j.demo.DemoWorker PLAN.json METHOD ROW.json
+ * java -cp ... io.peft4j.demo.DemoWorker PLAN.json METHOD ROW.json [CHECKPOINTS]
  * </pre>
+ * With {@code CHECKPOINTS}, a trained method keeps its training's checkpoints there and continues from them
+ * ({@link DemoContext#checkpoints()}).
  */
 public final class DemoWorker {
     static final String PROGRESS = "@@demo-progress ", ERROR = "@@demo-error ";
@@ -23,8 +25,8 @@ public final class DemoWorker {
 
     public static void main(String[] args) {
         PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
-        if (args.length != 3) {
-            out.println(ERROR + "usage: DemoWorker PLAN.json METHOD ROW.json");
+        if (args.length != 3 && args.length != 4) {
+            out.println(ERROR + "usage: DemoWorker PLAN.json METHOD ROW.json [CHECKPOINTS]");
             System.exit(2);
         }
         try {
@@ -37,6 +39,7 @@ public final class DemoWorker {
                 last[0] = now;
                 out.println(PROGRESS + stage.replace('\t', ' ') + "\t" + done + "\t" + total);
             });
+            if (args.length == 4) ctx.checkpoints(Path.of(args[3]));
             Row row = method.run(ctx).with(PeakMemory.megabytes(), "");
             Json.write(Path.of(args[2]), row.toJson());
             out.flush();

@@ -36,8 +36,9 @@ public interface MethodRunner {
     }
 
     /**
-     * Each method in a child JVM started with this JVM's java, class path and heap and system-property options; its
-     * log (stderr) goes to {@code logs/<method>.log} beside the plan file.
+     * Each method in a child JVM started with this JVM's java, class path and heap and system-property options (and the
+     * context's {@linkplain DemoContext#checkpoints() checkpoint directory}); its log (stderr) goes to
+     * {@code logs/<method>.log} beside the plan file.
      */
     static MethodRunner forked() {
         return new Forked();
@@ -58,6 +59,7 @@ public interface MethodRunner {
             cmd.add("-cp");
             cmd.add(classPath());
             cmd.addAll(List.of(DemoWorker.class.getName(), planFile.toAbsolutePath().toString(), method.name(), rowFile.toString()));
+            if (ctx.checkpoints() != null) cmd.add(ctx.checkpoints().toAbsolutePath().toString());
             Process proc;
             try {
                 Files.createDirectories(log.getParent());

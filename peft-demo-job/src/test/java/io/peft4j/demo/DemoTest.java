@@ -251,6 +251,61 @@ class DemoTest {
                 .isInstanceOf(PeftException.class).hasMessageContaining("nope.jsonl");
     }
 
+    /** Fails the running method (as a killed JVM would stop it) when its training reports step {@code step}. */
+    static Demo.Listener interruptAtStep(long step) {
+        return new Demo.Listener() {
+            @Override
+            public void progress(DemoMethod method, String stage, long done, long total) {
+                if (stage.equals("train") && done == step) throw new IllegalStateException("interrupted at step " + step);
+            }
+        };
+    }
+
+    @Test
+    void anInterruptedFullRunContinuesFromItsLastCheckpointAsTheUninterruptedRun(@TempDir Path tmp) throws Exception {
+        Path model = TinyTask.model(tmp);
+        DemoTask task = TinyTask.task(tmp);
+        List<DemoMethod> lora = DemoMethods.parse("lora");
+        java.util.function.BiFunction<String, Boolean, Demo.Config> full = (dir, force) ->
+                new Demo.Config(model.toString(), task, lora, true, tmp.resolve(dir), force, 7, TinyTask.budget());
+        Row whole = row(Demo.run(full.apply("whole", false), new Counting(), new Demo.Listener() { }), "lora");
+        assertThat(whole.details().get("steps")).isEqualTo(6);                   // --full: 3 epochs of 24 in batches of 16
+        assertThat(whole.details()).doesNotContainKey("resumed_at_step");
+        assertThat(tmp.resolve("whole/checkpoints")).isEmptyDirectory();        // dropped once the row is saved
+
+        // stopped while step 4 is reported: checkpoints come every step (a twentieth of 6, at least 1), so step 3's is the last
+        Demo.Outcome stopped = Demo.run(full.apply("cut", false), new Counting(), interruptAtStep(4));
+        assertThat(stopped.failed()).singleElement().asString().contains("interrupted at step 4");
+        List<Path> dirs;
+        try (var l = Files.list(tmp.resolve("cut/checkpoints"))) {
+            dirs = l.toList();
+        }
+        assertThat(dirs).singleElement().satisfies(d -> assertThat(d.getFileName().toString()).matches("lora-[0-9a-f]{16}"));
+        assertThat(Json.read(dirs.get(0).resolve("last/trainer_state.json")).get("step").asLong()).isEqualTo(3);
+        assertThat(Json.read(dirs.get(0).resolve(DemoMethods.Resumed.FILE)).get("step").asLong()).isEqualTo(3);
+
+        // the rerun continues at step 3 and ends where the uninterrupted run ended
+        Counting again = new Counting();
+        Row resumed = row(Demo.run(full.apply("cut", false), again, new Demo.Listener() { }), "lora");
+        assertThat(resumed.details().get("resumed_at_step")).isEqualTo(3);
+        assertThat(resumed.details().get("steps")).isEqualTo(6);
+        assertThat(resumed.details().get("final_loss")).isEqualTo(whole.details().get("final_loss"));
+        assertThat(resumed.accuracy()).isEqualTo(whole.accuracy());
+        assertThat(resumed.macroF1()).isEqualTo(whole.macroF1());
+        assertThat(resumed.trainSeconds()).isPositive();
+        assertThat(tmp.resolve("cut/checkpoints")).isEmptyDirectory();
+
+        // --force starts afresh: an interrupted run's checkpoints are dropped, not continued
+        Demo.run(full.apply("forced", false), new Counting(), interruptAtStep(4));
+        Row afresh = row(Demo.run(full.apply("forced", true), new Counting(), new Demo.Listener() { }), "lora");
+        assertThat(afresh.details()).doesNotContainKey("resumed_at_step");
+        assertThat(afresh.details().get("final_loss")).isEqualTo(whole.details().get("final_loss"));
+
+        // the default budget does not checkpoint: its methods take minutes
+        Demo.run(config(model, task, tmp.resolve("budget"), lora, false, 7), new Counting(), interruptAtStep(4));
+        assertThat(tmp.resolve("budget/checkpoints")).doesNotExist();
+    }
+
     @Test
     void theDefaultBudgetScalesWithTheTextsAndFullUsesEverything(@TempDir Path tmp) throws Exception {
         Path model = TinyTask.model(tmp);
@@ -258,15 +313,15 @@ class DemoTest {
         var tok = io.peft4j.core.tokenizer.Tokenizers.load(model);
         var train = task.loadTrain();
         var dev = task.loadDev();
-        // 5-token texts: the floor of 16 tokens, a quarter of the default 64, so 4x the examples and steps (the data has only 12 per label)
+        // 5-token texts: the floor of 16 tokens, half the default 32, so 2x the examples and steps (the data has only 12 per label)
         DemoSettings s = DemoSettings.choose(false, DemoSettings.Budget.defaults(), train, dev, task.spec(), tok, 512, 3);
         assertThat(s.maxLength()).isEqualTo(16);
-        assertThat(s.steps()).isEqualTo(128);
+        assertThat(s.steps()).isEqualTo(64);
         assertThat(s.trainExamples()).isEqualTo(24);
         assertThat(s.devExamples()).isEqualTo(12);
         assertThat(s.balanced()).isTrue();
         assertThat(s.learningRate("lora")).isEqualTo(1e-3);
-        assertThat(s.describe(24, 12)).contains("a class-balanced sample of 24 of 24 training examples", "128 steps of 8", "lora 1e-03");
+        assertThat(s.describe(24, 12)).contains("a class-balanced sample of 24 of 24 training examples", "64 steps of 8", "lora 1e-03");
         DemoSettings f = DemoSettings.choose(true, DemoSettings.Budget.defaults(), train, dev, task.spec(), tok, 512, 3);
         assertThat(f.steps()).isZero();
         assertThat(f.epochs()).isEqualTo(3);
