@@ -11,7 +11,7 @@ import java.util.List;
 /**
  * What a probing run does: which hidden states and poolings, how inputs are cut and batched, the probes,
  * and where features are cached. Start from {@link #defaults()} and change fields with the {@code with...}
- * methods (each returns a new config).
+ * methods (each returns a new config), or several at once with {@link #builder()}.
  *
  * <pre>{@code
  * ProbeConfig cfg = ProbeConfig.defaults()
@@ -85,51 +85,148 @@ public record ProbeConfig(List<Pooling> poolings, List<Integer> layers, int maxL
 
     /** This config with poolings {@code p}. */
     public ProbeConfig withPoolings(List<Pooling> p) {
-        return new ProbeConfig(p, layers, maxLength, batchSize, linear, l2Grid, mlp, heldOutFraction, seed, cacheFile, cacheDirectory);
+        return toBuilder().poolings(p).build();
     }
 
     /** This config with hidden states {@code l} (empty: all). */
     public ProbeConfig withLayers(List<Integer> l) {
-        return new ProbeConfig(poolings, l, maxLength, batchSize, linear, l2Grid, mlp, heldOutFraction, seed, cacheFile, cacheDirectory);
+        return toBuilder().layers(l).build();
     }
 
     /** This config truncating inputs to {@code n} tokens. */
     public ProbeConfig withMaxLength(int n) {
-        return new ProbeConfig(poolings, layers, n, batchSize, linear, l2Grid, mlp, heldOutFraction, seed, cacheFile, cacheDirectory);
+        return toBuilder().maxLength(n).build();
     }
 
     /** This config with {@code n} examples per forward pass. */
     public ProbeConfig withBatchSize(int n) {
-        return new ProbeConfig(poolings, layers, maxLength, n, linear, l2Grid, mlp, heldOutFraction, seed, cacheFile, cacheDirectory);
+        return toBuilder().batchSize(n).build();
     }
 
     /** This config with linear-probe settings {@code c}. */
     public ProbeConfig withLinear(LinearProbe.Config c) {
-        return new ProbeConfig(poolings, layers, maxLength, batchSize, c, l2Grid, mlp, heldOutFraction, seed, cacheFile, cacheDirectory);
+        return toBuilder().linear(c).build();
     }
 
     /** The L2 strengths to try for the linear probe (one value: a fixed λ). */
     public ProbeConfig withL2Grid(List<Double> grid) {
-        return new ProbeConfig(poolings, layers, maxLength, batchSize, linear, grid, mlp, heldOutFraction, seed, cacheFile, cacheDirectory);
+        return toBuilder().l2Grid(grid).build();
     }
 
     /** Adds the MLP probe with these settings (null: no MLP probe). */
     public ProbeConfig withMlp(MlpProbe.Config c) {
-        return new ProbeConfig(poolings, layers, maxLength, batchSize, linear, l2Grid, c, heldOutFraction, seed, cacheFile, cacheDirectory);
+        return toBuilder().mlp(c).build();
     }
 
     /** This config holding out {@code fraction} of train (seeded by {@code splitSeed}) when no dev data is given. */
     public ProbeConfig withHeldOut(double fraction, long splitSeed) {
-        return new ProbeConfig(poolings, layers, maxLength, batchSize, linear, l2Grid, mlp, fraction, splitSeed, cacheFile, cacheDirectory);
+        return toBuilder().heldOut(fraction, splitSeed).build();
     }
 
     /** This config caching features in {@code file} (null: no cache file). */
     public ProbeConfig withCacheFile(Path file) {
-        return new ProbeConfig(poolings, layers, maxLength, batchSize, linear, l2Grid, mlp, heldOutFraction, seed, file, cacheDirectory);
+        return toBuilder().cacheFile(file).build();
     }
 
     /** This config caching features in {@code dir}, one file per model, data and length (null: none). */
     public ProbeConfig withCacheDirectory(Path dir) {
-        return new ProbeConfig(poolings, layers, maxLength, batchSize, linear, l2Grid, mlp, heldOutFraction, seed, cacheFile, dir);
+        return toBuilder().cacheDirectory(dir).build();
+    }
+
+    /**
+     * A builder starting from {@link #defaults()}, e.g.
+     * {@code ProbeConfig.builder().layers(List.of(0, 6, 12)).mlp(MlpProbe.Config.defaults()).build()}.
+     */
+    public static Builder builder() {
+        return defaults().toBuilder();
+    }
+
+    /** A builder starting from this config. */
+    public Builder toBuilder() {
+        Builder b = new Builder();
+        b.poolings = poolings;
+        b.layers = layers;
+        b.maxLength = maxLength;
+        b.batchSize = batchSize;
+        b.linear = linear;
+        b.l2Grid = l2Grid;
+        b.mlp = mlp;
+        b.heldOutFraction = heldOutFraction;
+        b.seed = seed;
+        b.cacheFile = cacheFile;
+        b.cacheDirectory = cacheDirectory;
+        return b;
+    }
+
+    /** Builds a {@link ProbeConfig}; each setter names the record component it sets, {@link #build} checks them all. */
+    public static final class Builder {
+        private List<Pooling> poolings;
+        private List<Integer> layers;
+        private int maxLength, batchSize;
+        private LinearProbe.Config linear;
+        private List<Double> l2Grid;
+        private MlpProbe.Config mlp;
+        private double heldOutFraction;
+        private long seed;
+        private Path cacheFile, cacheDirectory;
+
+        private Builder() {
+        }
+
+        public Builder poolings(List<Pooling> p) {
+            poolings = p;
+            return this;
+        }
+
+        public Builder layers(List<Integer> l) {
+            layers = l;
+            return this;
+        }
+
+        public Builder maxLength(int n) {
+            maxLength = n;
+            return this;
+        }
+
+        public Builder batchSize(int n) {
+            batchSize = n;
+            return this;
+        }
+
+        public Builder linear(LinearProbe.Config c) {
+            linear = c;
+            return this;
+        }
+
+        public Builder l2Grid(List<Double> grid) {
+            l2Grid = grid;
+            return this;
+        }
+
+        public Builder mlp(MlpProbe.Config c) {
+            mlp = c;
+            return this;
+        }
+
+        /** {@code heldOutFraction} and the {@code seed} of its split. */
+        public Builder heldOut(double fraction, long splitSeed) {
+            heldOutFraction = fraction;
+            seed = splitSeed;
+            return this;
+        }
+
+        public Builder cacheFile(Path file) {
+            cacheFile = file;
+            return this;
+        }
+
+        public Builder cacheDirectory(Path dir) {
+            cacheDirectory = dir;
+            return this;
+        }
+
+        public ProbeConfig build() {
+            return new ProbeConfig(poolings, layers, maxLength, batchSize, linear, l2Grid, mlp, heldOutFraction, seed, cacheFile, cacheDirectory);
+        }
     }
 }
