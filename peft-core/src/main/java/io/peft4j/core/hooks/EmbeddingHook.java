@@ -1,5 +1,6 @@
 package io.peft4j.core.hooks;
 
+import io.peft4j.core.tensor.Ops;
 import io.peft4j.core.tensor.Tensor;
 
 /**
@@ -32,5 +33,11 @@ public interface EmbeddingHook extends Hook {
      */
     default Tensor virtualTokens(ForwardContext ctx) {
         return null;
+    }
+
+    /** {@code tokens} ({@code [n, d]}) before every row of the embeddings {@code e} ({@code [B, T, d]}): {@code [B, n + T, d]}. */
+    static Tensor prepend(Tensor tokens, Tensor e) {
+        long n = tokens.size(0), d = tokens.size(1);
+        return Ops.concat(1, Ops.broadcastTo(Ops.reshape(tokens, 1, n, d), e.size(0), n, d), e);
     }
 }

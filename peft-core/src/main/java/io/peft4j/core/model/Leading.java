@@ -76,8 +76,7 @@ final class Leading {
                 EmbeddingHook h = run.get(0);
                 long before = e.size(1);
                 Tensor p = tokens.get(h);      // computed already: prepended here rather than computed again
-                e = p == null ? h.apply(e, ctx)
-                        : Ops.concat(1, Ops.broadcastTo(Ops.reshape(p, 1, p.size(0), p.size(1)), e.size(0), p.size(0), p.size(1)), e);
+                e = p == null ? h.apply(e, ctx) : EmbeddingHook.prepend(p, e);
                 int n = (int) (e.size(1) - before);
                 if (n > 0) virtual = prepend(virtual, n, h.appliesTo(ctx));
                 continue;

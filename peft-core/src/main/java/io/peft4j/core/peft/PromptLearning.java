@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.peft4j.core.hooks.EmbeddingHook;
 import io.peft4j.core.hooks.ForwardContext;
 import io.peft4j.core.model.TransformerModel;
-import io.peft4j.core.tensor.Ops;
 import io.peft4j.core.tensor.Tensor;
 
 import java.util.function.Function;
@@ -88,10 +87,7 @@ public final class PromptLearning {
         return new EmbeddingHook() {
             @Override
             public Tensor apply(Tensor e, ForwardContext ctx) {
-                if (adapter.rows(ctx).none()) return e;
-                Tensor p = prompt.apply(ctx);
-                long n = p.size(0), d = p.size(1);
-                return Ops.concat(1, Ops.broadcastTo(Ops.reshape(p, 1, n, d), e.size(0), n, d), e);
+                return adapter.rows(ctx).none() ? e : EmbeddingHook.prepend(prompt.apply(ctx), e);
             }
 
             @Override
