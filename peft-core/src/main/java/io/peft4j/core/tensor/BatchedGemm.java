@@ -13,8 +13,10 @@ import org.slf4j.LoggerFactory;
 /**
  * Batched matrix products {@code C[i] = op(A[i])·op(B[i])} of row-major rank-3 arrays as one {@code cblas_?gemm}
  * call per batch element, straight on the arrays' memory. Attention's products are 96 small GEMMs per layer
- * (BERT-base, 8 x 12 heads of 128 x 64): ND4J's batched matmul took 5-9 ms for each of them, this loop 2.3-3.3 ms
- * (2 cores, OpenBLAS 0.3.19). Plain 2-D products ({@link #gemm}) go the same way. Used on ND4J's CPU backend with
+ * (BERT-base, 8 x 12 heads of 128 x 64), and {@link #strided} reads each head where it lies inside the wider
+ * {@code [B, T, H·dh]} projections, with no split or merge copy. Plain 2-D products ({@link #gemm}) go the same way.
+ * The measured times against ND4J's batched matmul, its {@code batched_gemm} op and {@code Nd4j.gemm} are in
+ * {@code docs/benchmarks-kernels.md} ({@code docs/generate-kernel-benchmarks.sh}). Used on ND4J's CPU backend with
  * OpenBLAS only; elsewhere {@link #available} is false and callers use ND4J's matmul.
  */
 final class BatchedGemm {
@@ -96,10 +98,9 @@ final class BatchedGemm {
     }
 
     /**
-     * {@code c = op(a)·op(b) + beta·c} for 2-D arrays for which {@link #available} holds, straight through cblas.
-     * ND4J's {@code Nd4j.gemm} took 4-11% longer on BERT-base's projections (1024 x 768 x 768: 9.4-9.8 vs
-     * 8.7-8.9 ms, in one process, alternating) and 0.25-0.5 ms longer on LoRA's rank-8 products (1024 x 768 x 8:
-     * 0.85-1.25 vs 0.36-0.92 ms).
+     * {@code c = op(a)·op(b) + beta·c} for 2-D arrays for which {@link #available} holds, straight through cblas,
+     * without ND4J's dispatch around its own call; {@code docs/benchmarks-kernels.md} times it against
+     * {@code Nd4j.gemm} on BERT-base's projections and LoRA's rank-8 products.
      */
     static void gemm(INDArray a, INDArray b, INDArray c, boolean ta, boolean tb, double beta) {
         int m = (int) c.size(0), n = (int) c.size(1), k = (int) (ta ? a.size(0) : a.size(1));

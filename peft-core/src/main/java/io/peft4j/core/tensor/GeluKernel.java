@@ -14,10 +14,12 @@ import static io.peft4j.core.tensor.FloatKernels.off;
  * computed once in double at {@code 2^16 + 1} points on {@code [-8, 8]} (step h = 2.4e-4). The interpolation
  * error is at most {@code h²/8 · max|f''|}, below 1e-8 for both GELU forms, so the result is as close to the
  * exact function as float rounding allows. Outside the table GELU is {@code x} (above) or 0 (below), which
- * is exact in float. ND4J needs five passes for the value and six more for the derivative, its erf the slowest
- * of its elementwise ops. On {@code [1024, 3072]} (2 cores) this kernel takes 7.6 ms for the value and 8.8 ms for
- * both, against 12.6 ms for ND4J's value alone; in a BERT-base forward, where ND4J's threads also contend with
- * the BLAS threads, the elementwise time fell from 0.53 to 0.30 s.
+ * is exact in float. ND4J needs five passes for the value (nine for the tanh form) and six more for the
+ * derivative, its erf the slowest of its elementwise ops, each pass with its own dispatch and its own threads,
+ * which in a forward also contend with the BLAS threads; this kernel makes one pass for both. ND4J's own GELU ops
+ * compute other functions ({@code GELU} is {@code x·σ(1.702x)}; {@code PreciseGELU} cubes {@code 0.044715·x}
+ * instead of scaling {@code x³}), so they cannot stand in for either form. The measured times against ND4J's op
+ * chains and those ops are in {@code docs/benchmarks-kernels.md} ({@code docs/generate-kernel-benchmarks.sh}).
  */
 final class GeluKernel {
     private static final double LO = -8, HI = 8;
