@@ -19,8 +19,8 @@ import java.util.function.Supplier;
 
 /**
  * Where the arrays of a pass live. Three ND4J workspaces, each one reused block of memory instead of
- * freshly mapped pages (on this class of machine, 10 elementwise ops on a 1024x3072 array take 49 ms fresh
- * and 15 ms in a workspace):
+ * freshly mapped pages, whose first touch (page faults, zeroing) costs elementwise ops several times their
+ * arithmetic:
  * <ul>
  *   <li>the <b>pass</b> ({@link #run}): what the backward pass needs (saved activations) and each block's
  *       output; freed when the pass ends;</li>
