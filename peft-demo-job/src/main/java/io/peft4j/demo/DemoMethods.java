@@ -15,6 +15,7 @@ import io.peft4j.core.peft.PeftModel;
 import io.peft4j.core.io.Json;
 import io.peft4j.core.train.Checkpoints;
 import io.peft4j.core.train.Schedule;
+import io.peft4j.core.train.Trainer;
 import io.peft4j.core.train.TrainingConfig;
 import io.peft4j.core.train.TrainingListener;
 import io.peft4j.prefix.PrefixTuningConfig;
@@ -376,8 +377,9 @@ public final class DemoMethods {
         static final String FILE = "training-time.json";
 
         static Resumed read(Path dir) {
-            if (dir == null || !Files.isRegularFile(dir.resolve("last").resolve(Checkpoints.STATE))) return new Resumed(0, 0);
-            long step = Checkpoints.readState(dir.resolve("last")).path("step").asLong();
+            Path last = dir == null ? null : dir.resolve(Trainer.LAST);
+            if (last == null || !Files.isRegularFile(last.resolve(Checkpoints.STATE))) return new Resumed(0, 0);
+            long step = Checkpoints.readState(last).path("step").asLong();
             Path f = dir.resolve(FILE);
             double seconds = Files.isRegularFile(f) ? Json.read(f).path("seconds").asDouble() : 0;
             return new Resumed(step, seconds);

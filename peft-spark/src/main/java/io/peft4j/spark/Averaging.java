@@ -65,7 +65,7 @@ final class Averaging<E> {
         List<Tensor> list = new ArrayList<>(params.values());
         AdamW opt = new AdamW(0.9, 0.999, 1e-8, cfg.weightDecay());
         long step = 0;
-        Path last = cfg.checkpointDir() == null ? null : cfg.checkpointDir().resolve("last");
+        Path last = cfg.checkpointDir() == null ? null : cfg.checkpointDir().resolve(Trainer.LAST);
         if (cfg.resume() && last != null && Files.isDirectory(last)) step = restore(last, params, opt, plan);
         opt.reserve(params);
         long first = step, t0 = System.nanoTime();

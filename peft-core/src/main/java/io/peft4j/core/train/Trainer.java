@@ -31,7 +31,11 @@ import java.util.Map;
  */
 public final class Trainer<E> {
     private static final Logger LOG = LoggerFactory.getLogger(Trainer.class);
-    static final String LAST = "last", BEST = "best";
+    /**
+     * The subdirectories of a {@linkplain TrainingConfig#checkpointDir() checkpoint directory}: the last checkpoint,
+     * which {@linkplain TrainingConfig#resume() resume} continues from, and the best parameters by the dev metric.
+     */
+    public static final String LAST = "last", BEST = "best";
 
     private final PeftModel model;
     private final TrainingConfig cfg;
