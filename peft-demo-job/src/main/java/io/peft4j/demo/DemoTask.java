@@ -88,12 +88,17 @@ public record DemoTask(String name, String train, String dev, List<String> textF
         return isJsonFile(verbalizer) ? Verbalizer.read(Path.of(verbalizer)) : Verbalizer.parse(verbalizer);
     }
 
+    /** Whether {@code s} names a {@code .json} file rather than being the prompt itself; a named file that is missing fails. */
     private static boolean isJsonFile(String s) {
+        if (!s.endsWith(".json") || s.contains("{") || s.contains("=")) return false;     // a template has slots, label words have '='
+        Path p;
         try {
-            return s.endsWith(".json") && Files.isRegularFile(Path.of(s));
+            p = Path.of(s);
         } catch (java.nio.file.InvalidPathException e) {
             return false;
         }
+        if (!Files.isRegularFile(p)) throw PeftException.inFile(p, "no such file");
+        return true;
     }
 
     /** Whether the task has a zero-shot prompt. */

@@ -67,7 +67,12 @@ public record Row(String method, String trains, long trainableParams, long allPa
 
     /** Reads a row written by {@link #toJson}; a file that is not one is a {@link PeftException} naming it. */
     public static Row read(Path file) {
-        JsonNode n = Json.read(file);
+        return fromJson(Json.read(file), file);
+    }
+
+    /** A row from {@link #toJson}'s object {@code n}; one that is not is a {@link PeftException} naming {@code source}. */
+    public static Row fromJson(JsonNode n, Object source) {
+        Object file = source;
         try {
             for (String f : new String[]{"method", "trains", "trainable_params", "all_params", "dev_accuracy", "dev_macro_f1", "training_seconds", "seconds", "key"}) {
                 if (n.get(f) == null || n.get(f).isNull()) throw PeftException.inFile(file, "field '" + f + "' is missing");

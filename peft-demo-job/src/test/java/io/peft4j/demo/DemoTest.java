@@ -240,6 +240,18 @@ class DemoTest {
         assertThatThrownBy(() -> Demo.run(config(model, wrongWords, tmp.resolve("o4"), DemoMethods.ALL, false, 1), runner, new Demo.Listener() { }))
                 .isInstanceOf(PeftException.class).hasMessageContaining("zero-shot: ").hasMessageContaining("train.jsonl")
                 .hasMessageContaining("label 'neg' has no words in the verbalizer");
+        // a template without {mask}, one reading a second text field the data lacks, a prompt file that is not there: all before any method runs
+        DemoTask noMask = DemoTask.files(tmp.resolve("train.jsonl"), tmp.resolve("dev.jsonl"), null, null, "{text} it was good .", "pos=good;neg=bad");
+        assertThatThrownBy(() -> Demo.run(config(model, noMask, tmp.resolve("o6"), DemoMethods.ALL, false, 1), runner, new Demo.Listener() { }))
+                .isInstanceOf(PeftException.class).hasMessageStartingWith("zero-shot: ").hasMessageContaining("'{text} it was good .'")
+                .hasMessageContaining("has no {mask}");
+        DemoTask pair = DemoTask.files(tmp.resolve("train.jsonl"), tmp.resolve("dev.jsonl"), null, null, "{text} {text_b} it was {mask} .", "pos=good;neg=bad");
+        assertThatThrownBy(() -> Demo.run(config(model, pair, tmp.resolve("o7"), DemoMethods.ALL, false, 1), runner, new Demo.Listener() { }))
+                .isInstanceOf(PeftException.class).hasMessageStartingWith("zero-shot: ").hasMessageContaining("has {text_b}, but the data has one text field");
+        DemoTask noFile = DemoTask.files(tmp.resolve("train.jsonl"), tmp.resolve("dev.jsonl"), null, null, tmp.resolve("prompt.json").toString(), "pos=good;neg=bad");
+        assertThatThrownBy(() -> Demo.run(config(model, noFile, tmp.resolve("o8"), DemoMethods.ALL, false, 1), runner, new Demo.Listener() { }))
+                .isInstanceOf(PeftException.class).hasMessage("zero-shot: " + tmp.resolve("prompt.json") + ": no such file");
+        assertThat(runner.runs).isEmpty();
         Path devOther = Files.writeString(tmp.resolve("dev-other.jsonl"), "{\"text\": \"so so\", \"label\": \"meh\"}\n");
         DemoTask unseen = DemoTask.files(tmp.resolve("train.jsonl"), devOther, null, null, null, null);
         assertThatThrownBy(() -> Demo.run(config(model, unseen, tmp.resolve("o5"), DemoMethods.parse("majority"), false, 1), runner, new Demo.Listener() { }))
@@ -293,6 +305,8 @@ class DemoTest {
         assertThat(resumed.accuracy()).isEqualTo(whole.accuracy());
         assertThat(resumed.macroF1()).isEqualTo(whole.macroF1());
         assertThat(resumed.trainSeconds()).isPositive();
+        assertThat(resumed.seconds()).as("the method's time holds its training time, the part before the interruption included")
+                .isGreaterThanOrEqualTo(resumed.trainSeconds());
         assertThat(tmp.resolve("cut/checkpoints")).isEmptyDirectory();
 
         // --force starts afresh: an interrupted run's checkpoints are dropped, not continued

@@ -10,8 +10,15 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Set;
 
-/** Writes that either happen whole or not at all: a temporary sibling file, fsync, then a rename. */
+/**
+ * Writes that either happen whole or not at all: a temporary sibling file, fsync, then a rename. The result has the
+ * permissions of the file it replaces, or, when new, those of an ordinary file ({@code rw-r--r--}, directories
+ * {@code rwxr-xr-x}) rather than the owner-only ones of a temporary file.
+ */
 public final class AtomicFiles {
     private AtomicFiles() {
     }
@@ -35,6 +42,7 @@ public final class AtomicFiles {
         try {
             Files.createDirectories(abs.getParent());
             tmp = Files.createTempFile(abs.getParent(), "." + abs.getFileName(), ".tmp");
+            permit(tmp, abs, FILE);
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
                 writer.write(ch);
                 ch.force(true);
@@ -52,6 +60,33 @@ public final class AtomicFiles {
                 }
             }
         }
+    }
+
+    private static final Set<PosixFilePermission> FILE = PosixFilePermissions.fromString("rw-r--r--"),
+            DIRECTORY = PosixFilePermissions.fromString("rwxr-xr-x");
+
+    /** Gives a temporary file the permissions of the {@code target} it will replace, or {@code fresh} (POSIX file systems only). */
+    private static void permit(Path tmp, Path target, Set<PosixFilePermission> fresh) throws IOException {
+        if (!tmp.getFileSystem().supportedFileAttributeViews().contains("posix")) return;
+        Files.setPosixFilePermissions(tmp, Files.exists(target) ? Files.getPosixFilePermissions(target) : fresh);
+    }
+
+    /**
+     * Creates {@code dir} if needed and checks that files can be written in it, before a long job that writes there
+     * at its end; one message names the directory and the fault.
+     *
+     * @return {@code dir}
+     */
+    public static Path requireWritableDirectory(Path dir, String what) {
+        if (Files.exists(dir) && !Files.isDirectory(dir)) throw PeftException.inFile(dir, what + " is a file, not a directory");
+        try {
+            Files.createDirectories(dir);
+            Path probe = Files.createTempFile(dir, ".write-test", ".tmp");
+            Files.delete(probe);
+        } catch (IOException | SecurityException e) {
+            throw PeftException.inFile(dir, what + " cannot be written (" + e.getClass().getSimpleName() + ": " + e.getMessage() + ")");
+        }
+        return dir;
     }
 
     /** Renames {@code from} onto {@code to} atomically where the file system allows it. */
@@ -81,6 +116,7 @@ public final class AtomicFiles {
             Files.createDirectories(abs.getParent());
             if (Files.exists(abs) && !Files.isDirectory(abs)) throw new PeftException(target + ": exists and is not a directory");
             tmp = Files.createTempDirectory(abs.getParent(), "." + abs.getFileName() + ".tmp");
+            permit(tmp, abs, DIRECTORY);
             writer.write(tmp);
             if (Files.exists(abs)) {
                 old = Files.createTempDirectory(abs.getParent(), "." + abs.getFileName() + ".old");
