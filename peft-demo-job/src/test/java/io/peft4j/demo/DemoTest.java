@@ -108,6 +108,24 @@ class DemoTest {
         assertThat(png).isNotNull();
         assertThat(png.getWidth()).isEqualTo(1000);
         assertThat(png.getHeight()).isEqualTo(640);
+        // what the chart draws: a labelled point per method that trains part of the model at (trainable %, accuracy) on
+        // a log x axis, and each of the others (majority, TF-IDF, zero-shot) as a line across at its accuracy
+        org.knowm.xchart.XYChart chart = Reports.chart(o.plan(), o.rows(), 1000, 640);
+        assertThat(chart.getStyler().isXAxisLogarithmic()).isTrue();
+        for (Row r : o.rows()) {
+            boolean trains = List.of("probe", "prompt", "ptuning", "prefix", "adapter", "lora", "ia3", "full").contains(r.method());
+            var series = chart.getSeries(trains ? Reports.title(r) : Reports.title(r) + String.format(java.util.Locale.ROOT, " (%.3f)", r.accuracy()));
+            assertThat(series).as(r.method()).isNotNull();
+            double[] x = series.getXData(), y = series.getYData();
+            if (trains) {
+                assertThat(x).as(r.method()).containsExactly(r.trainablePercent());
+                assertThat(y).as(r.method()).containsExactly(r.accuracy());
+            } else {
+                assertThat(y).as(r.method()).containsExactly(r.accuracy(), r.accuracy());
+                assertThat(x[0]).isLessThan(x[1]);
+            }
+        }
+        assertThat(chart.getSeriesCollection()).hasSize(11);
         try (var files = Files.list(out)) {
             assertThat(files.map(p -> p.getFileName().toString())).containsExactlyInAnyOrder("rows", "plan.json", "results.md", "results.json", "results.png");
         }
