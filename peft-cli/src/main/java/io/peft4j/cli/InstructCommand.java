@@ -37,6 +37,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.function.IntSupplier;
 
 @Command(name = "instruct", mixinStandardHelpOptions = true,
         description = "Multi-task instruction tuning on an encoder, measured leave-one-cluster-out as FLAN measures it: tune on the built-in tasks "
@@ -119,15 +120,15 @@ final class InstructCommand implements Runnable {
         if (!holdout.equals(StudyConfig.ALL) && !names.contains(holdout)) {
             throw new PeftException("--holdout: '" + holdout + "' is not one of the tasks (" + String.join(", ", names) + ") or 'all'");
         }
-        Path dir = ModelHub.resolve(model);
-        StudyConfig cfg = config(chosen, ModelConfig.load(dir.resolve("config.json")).hidden());
-        if (output != null) AtomicFiles.requireWritableDirectory(output, "--output");     // before hours of work, not after
-        if (exportAdapters != null) {
-            if (!chosen.contains(Scheme.HYPER)) throw new PeftException("--export-adapters: the hypernetwork scheme (hyper) is not among --schemes");
-            AtomicFiles.requireWritableDirectory(exportAdapters, "--export-adapters");
+        if (exportAdapters != null && !chosen.contains(Scheme.HYPER)) {
+            throw new PeftException("--export-adapters: the hypernetwork scheme (hyper) is not among --schemes");
         }
-        var bert = Models.load(dir, DataType.FLOAT);
-        var tok = Tokenizers.load(dir);
+        // every option is checked before the model is resolved, P-tuning's width (the model's) last
+        StudyConfig cfg = config(chosen, () -> ModelConfig.load(modelDir().resolve("config.json")).hidden());
+        if (output != null) AtomicFiles.requireWritableDirectory(output, "--output");     // before hours of work, not after
+        if (exportAdapters != null) AtomicFiles.requireWritableDirectory(exportAdapters, "--export-adapters");
+        var bert = Models.load(modelDir(), DataType.FLOAT);
+        var tok = Tokenizers.load(modelDir());
         StudyResult result;
         try (Listener l = new Listener(progress.on(), spec.commandLine().getErr(), exportAdapters, model)) {
             result = Study.run(bert, tok, model, taskList, cfg, l);
@@ -138,10 +139,20 @@ final class InstructCommand implements Runnable {
         if (output != null) result.write(output);
     }
 
-    private StudyConfig config(List<Scheme> chosen, int hiddenSize) {
+    private Path resolved;
+
+    /** The model's directory ({@code --model} resolved once). */
+    private Path modelDir() {
+        if (resolved == null) resolved = ModelHub.resolve(model);
+        return resolved;
+    }
+
+    /** The study's settings from the options, each checked; {@code hidden} (the model's width) is read only for P-tuning, last. */
+    private StudyConfig config(List<Scheme> chosen, IntSupplier hidden) {
         if (r < 1) throw new PeftException("--r must be positive, not " + r);
         if (!(alpha > 0)) throw new PeftException("--alpha must be positive, not " + alpha);
-        StudyConfig.Builder b = StudyConfig.builder().schemes(chosen).holdout(holdout).method(method(hiddenSize)).base(base).supervised(supervised);
+        if (!METHODS.contains(method)) throw new PeftException("--method: '" + method + "' is not one of " + String.join(", ", METHODS));
+        StudyConfig.Builder b = StudyConfig.builder().schemes(chosen).holdout(holdout).base(base).supervised(supervised);
         b.hyper(StudyConfig.defaults().hyper().withR(r).withAlpha(alpha));
         if (steps != null) b.steps(positive("--steps", steps));
         if (batchSize != null) b.batchSize(positive("--batch-size", batchSize));
@@ -155,6 +166,7 @@ final class InstructCommand implements Runnable {
         if (cap != null) b.mixingCap(positive("--cap", cap));
         if (temperature != null) b.temperature(positive("--temperature", temperature));
         if (seed != null) b.seed(seed);
+        b.method(method(hidden));
         try {
             return b.build();
         } catch (IllegalArgumentException e) {
@@ -162,16 +174,18 @@ final class InstructCommand implements Runnable {
         }
     }
 
-    /** The template scheme's method; P-tuning's encoder is as wide as the model ({@code hiddenSize}). */
-    private PeftConfig method(int hiddenSize) {
+    private static final List<String> METHODS = List.of("lora", "ia3", "adapter", "prefix", "prompt", "ptuning");
+
+    /** The template scheme's method; P-tuning's encoder is as wide as the model ({@code hidden}). */
+    private PeftConfig method(IntSupplier hidden) {
         return switch (method) {
             case "lora" -> LoraConfig.defaults().withR(r).withAlpha(alpha);
             case "ia3" -> new Ia3Config(null, null, null, null);
             case "adapter" -> BottleneckConfig.of(BottleneckConfig.Architecture.PFEIFFER);
             case "prefix" -> PrefixTuningConfig.of(20);
             case "prompt" -> PromptTuningConfig.random(20);
-            case "ptuning" -> PTuningConfig.mlp(20, hiddenSize);
-            default -> throw new PeftException("--method: '" + method + "' is not one of lora, ia3, adapter, prefix, prompt, ptuning");
+            case "ptuning" -> PTuningConfig.mlp(20, hidden.getAsInt());
+            default -> throw new IllegalStateException(method);     // checked against METHODS
         };
     }
 
@@ -210,10 +224,15 @@ final class InstructCommand implements Runnable {
         @Override
         public void onTrained(String system, String heldOutCluster, InstructionModel model, List<Instruction> heldOut) {
             if (export == null || !(model.adapter() instanceof HyperLoraMethod.HyperLora h)) return;
+            close();                                    // the run's bar is done; its line must not be overwritten
             for (Instruction i : heldOut) {
                 Path dir = export.resolve(i.id());      // ids are TASK/FORM-N
-                h.exportLora(model.encoding(i), modelName, dir);
-                err.printf("instruct: wrote the %s adapter hyper generates for %s%n", i.id(), dir);
+                try {
+                    h.exportLora(model.encoding(i), modelName, dir);
+                    err.printf("instruct: wrote hyper's adapter for %s to %s%n", i.id(), dir);
+                } catch (PeftException e) {             // one adapter not written does not end hours of study
+                    err.printf("instruct: warning: hyper's adapter for %s not written: %s%n", i.id(), e.getMessage());
+                }
             }
             err.flush();
         }

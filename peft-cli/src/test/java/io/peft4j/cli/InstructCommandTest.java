@@ -122,7 +122,8 @@ class InstructCommandTest {
         CliTest.Result extraLabel = run(args(model, instr));
         assertThat(extraLabel.err()).contains("field 'label_words' names label 'other', which the data");
 
-        CliTest.Result steps = run("instruct", "--model", model.toString(), "--tasks", "name-gender,opinion-words", "--steps", "0");
+        // options are checked before the model is looked for
+        CliTest.Result steps = run("instruct", "--model", tmp.resolve("no-such-model").toString(), "--tasks", "name-gender,opinion-words", "--steps", "0");
         assertThat(steps.err().strip()).isEqualTo("peft instruct: error: --steps must be positive, not 0");
         CliTest.Result scheme = run(args(model, instructions(tmp.resolve("again2")), "--schemes", "prompt,lora"));
         assertThat(scheme.err().strip()).isEqualTo("peft instruct: error: unknown scheme 'lora' (schemes: prompt, prefix, hyper)");

@@ -55,7 +55,7 @@ public final class DemoSummary {
             String name = run.getFileName().toString();
             JsonNode json = Json.read(run.resolve("results.json"));
             String chart = Files.isRegularFile(run.resolve("results.png")) ? linkPrefix + name + "/results.png" : null;
-            b.append("### ").append(name).append("\n\n").append(task(json, chart, String.format(Locale.ROOT, resume, name)));
+            b.append("### ").append(name).append("\n\n").append(task(json, run.resolve("results.json"), chart, String.format(Locale.ROOT, resume, name)));
             Comparison c = compare(json);
             if (c.baseline() != null) behind.put(name, c.notAbove());
         }
@@ -70,9 +70,9 @@ public final class DemoSummary {
     /**
      * One run's summary from its {@code results.json}: the settings and machine, the table, the comparison with
      * TF-IDF + LR, the methods missing (with {@code resume}, the command that continues the run), the chart link
-     * ({@code chart}; none when null).
+     * ({@code chart}; none when null). A row that is not one is an error naming {@code source}, the file read.
      */
-    public static String task(JsonNode results, String chart, String resume) {
+    public static String task(JsonNode results, Object source, String chart, String resume) {
         StringBuilder b = new StringBuilder();
         JsonNode rows = results.path("rows");
         String settings = results.path("settings_description").asText("");
@@ -85,7 +85,7 @@ public final class DemoSummary {
         b.append('|');
         for (String c : Reports.COLUMNS) b.append(' ').append(c).append(" |");
         b.append("\n|---|").append("---:|".repeat(Reports.COLUMNS.size() - 1)).append('\n');
-        for (JsonNode r : rows) b.append("| ").append(String.join(" | ", Reports.cells(Row.fromJson(r, "results.json")))).append(" |\n");
+        for (JsonNode r : rows) b.append("| ").append(String.join(" | ", Reports.cells(Row.fromJson(r, source)))).append(" |\n");
         b.append('\n');
         Comparison c = compare(results);
         if (c.baseline() == null) {

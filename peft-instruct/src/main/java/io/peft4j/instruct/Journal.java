@@ -1,6 +1,7 @@
 package io.peft4j.instruct;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.peft4j.core.PeftException;
 import io.peft4j.core.data.TextRecord;
 import io.peft4j.core.io.Json;
@@ -8,13 +9,14 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.ArrayList;
+import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -66,17 +68,19 @@ final class Journal {
         }
         if (Files.isRegularFile(f)) {
             JsonNode have = Json.read(f);
-            if (!have.has("inputs") && have.size() == 3) {
-                ((com.fasterxml.jackson.databind.node.ObjectNode) have).set("inputs", want.get("inputs"));
-                if (have.equals(want)) {
+            if (have instanceof ObjectNode old && !old.has("inputs") && old.size() == 3) {
+                old.set("inputs", want.get("inputs"));
+                if (old.equals(want)) {
                     LOG.warn("{}: written before the journal fingerprinted the instructions and records; its runs are taken as they are "
                             + "(remove the directory if the instruction files or the data changed since)", f);
                     Json.write(f, id);
                 }
             }
             if (!have.equals(want)) {
-                throw PeftException.inFile(f, "the journal belongs to another study (model, tasks, settings, instruction files or data differ): "
-                        + "remove the directory to start afresh, or run with the settings and files it records");
+                List<String> differ = new ArrayList<>();
+                for (String k : List.of("model", "tasks", "config", "inputs")) if (!want.get(k).equals(have.get(k))) differ.add(k.equals("inputs") ? "instruction files or data" : k);
+                throw PeftException.inFile(f, "the journal belongs to another study (" + (differ.isEmpty() ? "its content" : String.join(", ", differ))
+                        + " differ): remove the directory to start afresh, or run with the model, tasks, settings and files it was made with");
             }
         } else {
             Json.write(f, id);
@@ -111,7 +115,7 @@ final class Journal {
     private static void update(MessageDigest md, String... parts) {
         for (String p : parts) {
             byte[] b = (p == null ? "\u0000null" : p).getBytes(StandardCharsets.UTF_8);
-            md.update(java.nio.ByteBuffer.allocate(4).putInt(b.length).array());      // length-prefixed: no two inputs hash alike by shifting text
+            md.update(ByteBuffer.allocate(4).putInt(b.length).array());      // length-prefixed: no two inputs hash alike by shifting text
             md.update(b);
         }
     }

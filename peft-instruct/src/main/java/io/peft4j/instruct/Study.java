@@ -70,10 +70,12 @@ public final class Study {
 
     /**
      * {@link #run(TransformerModel, Tokenizer, String, List, StudyConfig, StudyListener)} that records each finished run
-     * (its training summary and scores) in {@code journal} and, run again with the same model, tasks and config, takes
-     * the runs recorded there instead of running them again: an interrupted study continues where it stopped. Every run
-     * draws its examples and initialises its adapter from the config's seed alone, so a continued study gives the result
-     * of an uninterrupted one. A journal of another model, task list or config is refused, naming its file.
+     * (its training summary, scores and time) in {@code journal} and, run again with the same model, tasks, config,
+     * instructions and records, takes the runs recorded there instead of running them again: an interrupted study
+     * continues where it stopped. Every run draws its examples and initialises its adapter from the config's seed alone,
+     * so a continued study gives the result of an uninterrupted one; its time is its own plus the recorded runs'. A
+     * journal of another model, task list, config, or other instructions or records (a SHA-256 of them) is refused,
+     * naming its file.
      */
     public static StudyResult run(TransformerModel base, Tokenizer tokenizer, String modelName, List<InstructTask> tasks, StudyConfig cfg,
                                   StudyListener listener, Path journal) {

@@ -29,6 +29,12 @@ public record StudyResult(String model, Map<String, Object> config, List<TaskInf
     /** The systems compared: the frozen model, the three schemes, the supervised upper bound. */
     public static final String BASE = "base", SUPERVISED = "supervised";
 
+    /** A result whose time counts every run ({@code untimedRuns} 0). */
+    public StudyResult(String model, Map<String, Object> config, List<TaskInfo> tasks, Map<String, Double> mixture, List<Run> runs,
+                       List<Score> scores, double seconds) {
+        this(model, config, tasks, mixture, runs, scores, seconds, 0);
+    }
+
     public StudyResult {
         config = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(config));
         tasks = List.copyOf(tasks);

@@ -10,14 +10,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.PosixFilePermission;
-import java.nio.file.attribute.PosixFilePermissions;
-import java.util.Set;
 
 /**
  * Writes that either happen whole or not at all: a temporary sibling file, fsync, then a rename. The result has the
- * permissions of the file it replaces, or, when new, those of an ordinary file ({@code rw-r--r--}, directories
- * {@code rwxr-xr-x}) rather than the owner-only ones of a temporary file.
+ * permissions of the file it replaces, or, when new, those any new file gets (the umask's), not the owner-only ones
+ * of a temporary file.
  */
 public final class AtomicFiles {
     private AtomicFiles() {
@@ -41,12 +38,12 @@ public final class AtomicFiles {
         Path tmp = null;
         try {
             Files.createDirectories(abs.getParent());
-            tmp = Files.createTempFile(abs.getParent(), "." + abs.getFileName(), ".tmp");
-            permit(tmp, abs, FILE);
+            tmp = fresh(abs, ".tmp", false);
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
                 writer.write(ch);
                 ch.force(true);
             }
+            keepPermissions(abs, tmp);
             moveReplacing(tmp, abs);
             tmp = null;
         } catch (IOException e) {
@@ -62,13 +59,27 @@ public final class AtomicFiles {
         }
     }
 
-    private static final Set<PosixFilePermission> FILE = PosixFilePermissions.fromString("rw-r--r--"),
-            DIRECTORY = PosixFilePermissions.fromString("rwxr-xr-x");
+    /**
+     * A new empty file (or directory) beside {@code target} with a unique hidden name: created as any new file is, so
+     * with the permissions the umask gives (a temporary file's would be owner-only).
+     */
+    private static Path fresh(Path target, String suffix, boolean directory) throws IOException {
+        for (int attempt = 0; ; attempt++) {
+            Path p = target.resolveSibling("." + target.getFileName() + "." + Long.toHexString(RANDOM.nextLong()) + suffix);
+            try {
+                return directory ? Files.createDirectory(p) : Files.createFile(p);
+            } catch (java.nio.file.FileAlreadyExistsException e) {
+                if (attempt == 100) throw e;
+            }
+        }
+    }
 
-    /** Gives a temporary file the permissions of the {@code target} it will replace, or {@code fresh} (POSIX file systems only). */
-    private static void permit(Path tmp, Path target, Set<PosixFilePermission> fresh) throws IOException {
-        if (!tmp.getFileSystem().supportedFileAttributeViews().contains("posix")) return;
-        Files.setPosixFilePermissions(tmp, Files.exists(target) ? Files.getPosixFilePermissions(target) : fresh);
+    private static final java.security.SecureRandom RANDOM = new java.security.SecureRandom();
+
+    /** Gives {@code written} the permissions of the {@code target} it replaces, if there is one (POSIX file systems only). */
+    private static void keepPermissions(Path target, Path written) throws IOException {
+        if (!Files.exists(target) || !written.getFileSystem().supportedFileAttributeViews().contains("posix")) return;
+        Files.setPosixFilePermissions(written, Files.getPosixFilePermissions(target));
     }
 
     /**
@@ -115,9 +126,9 @@ public final class AtomicFiles {
         try {
             Files.createDirectories(abs.getParent());
             if (Files.exists(abs) && !Files.isDirectory(abs)) throw new PeftException(target + ": exists and is not a directory");
-            tmp = Files.createTempDirectory(abs.getParent(), "." + abs.getFileName() + ".tmp");
-            permit(tmp, abs, DIRECTORY);
+            tmp = fresh(abs, ".tmp", true);
             writer.write(tmp);
+            keepPermissions(abs, tmp);
             if (Files.exists(abs)) {
                 old = Files.createTempDirectory(abs.getParent(), "." + abs.getFileName() + ".old");
                 Files.delete(old);

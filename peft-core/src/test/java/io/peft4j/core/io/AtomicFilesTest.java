@@ -13,14 +13,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-/** Whole-or-nothing writes: content, no temporary files left, permissions of an ordinary file, and the writable-directory check. */
+/** Whole-or-nothing writes: content, no temporary files left, the permissions of any new file (not a temporary file's), and the writable-directory check. */
 class AtomicFilesTest {
     private static boolean posix(Path p) {
         return p.getFileSystem().supportedFileAttributeViews().contains("posix");
     }
 
     @Test
-    void aNewFileGetsItsContentAndAnOrdinaryFilesPermissions(@TempDir Path tmp) throws Exception {
+    void aNewFileGetsItsContentAndTheUmasksPermissions(@TempDir Path tmp) throws Exception {
         Path f = tmp.resolve("sub/results.md");
         AtomicFiles.write(f, "hello".getBytes(StandardCharsets.UTF_8));
         assertThat(Files.readString(f)).isEqualTo("hello");
@@ -28,26 +28,36 @@ class AtomicFilesTest {
             assertThat(s.map(p -> p.getFileName().toString())).containsExactly("results.md");     // no temporary file left
         }
         assumeTrue(posix(tmp));
-        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(f))).isEqualTo("rw-r--r--");
+        Path plain = Files.createFile(tmp.resolve("plain"));                 // what the umask gives a new file
+        assertThat(Files.getPosixFilePermissions(f)).isEqualTo(Files.getPosixFilePermissions(plain));
     }
 
     @Test
-    void aReplacedFileKeepsItsPermissions(@TempDir Path tmp) throws Exception {
+    void aReplacedFileKeepsItsPermissionsEvenReadOnlyOnes(@TempDir Path tmp) throws Exception {
         assumeTrue(posix(tmp));
-        Path f = Files.writeString(tmp.resolve("shared.json"), "old");
-        Files.setPosixFilePermissions(f, PosixFilePermissions.fromString("rw-rw----"));
-        AtomicFiles.write(f, "new".getBytes(StandardCharsets.UTF_8));
-        assertThat(Files.readString(f)).isEqualTo("new");
-        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(f))).isEqualTo("rw-rw----");
+        for (String mode : new String[]{"rw-rw----", "r--r--r--"}) {
+            Path f = Files.writeString(tmp.resolve("shared-" + mode.replace('-', '_') + ".json"), "old");
+            Files.setPosixFilePermissions(f, PosixFilePermissions.fromString(mode));
+            AtomicFiles.write(f, "new".getBytes(StandardCharsets.UTF_8));
+            assertThat(Files.readString(f)).isEqualTo("new");
+            assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(f))).isEqualTo(mode);
+        }
+        Path d = tmp.resolve("adapter");
+        AtomicFiles.writeDirectory(d, dir -> Files.writeString(dir.resolve("a.txt"), "a"));
+        Files.setPosixFilePermissions(d, PosixFilePermissions.fromString("r-xr-xr-x"));
+        AtomicFiles.writeDirectory(d, dir -> Files.writeString(dir.resolve("b.txt"), "b"));
+        assertThat(Files.readString(d.resolve("b.txt"))).isEqualTo("b");
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(d))).isEqualTo("r-xr-xr-x");
     }
 
     @Test
-    void aNewDirectoryGetsAnOrdinaryDirectorysPermissions(@TempDir Path tmp) throws Exception {
+    void aNewDirectoryGetsTheUmasksPermissions(@TempDir Path tmp) throws Exception {
         Path d = tmp.resolve("adapter");
         AtomicFiles.writeDirectory(d, dir -> Files.writeString(dir.resolve("a.txt"), "a"));
         assertThat(Files.readString(d.resolve("a.txt"))).isEqualTo("a");
         assumeTrue(posix(tmp));
-        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(d))).isEqualTo("rwxr-xr-x");
+        Path plain = Files.createDirectory(tmp.resolve("plain"));
+        assertThat(Files.getPosixFilePermissions(d)).isEqualTo(Files.getPosixFilePermissions(plain));
     }
 
     @Test
