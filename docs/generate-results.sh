@@ -2,7 +2,7 @@
 # Regenerates docs/results.md (and docs/results/*.json, *.png) from experiments on the real BERT-base and the built-in
 # datasets. Sections: zero-shot (about 30 minutes on a 2-core machine), few-shot (about 3 hours: 20 few-shot runs and
 # 4 full-data runs), probes (about 25 minutes; a second run reads the cached features in seconds), instruct (the
-# instruction-tuning study, about 2 hours: docs/instruction-tuning.md; each finished run is kept in docs/results/instruct-runs/,
+# instruction-tuning study, about 3.5 hours: docs/instruction-tuning.md; each finished run is kept in docs/results/instruct-runs/,
 # so running it again continues where it stopped), demo (below). With no arguments it runs the
 # first four, then renders; give section names to run only those (the others' JSON files are kept).
 #
