@@ -5,6 +5,7 @@ import io.peft4j.core.io.AtomicFiles;
 import io.peft4j.demo.DemoSummary;
 
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -31,7 +32,7 @@ final class Render {
         zeroShot(Results.read(dir.resolve("zero-shot.json")), sb);
         fewShot(Results.read(dir.resolve("few-shot.json")), sb);
         probes(Results.read(dir.resolve("probes.json")), sb);
-        instruct(Results.read(dir.resolve("instruct.json")), sb);
+        instruct(Results.read(dir.resolve("instruct.json")), dir.resolve("instruct-runs"), sb);
         AtomicFiles.write(md, sb.toString().getBytes(StandardCharsets.UTF_8));
     }
 
@@ -167,10 +168,21 @@ final class Render {
         }
     }
 
-    static void instruct(JsonNode n, StringBuilder sb) {
+    /** The study's tables from {@code instruct.json}; while it is unfinished, how many runs its journal ({@code runs}) holds. */
+    static void instruct(JsonNode n, Path runs, StringBuilder sb) {
         sb.append("## Instruction tuning: held-out task clusters, three ways of reading an instruction\n\n");
         if (n == null) {
-            sb.append("_Not run yet: `docs/generate-results.sh instruct`._\n\n");
+            long done = 0;
+            if (Files.isDirectory(runs)) {
+                try (var files = Files.list(runs)) {
+                    done = files.filter(f -> f.toString().endsWith(".json") && !f.getFileName().toString().equals("study.json")).count();
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            }
+            sb.append(done == 0 ? "_Not run yet: `docs/generate-results.sh instruct`._\n\n"
+                    : "_Not finished: " + done + " runs are in its journal (`docs/results/instruct-runs/`); `docs/generate-results.sh instruct` "
+                    + "continues it and then writes the tables here._\n\n");
             return;
         }
         sb.append("Does tuning on many tasks phrased as instructions help the encoder follow instructions for tasks it never saw? Each task ")

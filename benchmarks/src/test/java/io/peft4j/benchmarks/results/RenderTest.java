@@ -20,6 +20,13 @@ class RenderTest {
             assertThat(text).contains("_Not run yet: `docs/generate-results.sh " + section + "`._");
         }
         assertThat(text).doesNotContain("default budget");
+
+        // a study under way: its journal's runs are counted, study.json is not a run
+        Path runs = Files.createDirectories(dir.resolve("instruct-runs"));
+        for (String f : new String[]{"study.json", "base.json", "supervised-spam--spam.json"}) Files.writeString(runs.resolve(f), "{}");
+        Render.write(dir, md);
+        assertThat(Files.readString(md)).contains("_Not finished: 2 runs are in its journal (`docs/results/instruct-runs/`)")
+                .doesNotContain("_Not run yet: `docs/generate-results.sh instruct`._");
     }
 
     @Test
