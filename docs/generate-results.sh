@@ -2,14 +2,14 @@
 # Regenerates docs/results.md (and docs/results/*.json, *.png) from experiments on the real BERT-base and the built-in
 # datasets. Sections: zero-shot (about 30 minutes on a 2-core machine), few-shot (about 3 hours: 20 few-shot runs and
 # 4 full-data runs), probes (about 25 minutes; a second run reads the cached features in seconds), instruct (the
-# instruction-tuning study, about 2 hours: docs/instruction-tuning.md; each finished run is kept in docs/results/instruct-runs/,
+# instruction-tuning study, about 3.5 hours: docs/instruction-tuning.md; each finished run is kept in docs/results/instruct-runs/,
 # so running it again continues where it stopped), demo (below). With no arguments it runs the
 # first four, then renders; give section names to run only those (the others' JSON files are kept).
 #
 # demo runs only when named, since it takes many hours: `docs/generate-results.sh demo [TASK...]` runs
 # `./peft demo --full --task T --output docs/results/demo/T` for each built-in task (`peft datasets`; all of them, or the
-# TASKs named), one after another, then renders. On a 2-core machine: the four word tasks minutes per method, spam about
-# an hour per trained method, sotu several hours per method (docs/demo.md, `--full`). The demo saves each method's row
+# TASKs named), one after another, then renders. On a 2-core machine it takes days: one PEFT method about 1.5-2 hours
+# on the four word tasks together, 2 hours on spam and 8 on sotu, about 90 hours for all (docs/demo.md, `--full`). The demo saves each method's row
 # as soon as it finishes and reuses the rows made with the same settings, so running the same command again continues
 # where it stopped. A task whose demo fails (a method out of memory, say) does not stop the others; the script then
 # ends with exit code 1 naming it.

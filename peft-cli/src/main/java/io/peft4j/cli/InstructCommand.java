@@ -6,11 +6,15 @@ import io.peft4j.adapter.lora.LoraConfig;
 import io.peft4j.core.PeftException;
 import io.peft4j.core.data.Mixture;
 import io.peft4j.core.hub.ModelHub;
+import io.peft4j.core.io.AtomicFiles;
+import io.peft4j.core.model.ModelConfig;
 import io.peft4j.core.model.Models;
 import io.peft4j.core.peft.PeftConfig;
 import io.peft4j.core.tokenizer.Tokenizers;
 import io.peft4j.core.train.TrainingListener;
 import io.peft4j.instruct.InstructTask;
+import io.peft4j.instruct.Instruction;
+import io.peft4j.instruct.InstructionModel;
 import io.peft4j.instruct.InstructionSet;
 import io.peft4j.instruct.Instructions;
 import io.peft4j.instruct.Scheme;
@@ -18,7 +22,9 @@ import io.peft4j.instruct.Study;
 import io.peft4j.instruct.StudyConfig;
 import io.peft4j.instruct.StudyListener;
 import io.peft4j.instruct.StudyResult;
+import io.peft4j.instruct.hyper.HyperLoraMethod;
 import io.peft4j.prefix.PrefixTuningConfig;
+import io.peft4j.prompt.ptuning.PTuningConfig;
 import io.peft4j.prompt.tuning.PromptTuningConfig;
 import org.nd4j.linalg.api.buffer.DataType;
 import picocli.CommandLine.Command;
@@ -31,6 +37,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.function.IntSupplier;
 
 @Command(name = "instruct", mixinStandardHelpOptions = true,
         description = "Multi-task instruction tuning on an encoder, measured leave-one-cluster-out as FLAN measures it: tune on the built-in tasks "
@@ -48,7 +55,7 @@ final class InstructCommand implements Runnable {
     String holdout;
     @Option(names = "--schemes", defaultValue = "prompt,prefix,hyper", description = "Schemes to compare (default: ${DEFAULT-VALUE}).")
     String schemes;
-    @Option(names = "--method", defaultValue = "lora", description = "The template scheme's (and the upper bound's) method: lora, ia3, adapter, prefix or prompt (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--method", defaultValue = "lora", description = "The template scheme's (and the upper bound's) method: lora, ia3, adapter, prefix, prompt or ptuning (default: ${DEFAULT-VALUE}).")
     String method;
     @Option(names = "--r", defaultValue = "8", description = "LoRA rank, also the hypernetwork's generated rank (default: ${DEFAULT-VALUE}).")
     int r;
@@ -85,6 +92,10 @@ final class InstructCommand implements Runnable {
     @Option(names = "--supervised", negatable = true, defaultValue = "true", fallbackValue = "true",
             description = "Train the supervised upper bound on each held-out task (default: on).")
     boolean supervised;
+    @Option(names = "--export-adapters", paramLabel = "DIR",
+            description = "Write the LoRA adapter the hypernetwork generates for each held-out instruction to DIR/TASK/FORM-N/ (the instruction's id; Hugging Face PEFT's layout).")
+    Path exportAdapters;
+
     @Option(names = "--output", paramLabel = "DIR", description = "Write results.json and results.md (atomically) into DIR.")
     Path output;
     @Option(names = "--json", description = "Print the results as one JSON object instead of the tables.")
@@ -109,24 +120,39 @@ final class InstructCommand implements Runnable {
         if (!holdout.equals(StudyConfig.ALL) && !names.contains(holdout)) {
             throw new PeftException("--holdout: '" + holdout + "' is not one of the tasks (" + String.join(", ", names) + ") or 'all'");
         }
-        StudyConfig cfg = config(chosen);
-        Path dir = ModelHub.resolve(model);
-        var bert = Models.load(dir, DataType.FLOAT);
-        var tok = Tokenizers.load(dir);
+        if (exportAdapters != null && !chosen.contains(Scheme.HYPER)) {
+            throw new PeftException("--export-adapters: the hypernetwork scheme (hyper) is not among --schemes");
+        }
+        // every option is checked before the model is resolved, P-tuning's width (the model's) last
+        StudyConfig cfg = config(chosen, () -> ModelConfig.load(modelDir().resolve("config.json")).hidden());
+        if (output != null) AtomicFiles.requireWritableDirectory(output, "--output");     // before hours of work, not after
+        if (exportAdapters != null) AtomicFiles.requireWritableDirectory(exportAdapters, "--export-adapters");
+        var bert = Models.load(modelDir(), DataType.FLOAT);
+        var tok = Tokenizers.load(modelDir());
         StudyResult result;
-        try (Listener l = new Listener(progress.on())) {
+        try (Listener l = new Listener(progress.on(), spec.commandLine().getErr(), exportAdapters, model)) {
             result = Study.run(bert, tok, model, taskList, cfg, l);
         }
-        if (output != null) result.write(output);
         var out = spec.commandLine().getOut();
         out.print(json ? Common.json(result.toJson()) + "\n" : result.toMarkdown());
         out.flush();
+        if (output != null) result.write(output);
     }
 
-    private StudyConfig config(List<Scheme> chosen) {
-        StudyConfig.Builder b = StudyConfig.builder().schemes(chosen).holdout(holdout).method(method()).base(base).supervised(supervised);
+    private Path resolved;
+
+    /** The model's directory ({@code --model} resolved once). */
+    private Path modelDir() {
+        if (resolved == null) resolved = ModelHub.resolve(model);
+        return resolved;
+    }
+
+    /** The study's settings from the options, each checked; {@code hidden} (the model's width) is read only for P-tuning, last. */
+    private StudyConfig config(List<Scheme> chosen, IntSupplier hidden) {
         if (r < 1) throw new PeftException("--r must be positive, not " + r);
         if (!(alpha > 0)) throw new PeftException("--alpha must be positive, not " + alpha);
+        if (!METHODS.contains(method)) throw new PeftException("--method: '" + method + "' is not one of " + String.join(", ", METHODS));
+        StudyConfig.Builder b = StudyConfig.builder().schemes(chosen).holdout(holdout).base(base).supervised(supervised);
         b.hyper(StudyConfig.defaults().hyper().withR(r).withAlpha(alpha));
         if (steps != null) b.steps(positive("--steps", steps));
         if (batchSize != null) b.batchSize(positive("--batch-size", batchSize));
@@ -140,6 +166,7 @@ final class InstructCommand implements Runnable {
         if (cap != null) b.mixingCap(positive("--cap", cap));
         if (temperature != null) b.temperature(positive("--temperature", temperature));
         if (seed != null) b.seed(seed);
+        b.method(method(hidden));
         try {
             return b.build();
         } catch (IllegalArgumentException e) {
@@ -147,14 +174,18 @@ final class InstructCommand implements Runnable {
         }
     }
 
-    private PeftConfig method() {
+    private static final List<String> METHODS = List.of("lora", "ia3", "adapter", "prefix", "prompt", "ptuning");
+
+    /** The template scheme's method; P-tuning's encoder is as wide as the model ({@code hidden}). */
+    private PeftConfig method(IntSupplier hidden) {
         return switch (method) {
             case "lora" -> LoraConfig.defaults().withR(r).withAlpha(alpha);
             case "ia3" -> new Ia3Config(null, null, null, null);
             case "adapter" -> BottleneckConfig.of(BottleneckConfig.Architecture.PFEIFFER);
             case "prefix" -> PrefixTuningConfig.of(20);
             case "prompt" -> PromptTuningConfig.random(20);
-            default -> throw new PeftException("--method: '" + method + "' is not one of lora, ia3, adapter, prefix, prompt");
+            case "ptuning" -> PTuningConfig.mlp(20, hidden.getAsInt());
+            default -> throw new IllegalStateException(method);     // checked against METHODS
         };
     }
 
@@ -177,19 +208,42 @@ final class InstructCommand implements Runnable {
     /** A progress bar per training run on stderr, and a line per run. */
     private static final class Listener implements StudyListener, AutoCloseable {
         private final boolean on;
+        private final java.io.PrintWriter err;
+        private final Path export;
+        private final String modelName;
         private Progress bar;
 
-        Listener(boolean on) {
+        Listener(boolean on, java.io.PrintWriter err, Path export, String modelName) {
             this.on = on;
+            this.err = err;
+            this.export = export;
+            this.modelName = modelName;
+        }
+
+        /** With --export-adapters: the hypernetwork's LoRA for each held-out instruction, as an ordinary adapter directory. */
+        @Override
+        public void onTrained(String system, String heldOutCluster, InstructionModel model, List<Instruction> heldOut) {
+            if (export == null || !(model.adapter() instanceof HyperLoraMethod.HyperLora h)) return;
+            close();                                    // the run's bar is done; its line must not be overwritten
+            for (Instruction i : heldOut) {
+                Path dir = export.resolve(i.id());      // ids are TASK/FORM-N
+                try {
+                    h.exportLora(model.encoding(i), modelName, dir);
+                    err.printf("instruct: wrote hyper's adapter for %s to %s%n", i.id(), dir);
+                } catch (PeftException e) {             // one adapter not written does not end hours of study
+                    err.printf("instruct: warning: hyper's adapter for %s not written: %s%n", i.id(), e.getMessage());
+                }
+            }
+            err.flush();
         }
 
         @Override
         public void onRun(String system, String heldOut, int index, int total) {
             close();
-            if (!on) return;
             String what = system + (heldOut == null ? "" : ", " + heldOut + " held out");
-            System.err.printf("instruct: run %d of %d: %s%n", index + 1, total, what);
-            bar = Progress.start(what, 1, true);
+            err.printf("instruct: run %d of %d: %s%n", index + 1, total, what);
+            err.flush();
+            if (on) bar = Progress.start(what, 1, true);
         }
 
         @Override

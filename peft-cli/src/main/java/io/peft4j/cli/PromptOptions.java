@@ -1,11 +1,11 @@
 package io.peft4j.cli;
 
 import io.peft4j.core.PeftException;
+import io.peft4j.prompt.PromptArgument;
 import io.peft4j.prompt.template.Template;
 import io.peft4j.prompt.verbalizer.Verbalizer;
 import picocli.CommandLine.Option;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 
 /** A template and a verbalizer, each written out or as the path of its JSON file ({@code template.json}, {@code verbalizer.json}). */
@@ -20,9 +20,8 @@ final class PromptOptions {
     /** The template, or null when not given. */
     Template template() {
         if (template == null) return null;
-        if (template.endsWith(".json") && Files.isRegularFile(Path.of(template))) return Template.read(Path.of(template));
         try {
-            return Template.parse(template);
+            return PromptArgument.isFile(template) ? Template.read(Path.of(template)) : Template.parse(template);
         } catch (PeftException e) {
             throw new PeftException("--template: " + e.getMessage());
         }
@@ -31,9 +30,8 @@ final class PromptOptions {
     /** The verbalizer, or null when not given. */
     Verbalizer verbalizer() {
         if (verbalizer == null) return null;
-        if (verbalizer.endsWith(".json") && Files.isRegularFile(Path.of(verbalizer))) return Verbalizer.read(Path.of(verbalizer));
         try {
-            return Verbalizer.parse(verbalizer);
+            return PromptArgument.isFile(verbalizer) ? Verbalizer.read(Path.of(verbalizer)) : Verbalizer.parse(verbalizer);
         } catch (PeftException e) {
             throw new PeftException("--verbalizer: " + e.getMessage());
         }

@@ -136,6 +136,11 @@ class ClassifierCommandsTest {
         assertThat(run("zero-shot", "--model", m, "--data", data, "--template", "{text} {mask}").err()).contains("zero-shot needs --template and --verbalizer");
         assertThat(run("zero-shot", "--model", m, "--data", data, "--template", "{text} it was", "--verbalizer", "pos=good;neg=bad").err())
                 .contains("has no {mask}: a masked LM reads its answer at the mask");
+        String missing = tmp.resolve("missing.json").toString();
+        assertThat(run("zero-shot", "--model", m, "--data", data, "--template", "{text} {mask}", "--verbalizer", missing).err().strip())
+                .isEqualTo("peft zero-shot: error: --verbalizer: " + missing + ": no such file");
+        assertThat(run("zero-shot", "--model", m, "--data", data, "--template", missing, "--verbalizer", "pos=good;neg=bad").err().strip())
+                .isEqualTo("peft zero-shot: error: --template: " + missing + ": no such file");
         assertThat(run("zero-shot", "--model", m, "--data", data, "--template", "{text} {mask}", "--verbalizer", "pos=splendid;neg=bad").err())
                 .contains("splendid");
         assertThat(run("zero-shot", "--model", m, "--data", data, "--template", "{text} {mask}", "--verbalizer", "pos=good;neutral=film;neg=bad").err())

@@ -9,6 +9,8 @@ import io.peft4j.core.io.Json;
 import io.peft4j.core.model.ModelConfig;
 import io.peft4j.core.tokenizer.Tokenizer;
 import io.peft4j.core.tokenizer.Tokenizers;
+import io.peft4j.prompt.task.ClassifierTraining;
+import io.peft4j.prompt.template.Template;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -124,7 +126,9 @@ public final class Demo {
         }
         if (cfg.methods().stream().anyMatch(m -> m.name().equals("zero-shot"))) {
             try {
-                task.parsedTemplate();
+                Template t = task.parsedTemplate();
+                if (!t.hasMask()) throw new PeftException(t.describe() + " has no {mask}: the zero-shot row reads the masked LM's answer there");
+                ClassifierTraining.forData(t, task.spec().textFields()).requireFields(train.get(0).fields().keySet(), task.train());
                 task.parsedVerbalizer().checkLabels(counts.keySet(), task.train());
             } catch (PeftException e) {
                 throw new PeftException("zero-shot: " + e.getMessage(), e);
@@ -221,13 +225,7 @@ public final class Demo {
     /** Creates the output directory (and rows/) and checks that files can be written there. */
     static Path prepareOutput(Path dir) {
         if (Files.exists(dir) && !Files.isDirectory(dir)) throw PeftException.inFile(dir, "the output directory is a file");
-        try {
-            Files.createDirectories(dir.resolve("rows"));
-            Path probe = Files.createTempFile(dir.resolve("rows"), ".write-test", ".tmp");
-            Files.delete(probe);
-        } catch (IOException | SecurityException e) {
-            throw PeftException.inFile(dir, "the output directory cannot be written (" + e.getClass().getSimpleName() + ": " + e.getMessage() + ")");
-        }
+        AtomicFiles.requireWritableDirectory(dir.resolve("rows"), "the output directory");
         return dir;
     }
 

@@ -132,9 +132,7 @@ public final class DemoMethods {
 
         public Row run(DemoContext ctx) {
             long t0 = System.nanoTime();
-            Map<String, Integer> counts = Labels.counts(ctx.allTrain());
-            String top = counts.entrySet().stream().max(Map.Entry.<String, Integer>comparingByValue()
-                    .thenComparing(Map.Entry.comparingByKey(java.util.Comparator.reverseOrder()))).orElseThrow().getKey();
+            String top = Labels.mostFrequent(ctx.allTrain());
             List<String> labels = ctx.labels();
             int[] gold = indices(ctx.dev(), labels), pred = new int[gold.length];
             Arrays.fill(pred, labels.indexOf(top));
@@ -360,7 +358,8 @@ public final class DemoMethods {
                 d.put("final_loss", t.result().lastLoss());
                 d.put("stopped", t.result().reason().name().toLowerCase(Locale.ROOT));
                 if (resumed.step() > 0) d.put("resumed_at_step", resumed.step());
-                return row(this, ctx, count.trainable(), count.all(), r, resumed.seconds() + t.seconds(), t0, d);
+                long since = t0 - Math.round(resumed.seconds() * 1e9);     // the method's time includes its training before an interruption
+                return row(this, ctx, count.trainable(), count.all(), r, resumed.seconds() + t.seconds(), since, d);
             } finally {
                 // the base is shared by the methods of this process: take the adapter off it
                 for (String a : new ArrayList<>(t.model().adapters().stream().map(io.peft4j.core.peft.Adapter::name).toList())) t.model().remove(a);

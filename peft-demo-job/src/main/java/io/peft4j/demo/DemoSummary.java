@@ -18,8 +18,7 @@ import java.util.stream.Stream;
 
 /**
  * A compact Markdown summary of finished demo runs, read back from their {@code results.json}: per run the settings,
- * the machine and the methods' total time, a table (method, trainable %, dev accuracy, macro-F1, training time, peak
- * memory), which adaptation methods ({@link #ADAPTATION}) beat the bag-of-words baseline (TF-IDF + LR) on dev macro-F1
+ * the machine and the methods' total time, the table of the run's own {@code results.md} ({@link Reports#COLUMNS}), which adaptation methods ({@link #ADAPTATION}) beat the bag-of-words baseline (TF-IDF + LR) on dev macro-F1
  * and which do not, the methods a partial run still lacks, and the chart. {@code docs/results.md}'s demo section is
  * made of these, one per task directory.
  *
@@ -30,9 +29,6 @@ import java.util.stream.Stream;
 public final class DemoSummary {
     /** The adaptation methods (those that train part or all of the model with a head) compared with TF-IDF + LR, in run order. */
     public static final List<String> ADAPTATION = List.of("prompt", "ptuning", "prefix", "adapter", "lora", "ia3", "full");
-
-    /** The columns of the summary's table. */
-    public static final List<String> COLUMNS = List.of("method", "trainable %", "dev accuracy", "macro-F1", "training time", "peak memory");
 
     private DemoSummary() {
     }
@@ -59,7 +55,7 @@ public final class DemoSummary {
             String name = run.getFileName().toString();
             JsonNode json = Json.read(run.resolve("results.json"));
             String chart = Files.isRegularFile(run.resolve("results.png")) ? linkPrefix + name + "/results.png" : null;
-            b.append("### ").append(name).append("\n\n").append(task(json, chart, String.format(Locale.ROOT, resume, name)));
+            b.append("### ").append(name).append("\n\n").append(task(json, run.resolve("results.json"), chart, String.format(Locale.ROOT, resume, name)));
             Comparison c = compare(json);
             if (c.baseline() != null) behind.put(name, c.notAbove());
         }
@@ -74,9 +70,9 @@ public final class DemoSummary {
     /**
      * One run's summary from its {@code results.json}: the settings and machine, the table, the comparison with
      * TF-IDF + LR, the methods missing (with {@code resume}, the command that continues the run), the chart link
-     * ({@code chart}; none when null).
+     * ({@code chart}; none when null). A row that is not one is an error naming {@code source}, the file read.
      */
-    public static String task(JsonNode results, String chart, String resume) {
+    public static String task(JsonNode results, Object source, String chart, String resume) {
         StringBuilder b = new StringBuilder();
         JsonNode rows = results.path("rows");
         String settings = results.path("settings_description").asText("");
@@ -87,9 +83,9 @@ public final class DemoSummary {
         b.append(machineLine(results.path("machine"))).append("; the methods took ").append(Reports.duration(seconds))
                 .append(" in all (loading and scoring included).\n\n");
         b.append('|');
-        for (String c : COLUMNS) b.append(' ').append(c).append(" |");
-        b.append("\n|---|").append("---:|".repeat(COLUMNS.size() - 1)).append('\n');
-        for (JsonNode r : rows) b.append("| ").append(String.join(" | ", cells(r))).append(" |\n");
+        for (String c : Reports.COLUMNS) b.append(' ').append(c).append(" |");
+        b.append("\n|---|").append("---:|".repeat(Reports.COLUMNS.size() - 1)).append('\n');
+        for (JsonNode r : rows) b.append("| ").append(String.join(" | ", Reports.cells(Row.fromJson(r, source)))).append(" |\n");
         b.append('\n');
         Comparison c = compare(results);
         if (c.baseline() == null) {
@@ -136,16 +132,6 @@ public final class DemoSummary {
     private static JsonNode row(JsonNode rows, String method) {
         for (JsonNode r : rows) if (r.path("method").asText().equals(method)) return r;
         return null;
-    }
-
-    private static List<String> cells(JsonNode r) {
-        String method = r.path("method").asText();
-        String title = DemoMethods.names().contains(method) ? DemoMethods.byName(method).title() : method;
-        JsonNode pct = r.get("trainable_percent"), rss = r.get("peak_rss_mb");
-        double train = r.path("training_seconds").asDouble();
-        return List.of(title, pct == null || pct.isNull() ? "-" : Reports.percent(pct.asDouble()),
-                String.format(Locale.ROOT, "%.4f", r.path("dev_accuracy").asDouble()), String.format(Locale.ROOT, "%.4f", r.path("dev_macro_f1").asDouble()),
-                train > 0 ? Reports.duration(train) : "-", rss == null || rss.isNull() ? "n/a" : String.format(Locale.ROOT, "%,.0f MB", rss.asDouble()));
     }
 
     private static String machineLine(JsonNode m) {

@@ -6,10 +6,10 @@ import io.peft4j.core.data.Datasets;
 import io.peft4j.core.data.Split;
 import io.peft4j.core.data.TextRecord;
 
+import io.peft4j.prompt.PromptArgument;
 import io.peft4j.prompt.template.Template;
 import io.peft4j.prompt.verbalizer.Verbalizer;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -79,21 +79,13 @@ public record DemoTask(String name, String train, String dev, List<String> textF
     /** The zero-shot template: read from its file when {@link #template} names a {@code .json} file, else parsed. */
     public Template parsedTemplate() {
         if (template == null) throw new PeftException("task '" + name + "' has no zero-shot prompt");
-        return isJsonFile(template) ? Template.read(Path.of(template)) : Template.parse(template);
+        return PromptArgument.isFile(template) ? Template.read(Path.of(template)) : Template.parse(template);
     }
 
     /** The zero-shot label words: read from its file when {@link #verbalizer} names a {@code .json} file, else parsed. */
     public Verbalizer parsedVerbalizer() {
         if (verbalizer == null) throw new PeftException("task '" + name + "' has no zero-shot prompt");
-        return isJsonFile(verbalizer) ? Verbalizer.read(Path.of(verbalizer)) : Verbalizer.parse(verbalizer);
-    }
-
-    private static boolean isJsonFile(String s) {
-        try {
-            return s.endsWith(".json") && Files.isRegularFile(Path.of(s));
-        } catch (java.nio.file.InvalidPathException e) {
-            return false;
-        }
+        return PromptArgument.isFile(verbalizer) ? Verbalizer.read(Path.of(verbalizer)) : Verbalizer.parse(verbalizer);
     }
 
     /** Whether the task has a zero-shot prompt. */

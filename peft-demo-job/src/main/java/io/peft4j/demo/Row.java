@@ -67,10 +67,14 @@ public record Row(String method, String trains, long trainableParams, long allPa
 
     /** Reads a row written by {@link #toJson}; a file that is not one is a {@link PeftException} naming it. */
     public static Row read(Path file) {
-        JsonNode n = Json.read(file);
+        return fromJson(Json.read(file), file);
+    }
+
+    /** A row from {@link #toJson}'s object {@code n}; one that is not is a {@link PeftException} naming {@code source}. */
+    public static Row fromJson(JsonNode n, Object source) {
         try {
             for (String f : new String[]{"method", "trains", "trainable_params", "all_params", "dev_accuracy", "dev_macro_f1", "training_seconds", "seconds", "key"}) {
-                if (n.get(f) == null || n.get(f).isNull()) throw PeftException.inFile(file, "field '" + f + "' is missing");
+                if (n.get(f) == null || n.get(f).isNull()) throw PeftException.inFile(source, "field '" + f + "' is missing");
             }
             @SuppressWarnings("unchecked")
             Map<String, Object> details = n.get("details") == null ? Map.of() : Json.MAPPER.convertValue(n.get("details"), Map.class);
@@ -79,7 +83,7 @@ public record Row(String method, String trains, long trainableParams, long allPa
                     n.get("dev_accuracy").asDouble(), n.get("dev_macro_f1").asDouble(), n.get("training_seconds").asDouble(), n.get("seconds").asDouble(),
                     rss == null || rss.isNull() ? null : rss.asDouble(), details, n.get("key").asText());
         } catch (IllegalArgumentException e) {
-            throw PeftException.inFile(file, "not a demo row: " + e.getMessage());
+            throw PeftException.inFile(source, "not a demo row: " + e.getMessage());
         }
     }
 }

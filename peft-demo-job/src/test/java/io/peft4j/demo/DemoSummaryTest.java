@@ -30,7 +30,7 @@ class DemoSummaryTest {
 
         String md = DemoSummary.markdown(demo, "results/demo/", RESUME);
         assertThat(md).startsWith("### tiny\n\n");
-        assertThat(md).contains("| method | trainable % | dev accuracy | macro-F1 | training time | peak memory |");
+        assertThat(md).contains("| method | trainable params | trainable % | dev accuracy | macro-F1 | training time | peak memory |");
         JsonNode m = json.get("machine");
         assertThat(md).contains(m.get("cpu").asText() + ", " + m.get("cores").asInt() + " cores, Java " + m.get("java").asText() + ", " + m.get("date").asText());
         assertThat(m.get("date").asText()).matches("\\d{4}-\\d{2}-\\d{2}");
@@ -77,7 +77,8 @@ class DemoSummaryTest {
         else p = String.format(Locale.ROOT, "%.2g%%", pct.asDouble());
         double t = r.get("training_seconds").asDouble();
         assertThat(t).isLessThan(60);
-        return String.format(Locale.ROOT, "| %s | %s | %.4f | %.4f | %s | %s |", DemoMethods.byName(r.get("method").asText()).title(), p,
+        return String.format(Locale.ROOT, "| %s | %,d | %s | %.4f | %.4f | %s | %s |", DemoMethods.byName(r.get("method").asText()).title(),
+                r.get("trainable_params").asLong(), p,
                 r.get("dev_accuracy").asDouble(), r.get("dev_macro_f1").asDouble(), t > 0 ? String.format(Locale.ROOT, "%.1f s", t) : "-",
                 rss == null || rss.isNull() ? "n/a" : String.format(Locale.ROOT, "%,.0f MB", rss.asDouble()));
     }

@@ -108,6 +108,24 @@ class DemoTest {
         assertThat(png).isNotNull();
         assertThat(png.getWidth()).isEqualTo(1000);
         assertThat(png.getHeight()).isEqualTo(640);
+        // what the chart draws: a labelled point per method that trains part of the model at (trainable %, accuracy) on
+        // a log x axis, and each of the others (majority, TF-IDF, zero-shot) as a line across at its accuracy
+        org.knowm.xchart.XYChart chart = Reports.chart(o.plan(), o.rows(), 1000, 640);
+        assertThat(chart.getStyler().isXAxisLogarithmic()).isTrue();
+        for (Row r : o.rows()) {
+            boolean trains = List.of("probe", "prompt", "ptuning", "prefix", "adapter", "lora", "ia3", "full").contains(r.method());
+            var series = chart.getSeries(trains ? Reports.title(r) : Reports.title(r) + String.format(java.util.Locale.ROOT, " (%.3f)", r.accuracy()));
+            assertThat(series).as(r.method()).isNotNull();
+            double[] x = series.getXData(), y = series.getYData();
+            if (trains) {
+                assertThat(x).as(r.method()).containsExactly(r.trainablePercent());
+                assertThat(y).as(r.method()).containsExactly(r.accuracy());
+            } else {
+                assertThat(y).as(r.method()).containsExactly(r.accuracy(), r.accuracy());
+                assertThat(x[0]).isLessThan(x[1]);
+            }
+        }
+        assertThat(chart.getSeriesCollection()).hasSize(11);
         try (var files = Files.list(out)) {
             assertThat(files.map(p -> p.getFileName().toString())).containsExactlyInAnyOrder("rows", "plan.json", "results.md", "results.json", "results.png");
         }
@@ -240,6 +258,18 @@ class DemoTest {
         assertThatThrownBy(() -> Demo.run(config(model, wrongWords, tmp.resolve("o4"), DemoMethods.ALL, false, 1), runner, new Demo.Listener() { }))
                 .isInstanceOf(PeftException.class).hasMessageContaining("zero-shot: ").hasMessageContaining("train.jsonl")
                 .hasMessageContaining("label 'neg' has no words in the verbalizer");
+        // a template without {mask}, one reading a second text field the data lacks, a prompt file that is not there: all before any method runs
+        DemoTask noMask = DemoTask.files(tmp.resolve("train.jsonl"), tmp.resolve("dev.jsonl"), null, null, "{text} it was good .", "pos=good;neg=bad");
+        assertThatThrownBy(() -> Demo.run(config(model, noMask, tmp.resolve("o6"), DemoMethods.ALL, false, 1), runner, new Demo.Listener() { }))
+                .isInstanceOf(PeftException.class).hasMessageStartingWith("zero-shot: ").hasMessageContaining("'{text} it was good .'")
+                .hasMessageContaining("has no {mask}");
+        DemoTask pair = DemoTask.files(tmp.resolve("train.jsonl"), tmp.resolve("dev.jsonl"), null, null, "{text} {text_b} it was {mask} .", "pos=good;neg=bad");
+        assertThatThrownBy(() -> Demo.run(config(model, pair, tmp.resolve("o7"), DemoMethods.ALL, false, 1), runner, new Demo.Listener() { }))
+                .isInstanceOf(PeftException.class).hasMessageStartingWith("zero-shot: ").hasMessageContaining("has {text_b}, but the data has one text field");
+        DemoTask noFile = DemoTask.files(tmp.resolve("train.jsonl"), tmp.resolve("dev.jsonl"), null, null, tmp.resolve("prompt.json").toString(), "pos=good;neg=bad");
+        assertThatThrownBy(() -> Demo.run(config(model, noFile, tmp.resolve("o8"), DemoMethods.ALL, false, 1), runner, new Demo.Listener() { }))
+                .isInstanceOf(PeftException.class).hasMessage("zero-shot: " + tmp.resolve("prompt.json") + ": no such file");
+        assertThat(runner.runs).isEmpty();
         Path devOther = Files.writeString(tmp.resolve("dev-other.jsonl"), "{\"text\": \"so so\", \"label\": \"meh\"}\n");
         DemoTask unseen = DemoTask.files(tmp.resolve("train.jsonl"), devOther, null, null, null, null);
         assertThatThrownBy(() -> Demo.run(config(model, unseen, tmp.resolve("o5"), DemoMethods.parse("majority"), false, 1), runner, new Demo.Listener() { }))
@@ -284,7 +314,9 @@ class DemoTest {
         assertThat(Json.read(dirs.get(0).resolve("last/trainer_state.json")).get("step").asLong()).isEqualTo(3);
         assertThat(Json.read(dirs.get(0).resolve(DemoMethods.Resumed.FILE)).get("step").asLong()).isEqualTo(3);
 
-        // the rerun continues at step 3 and ends where the uninterrupted run ended
+        // the rerun continues at step 3 and ends where the uninterrupted run ended; its times count the 1000 s the
+        // checkpoint says were spent before the interruption (written here, so that no run's own time can hide them)
+        DemoMethods.Resumed.write(dirs.get(0), 3, 1000);
         Counting again = new Counting();
         Row resumed = row(Demo.run(full.apply("cut", false), again, new Demo.Listener() { }), "lora");
         assertThat(resumed.details().get("resumed_at_step")).isEqualTo(3);
@@ -292,7 +324,9 @@ class DemoTest {
         assertThat(resumed.details().get("final_loss")).isEqualTo(whole.details().get("final_loss"));
         assertThat(resumed.accuracy()).isEqualTo(whole.accuracy());
         assertThat(resumed.macroF1()).isEqualTo(whole.macroF1());
-        assertThat(resumed.trainSeconds()).isPositive();
+        assertThat(resumed.trainSeconds()).isGreaterThan(1000).isLessThan(1000 + whole.trainSeconds() + 60);
+        assertThat(resumed.seconds()).as("the method's time holds its training time, the part before the interruption included")
+                .isGreaterThanOrEqualTo(resumed.trainSeconds());
         assertThat(tmp.resolve("cut/checkpoints")).isEmptyDirectory();
 
         // --force starts afresh: an interrupted run's checkpoints are dropped, not continued

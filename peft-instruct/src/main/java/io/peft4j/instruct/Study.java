@@ -70,10 +70,12 @@ public final class Study {
 
     /**
      * {@link #run(TransformerModel, Tokenizer, String, List, StudyConfig, StudyListener)} that records each finished run
-     * (its training summary and scores) in {@code journal} and, run again with the same model, tasks and config, takes
-     * the runs recorded there instead of running them again: an interrupted study continues where it stopped. Every run
-     * draws its examples and initialises its adapter from the config's seed alone, so a continued study gives the result
-     * of an uninterrupted one. A journal of another model, task list or config is refused, naming its file.
+     * (its training summary, scores and time) in {@code journal} and, run again with the same model, tasks, config,
+     * instructions and records, takes the runs recorded there instead of running them again: an interrupted study
+     * continues where it stopped. Every run draws its examples and initialises its adapter from the config's seed alone,
+     * so a continued study gives the result of an uninterrupted one; its time is its own plus the recorded runs'. A
+     * journal of another model, task list, config, or other instructions or records (a SHA-256 of them) is refused,
+     * naming its file.
      */
     public static StudyResult run(TransformerModel base, Tokenizer tokenizer, String modelName, List<InstructTask> tasks, StudyConfig cfg,
                                   StudyListener listener, Path journal) {
@@ -101,7 +103,8 @@ public final class Study {
                     sample(t.dev(), cfg.seenDevExamples(), cfg.seed() + 1)));
         }
         checkFits(model, tokenizer, prepared.values(), cfg);
-        Journal log = journal == null ? null : Journal.open(journal, modelName, tasks.stream().map(InstructTask::name).toList(), cfg.toMap());
+        Journal log = journal == null ? null : Journal.open(journal, modelName, tasks, cfg.toMap());
+        Timing timing = new Timing();
 
         List<StudyResult.Score> scores = new ArrayList<>();
         List<StudyResult.Run> runs = new ArrayList<>();
@@ -114,9 +117,10 @@ public final class Study {
         List<InstructTask> scored = tasks.stream().filter(t -> heldOut.contains(t.cluster())).toList();
         int total = (cfg.base() ? 1 : 0) + (cfg.supervised() ? scored.size() : 0) + heldOut.size() * cfg.schemes().size(), index = 0;
 
-        if (cfg.base() && restored(log, StudyResult.BASE, null, runs, scores, listener, index++, total)) {
+        if (cfg.base() && restored(log, StudyResult.BASE, null, runs, scores, listener, index++, total, timing)) {
             // taken from the journal
         } else if (cfg.base()) {
+            long start = System.nanoTime();
             InstructionModel im = InstructionModel.base(model, tokenizer, cfg.maxLength());
             int first = scores.size();
             for (InstructTask t : tasks) {
@@ -127,11 +131,12 @@ public final class Study {
                     scores.add(score(im, StudyResult.BASE, null, p, p.split().eval().get(0), false, p.seenDev(), cfg, listener));
                 }
             }
-            record(log, StudyResult.BASE, null, null, scores.subList(first, scores.size()));
+            record(log, StudyResult.BASE, null, null, scores.subList(first, scores.size()), start);
         }
         if (cfg.supervised()) {
             for (InstructTask t : scored) {
-                if (restored(log, StudyResult.SUPERVISED + "-" + t.name(), t.cluster(), runs, scores, listener, index++, total)) continue;
+                if (restored(log, StudyResult.SUPERVISED + "-" + t.name(), t.cluster(), runs, scores, listener, index++, total, timing)) continue;
+                long start = System.nanoTime();
                 Prepared p = prepared.get(t.name());
                 List<InstructExample> examples = draw(List.of(p), Mixture.of(Map.of(t.name(), t.train().size()), cfg.mixingCap(), cfg.temperature()),
                         cfg.steps() * cfg.batchSize(), cfg.seed());
@@ -140,7 +145,7 @@ public final class Study {
                     runs.add(run);
                     int first = scores.size();
                     for (Instruction i : p.split().eval()) scores.add(score(im, StudyResult.SUPERVISED, t.cluster(), p, i, false, p.dev(), cfg, listener));
-                    record(log, StudyResult.SUPERVISED + "-" + t.name(), t.cluster(), run, scores.subList(first, scores.size()));
+                    record(log, StudyResult.SUPERVISED + "-" + t.name(), t.cluster(), run, scores.subList(first, scores.size()), start);
                 }
             }
         }
@@ -152,7 +157,8 @@ public final class Study {
             Mixture mixture = Mixture.of(seenSizes, cfg.mixingCap(), cfg.temperature());
             List<InstructExample> examples = draw(seen, mixture, cfg.steps() * cfg.batchSize(), cfg.seed());
             for (Scheme scheme : cfg.schemes()) {
-                if (restored(log, scheme.key(), cluster, runs, scores, listener, index++, total)) continue;
+                if (restored(log, scheme.key(), cluster, runs, scores, listener, index++, total, timing)) continue;
+                long start = System.nanoTime();
                 try (InstructionModel im = InstructionModel.create(scheme, model, tokenizer, config(scheme, cfg), cfg.maxLength(), cfg.seed())) {
                     StudyResult.Run run = train(im, scheme.key(), cluster, examples, cfg.learningRate(scheme), cfg, listener);
                     runs.add(run);
@@ -161,19 +167,27 @@ public final class Study {
                         for (Instruction i : p.split().eval()) scores.add(score(im, scheme.key(), cluster, p, i, false, p.dev(), cfg, listener));
                     }
                     for (Prepared p : seen) scores.add(score(im, scheme.key(), cluster, p, p.split().eval().get(0), true, p.seenDev(), cfg, listener));
-                    record(log, scheme.key(), cluster, run, scores.subList(first, scores.size()));
+                    record(log, scheme.key(), cluster, run, scores.subList(first, scores.size()), start);
+                    listener.onTrained(scheme.key(), cluster, im, unseen.stream().flatMap(p -> p.split().eval().stream()).toList());
                 }
             }
         }
-        return new StudyResult(modelName, cfg.toMap(), infos, all.weights(), runs, scores, (System.nanoTime() - t0) / 1e9);
+        return new StudyResult(modelName, cfg.toMap(), infos, all.weights(), runs, scores, (System.nanoTime() - t0) / 1e9 + timing.journalSeconds,
+                timing.untimed);
+    }
+
+    /** The time of the runs taken from the journal: what their entries recorded, and how many recorded none. */
+    private static final class Timing {
+        double journalSeconds;
+        int untimed;
     }
 
     /**
-     * Tells the listener run {@code index} starts and, when the journal holds it, adds its recorded run and scores and
-     * returns true (the caller skips it).
+     * Tells the listener run {@code index} starts and, when the journal holds it, adds its recorded run, scores and time
+     * and returns true (the caller skips it).
      */
     private static boolean restored(Journal log, String unit, String heldOut, List<StudyResult.Run> runs, List<StudyResult.Score> scores,
-                                    StudyListener listener, int index, int total) {
+                                    StudyListener listener, int index, int total, Timing timing) {
         String system = unit.startsWith(StudyResult.SUPERVISED) ? StudyResult.SUPERVISED : unit;
         listener.onRun(system, heldOut, index, total);
         Journal.Entry e = log == null ? null : log.read(unit, heldOut);
@@ -182,11 +196,14 @@ public final class Study {
         if (e.run() != null) runs.add(e.run());
         scores.addAll(e.scores());
         e.scores().forEach(listener::onScore);
+        if (e.seconds() == null) timing.untimed++;
+        else timing.journalSeconds += e.seconds();
         return true;
     }
 
-    private static void record(Journal log, String unit, String heldOut, StudyResult.Run run, List<StudyResult.Score> scores) {
-        if (log != null) log.write(unit, heldOut, new Journal.Entry(run, List.copyOf(scores)));
+    /** Records a finished run that started at {@code start} (nanoTime) in the journal. */
+    private static void record(Journal log, String unit, String heldOut, StudyResult.Run run, List<StudyResult.Score> scores, long start) {
+        if (log != null) log.write(unit, heldOut, new Journal.Entry(run, List.copyOf(scores), (System.nanoTime() - start) / 1e9));
     }
 
     private static PeftConfig config(Scheme s, StudyConfig cfg) {
@@ -298,9 +315,7 @@ public final class Study {
 
     private static StudyResult.TaskInfo info(Prepared p) {
         InstructTask t = p.task();
-        Map<String, Integer> counts = Labels.counts(t.train());
-        String top = null;
-        for (var e : counts.entrySet()) if (top == null || e.getValue() > counts.get(top)) top = e.getKey();   // ties: the first label
+        String top = Labels.mostFrequent(t.train());
         List<String> labels = t.labels();
         int[] gold = io.peft4j.core.classify.TextClassifier.goldIndices(p.dev(), labels), pred = new int[gold.length];
         java.util.Arrays.fill(pred, labels.indexOf(top));

@@ -13,7 +13,7 @@ import java.util.Map;
 /**
  * What an instruction-tuning {@link Study} runs. The defaults are sized for BERT-base on a 2-core machine (see
  * {@code docs/instruction-tuning.md}: every cluster held out in turn, the three schemes, the base model and the
- * supervised upper bound in about 1.5 hours on an idle 2-core machine); every one is fixed in advance, none tuned on the
+ * supervised upper bound in about 3.5 hours on an idle 2-core machine); every one is fixed in advance, none tuned on the
  * dev sets.
  *
  * <pre>{@code

@@ -25,4 +25,13 @@ public interface StudyListener {
     /** Each score as it is computed. */
     default void onScore(StudyResult.Score score) {
     }
+
+    /**
+     * A scheme's run has trained and scored: {@code model} is its trained model (closed once this returns) and
+     * {@code heldOut} the instructions of the held-out tasks it was scored under, e.g. to write the LoRA adapter the
+     * hypernetwork generates from each ({@link io.peft4j.instruct.hyper.HyperLoraMethod.HyperLora#exportLora}). Not
+     * called for runs taken from a journal.
+     */
+    default void onTrained(String system, String heldOutCluster, InstructionModel model, List<Instruction> heldOut) {
+    }
 }

@@ -51,11 +51,11 @@ public final class StudyReport {
                         + "clusters with FLAN's mixing (examples-proportional, cap %d, temperature %s), each rendered with one of its task's first %d "
                         + "sentence-style phrasings, at most %d tokens. Scored on %d dev records per held-out task and %d per task seen in training; "
                         + "the held-out tasks under every instruction not trained on (the other sentence phrasings, the bare name, the paragraph). "
-                        + "Template scheme and upper bound: %s; prefix: %s; hypernetwork: %s. %.0f s in all.%n%n",
+                        + "Template scheme and upper bound: %s; prefix: %s; hypernetwork: %s. %s.%n%n",
                 study.path("model").asText(), c.path("steps").asInt(), c.path("batch_size").asInt(), c.path("learning_rate").asText(), c.path("prefix_learning_rate").asText(),
                 c.path("mixing_cap").asInt(), c.path("temperature").asText(), c.path("train_instructions").asInt(), c.path("max_length").asInt(),
                 c.path("dev_examples").asInt(), c.path("seen_dev_examples").asInt(), c.path("method").asText(), c.path("prefix").asText(),
-                c.path("hyper").asText(), study.path("seconds").asDouble()));
+                c.path("hyper").asText(), took(study)));
 
         // 1. held-out tasks
         sb.append("### Held-out tasks: zero-shot on tasks of a cluster never trained on\n\n");
@@ -124,7 +124,8 @@ public final class StudyReport {
         if (!clusters.isEmpty()) {
             sb.append("### Tasks seen in training (an instruction not trained on)\n\n");
             sb.append("Dev accuracy, mean over the tasks each run trained on, under the first instruction held out from training; base: the frozen ")
-                    .append("model on the same tasks and instruction.\n\n");
+                    .append("model on the same tasks and instruction (when every cluster is held out in turn, on the dev records scored for the task ")
+                    .append("held out: a larger sample than the runs' seen-task records).\n\n");
             sb.append("| system |");
             for (String cl : clusters) sb.append(" ").append(cl).append(" held out |");
             sb.append("\n|---|").append("---:|".repeat(clusters.size())).append('\n');
@@ -218,5 +219,13 @@ public final class StudyReport {
 
     private static String af(double[] m) {
         return Double.isNaN(m[0]) ? "–" : String.format(Locale.ROOT, "%.3f / %.3f", m[0], m[1]);
+    }
+
+    /** "N s in all", saying how many runs taken from a journal recorded no time (theirs is not in N). */
+    private static String took(JsonNode study) {
+        String all = String.format(Locale.ROOT, "%.0f s in all", study.path("seconds").asDouble());
+        int untimed = study.path("untimed_runs").asInt(0);
+        return untimed == 0 ? all : all + String.format(Locale.ROOT, ", leaving out %d run%s taken from a journal that did not record %s time", untimed,
+                untimed == 1 ? "" : "s", untimed == 1 ? "its" : "their");
     }
 }

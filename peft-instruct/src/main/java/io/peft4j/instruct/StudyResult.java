@@ -21,12 +21,19 @@ import java.util.Map;
  * @param mixture each task's mixing weight over all tasks (a held-out run renormalises over the tasks it trains on)
  * @param runs    the training runs
  * @param scores  every score
- * @param seconds the study's wall time
+ * @param seconds the study's wall time: this process's, and the recorded time of the runs taken from a journal
+ * @param untimedRuns runs taken from a journal that recorded no time for them (their time is not in {@code seconds})
  */
 public record StudyResult(String model, Map<String, Object> config, List<TaskInfo> tasks, Map<String, Double> mixture, List<Run> runs,
-                          List<Score> scores, double seconds) {
+                          List<Score> scores, double seconds, int untimedRuns) {
     /** The systems compared: the frozen model, the three schemes, the supervised upper bound. */
     public static final String BASE = "base", SUPERVISED = "supervised";
+
+    /** A result whose time counts every run ({@code untimedRuns} 0). */
+    public StudyResult(String model, Map<String, Object> config, List<TaskInfo> tasks, Map<String, Double> mixture, List<Run> runs,
+                       List<Score> scores, double seconds) {
+        this(model, config, tasks, mixture, runs, scores, seconds, 0);
+    }
 
     public StudyResult {
         config = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(config));
@@ -108,6 +115,7 @@ public record StudyResult(String model, Map<String, Object> config, List<TaskInf
         n.set("runs", SNAKE.valueToTree(runs));
         n.set("scores", SNAKE.valueToTree(scores));
         n.put("seconds", seconds);
+        n.put("untimed_runs", untimedRuns);
         return n;
     }
 

@@ -1,8 +1,10 @@
 package io.peft4j.instruct;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.peft4j.adapter.lora.LoraConfig;
 import io.peft4j.core.PeftException;
+import io.peft4j.core.data.TextRecord;
 import io.peft4j.core.io.Json;
 import io.peft4j.core.model.Models;
 import io.peft4j.core.model.TransformerModel;
@@ -107,6 +109,40 @@ class StudyTest {
         }
         assertThatThrownBy(() -> Study.run(base, tok, "bert-tiny", tasks, tiny().holdout("animal").steps(4).build(), StudyListener.NONE, journal))
                 .isInstanceOf(PeftException.class).hasMessageContaining("study.json").hasMessageContaining("another study");
+
+        // the time: each run's entry records it, and a continued study adds it to its own
+        double recorded = 0;
+        for (String f : List.of("base.json", "supervised-animal--animal.json", "prompt--animal.json", "hyper--animal.json")) {
+            JsonNode entry = Json.read(journal.resolve(f));
+            assertThat(entry.path("seconds").asDouble()).as(f).isPositive();
+            recorded += entry.path("seconds").asDouble();
+        }
+        StudyResult again = Study.run(base, tok, "bert-tiny", tasks, cfg, StudyListener.NONE, journal);
+        assertThat(again.untimedRuns()).isZero();
+        assertThat(again.seconds()).isGreaterThanOrEqualTo(recorded);
+
+        // changed data or instructions are another study, even with the same names and settings
+        InstructTask animal = tasks.get(2);
+        List<TextRecord> train = new ArrayList<>(animal.train());
+        TextRecord first = train.get(0);
+        train.set(0, new TextRecord(Map.of("text", first.fields().get("text") + " too"), first.label(), first.source(), first.line()));
+        List<InstructTask> changed = List.of(tasks.get(0), tasks.get(1), InstructTask.of("animal", List.of("text"), train, animal.dev(), animal.instructions()),
+                tasks.get(3));
+        assertThatThrownBy(() -> Study.run(base, tok, "bert-tiny", changed, cfg, StudyListener.NONE, journal))
+                .isInstanceOf(PeftException.class).hasMessageContaining("study.json").hasMessageContaining("instruction files or data differ");
+
+        // a journal written before fingerprints and times were recorded is taken as it is, its runs counted as untimed
+        ObjectNode id = (ObjectNode) Json.read(journal.resolve("study.json"));
+        String inputs = id.remove("inputs").asText();
+        Json.write(journal.resolve("study.json"), id);
+        ObjectNode baseEntry = (ObjectNode) Json.read(journal.resolve("base.json"));
+        baseEntry.remove("seconds");
+        Json.write(journal.resolve("base.json"), baseEntry);
+        StudyResult old = Study.run(base, tok, "bert-tiny", tasks, cfg, StudyListener.NONE, journal);
+        assertThat(old.toJson().get("scores")).isEqualTo(whole.toJson().get("scores"));
+        assertThat(old.untimedRuns()).isEqualTo(1);
+        assertThat(old.toMarkdown()).contains("leaving out 1 run taken from a journal that did not record its time");
+        assertThat(Json.read(journal.resolve("study.json")).path("inputs").asText()).isEqualTo(inputs);
     }
 
     @Test

@@ -5,6 +5,7 @@ import io.peft4j.core.io.AtomicFiles;
 import io.peft4j.demo.DemoSummary;
 
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -27,10 +28,11 @@ final class Render {
                 .append("before any run; none was tuned on the dev sets, and the test splits are held back, so these are dev results, not test\n")
                 .append("results.\n\n");
         demo(dir.resolve("demo"), sb);
+        defaultDemo(dir.resolve("demo-default"), sb);
         zeroShot(Results.read(dir.resolve("zero-shot.json")), sb);
         fewShot(Results.read(dir.resolve("few-shot.json")), sb);
         probes(Results.read(dir.resolve("probes.json")), sb);
-        instruct(Results.read(dir.resolve("instruct.json")), sb);
+        instruct(Results.read(dir.resolve("instruct.json")), dir.resolve("instruct-runs"), sb);
         AtomicFiles.write(md, sb.toString().getBytes(StandardCharsets.UTF_8));
     }
 
@@ -48,8 +50,8 @@ final class Render {
         sb.append("## The demo with `--full`: every way of adapting the model against the baselines, per built-in task\n\n");
         sb.append("`docs/generate-results.sh demo [TASK...]` runs `peft demo --full --task T --output docs/results/demo/T` ([the demo](demo.md)) for ")
                 .append("every built-in task, or the tasks named, one after another. It is not part of a run of the script with no section named: ")
-                .append("on a 2-core machine it takes minutes per method on the four word tasks, about an hour per trained method on spam and ")
-                .append("several hours per method on sotu. Each method's row is saved as soon as it finishes, and a rerun of the script continues ")
+                .append("on a 2-core machine it takes days, about 90 hours for every task ([its cost](demo.md#--full)). Each method's row is saved ")
+                .append("as soon as it finishes, and a rerun of the script continues ")
                 .append("where it stopped (the rows made with the same settings are reused). Trainable % is of the adapted model's parameters (base, ")
                 .append("method, head); training time excludes loading and scoring; peak memory is the peak resident set of the JVM that ran the ")
                 .append("method alone. The defaults were chosen so that every adaptation method (prompt tuning, P-tuning, prefix tuning, the ")
@@ -58,6 +60,17 @@ final class Render {
                 .append("x is the trainable-parameter % (log axis), y the dev accuracy, the baselines the lines across.\n\n");
         String body = DemoSummary.markdown(demoDir, "results/demo/", "docs/generate-results.sh demo %s");
         sb.append(body.isEmpty() ? "_Not run yet: `docs/generate-results.sh demo`._\n\n" : body);
+    }
+
+    /** The default-budget demo runs kept in {@code demo-default/<task>/} (the README's chart is one of them), if any. */
+    static void defaultDemo(Path dir, StringBuilder sb) {
+        String body = DemoSummary.markdown(dir, "results/demo-default/", "./peft demo --task %1$s --output docs/results/demo-default/%1$s");
+        if (body.isEmpty()) return;
+        sb.append("## The demo with its default budget\n\n");
+        sb.append("`./peft demo --task T --output docs/results/demo-default/T`: a quarter of an hour on 2 cores, with a budget of examples, ")
+                .append("tokens and steps ([the demo](demo.md)) that shows what each method costs rather than what it can reach with all the data. ")
+                .append("The README's chart is the spam run's.\n\n");
+        sb.append(body);
     }
 
     static void zeroShot(JsonNode n, StringBuilder sb) {
@@ -155,10 +168,21 @@ final class Render {
         }
     }
 
-    static void instruct(JsonNode n, StringBuilder sb) {
+    /** The study's tables from {@code instruct.json}; while it is unfinished, how many runs its journal ({@code runs}) holds. */
+    static void instruct(JsonNode n, Path runs, StringBuilder sb) {
         sb.append("## Instruction tuning: held-out task clusters, three ways of reading an instruction\n\n");
         if (n == null) {
-            sb.append("_Not run yet: `docs/generate-results.sh instruct`._\n\n");
+            long done = 0;
+            if (Files.isDirectory(runs)) {
+                try (var files = Files.list(runs)) {
+                    done = files.filter(f -> f.toString().endsWith(".json") && !f.getFileName().toString().equals("study.json")).count();
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            }
+            sb.append(done == 0 ? "_Not run yet: `docs/generate-results.sh instruct`._\n\n"
+                    : "_Not finished: " + done + " runs are in its journal (`docs/results/instruct-runs/`); `docs/generate-results.sh instruct` "
+                    + "continues it and then writes the tables here._\n\n");
             return;
         }
         sb.append("Does tuning on many tasks phrased as instructions help the encoder follow instructions for tasks it never saw? Each task ")

@@ -28,4 +28,18 @@ public final class Labels {
         for (TextRecord r : records) m.merge(labelOf(r), 1, Integer::sum);
         return Collections.unmodifiableMap(m);
     }
+
+    /** The most frequent label of {@code records} (the majority-class baseline's answer); of tied labels the first in sorted order. */
+    public static String mostFrequent(List<TextRecord> records) {
+        String top = null;
+        int best = 0;
+        for (var e : counts(records).entrySet()) {
+            if (e.getValue() > best) {
+                top = e.getKey();
+                best = e.getValue();
+            }
+        }
+        if (top == null) throw new IllegalArgumentException("no records");
+        return top;
+    }
 }

@@ -11,7 +11,11 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 
-/** Writes that either happen whole or not at all: a temporary sibling file, fsync, then a rename. */
+/**
+ * Writes that either happen whole or not at all: a temporary sibling file, fsync, then a rename. The result has the
+ * permissions of the file it replaces, or, when new, those any new file gets (the umask's), not the owner-only ones
+ * of a temporary file.
+ */
 public final class AtomicFiles {
     private AtomicFiles() {
     }
@@ -34,11 +38,12 @@ public final class AtomicFiles {
         Path tmp = null;
         try {
             Files.createDirectories(abs.getParent());
-            tmp = Files.createTempFile(abs.getParent(), "." + abs.getFileName(), ".tmp");
+            tmp = fresh(abs, ".tmp", false);
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
                 writer.write(ch);
                 ch.force(true);
             }
+            keepPermissions(abs, tmp);
             moveReplacing(tmp, abs);
             tmp = null;
         } catch (IOException e) {
@@ -52,6 +57,47 @@ public final class AtomicFiles {
                 }
             }
         }
+    }
+
+    /**
+     * A new empty file (or directory) beside {@code target} with a unique hidden name: created as any new file is, so
+     * with the permissions the umask gives (a temporary file's would be owner-only).
+     */
+    private static Path fresh(Path target, String suffix, boolean directory) throws IOException {
+        for (int attempt = 0; ; attempt++) {
+            Path p = target.resolveSibling("." + target.getFileName() + "." + Long.toHexString(RANDOM.nextLong()) + suffix);
+            try {
+                return directory ? Files.createDirectory(p) : Files.createFile(p);
+            } catch (java.nio.file.FileAlreadyExistsException e) {
+                if (attempt == 100) throw e;
+            }
+        }
+    }
+
+    private static final java.security.SecureRandom RANDOM = new java.security.SecureRandom();
+
+    /** Gives {@code written} the permissions of the {@code target} it replaces, if there is one (POSIX file systems only). */
+    private static void keepPermissions(Path target, Path written) throws IOException {
+        if (!Files.exists(target) || !written.getFileSystem().supportedFileAttributeViews().contains("posix")) return;
+        Files.setPosixFilePermissions(written, Files.getPosixFilePermissions(target));
+    }
+
+    /**
+     * Creates {@code dir} if needed and checks that files can be written in it, before a long job that writes there
+     * at its end; one message names the directory and the fault.
+     *
+     * @return {@code dir}
+     */
+    public static Path requireWritableDirectory(Path dir, String what) {
+        if (Files.exists(dir) && !Files.isDirectory(dir)) throw PeftException.inFile(dir, what + " is a file, not a directory");
+        try {
+            Files.createDirectories(dir);
+            Path probe = Files.createTempFile(dir, ".write-test", ".tmp");
+            Files.delete(probe);
+        } catch (IOException | SecurityException e) {
+            throw PeftException.inFile(dir, what + " cannot be written (" + e.getClass().getSimpleName() + ": " + e.getMessage() + ")");
+        }
+        return dir;
     }
 
     /** Renames {@code from} onto {@code to} atomically where the file system allows it. */
@@ -80,8 +126,9 @@ public final class AtomicFiles {
         try {
             Files.createDirectories(abs.getParent());
             if (Files.exists(abs) && !Files.isDirectory(abs)) throw new PeftException(target + ": exists and is not a directory");
-            tmp = Files.createTempDirectory(abs.getParent(), "." + abs.getFileName() + ".tmp");
+            tmp = fresh(abs, ".tmp", true);
             writer.write(tmp);
+            keepPermissions(abs, tmp);
             if (Files.exists(abs)) {
                 old = Files.createTempDirectory(abs.getParent(), "." + abs.getFileName() + ".old");
                 Files.delete(old);
