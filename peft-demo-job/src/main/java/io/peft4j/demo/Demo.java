@@ -6,20 +6,19 @@ import io.peft4j.core.data.TextRecord;
 import io.peft4j.core.hub.ModelHub;
 import io.peft4j.core.io.AtomicFiles;
 import io.peft4j.core.io.Json;
+import io.peft4j.core.io.Sha256;
 import io.peft4j.core.model.ModelConfig;
 import io.peft4j.core.tokenizer.Tokenizer;
 import io.peft4j.core.tokenizer.Tokenizers;
+import io.peft4j.prompt.PromptArgument;
 import io.peft4j.prompt.task.ClassifierTraining;
 import io.peft4j.prompt.template.Template;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 
@@ -231,39 +230,27 @@ public final class Demo {
 
     /** SHA-256 over the plan's JSON and the records every method sees (fields and label). */
     static String fingerprint(Plan plan, DemoContext ctx) {
-        MessageDigest md = sha256();
-        update(md, Json.MAPPER.valueToTree(plan.toJson()).toString());
+        MessageDigest md = Sha256.digest();
+        Sha256.update(md, Json.MAPPER.valueToTree(plan.toJson()).toString());
         for (String prompt : java.util.Arrays.asList(plan.task().template(), plan.task().verbalizer())) {
-            if (prompt == null || !prompt.endsWith(".json")) continue;
+            if (prompt == null || !PromptArgument.isFile(prompt)) continue;
+            Path f = Path.of(prompt);
             try {
-                Path f = Path.of(prompt);
-                if (Files.isRegularFile(f)) md.update(Files.readAllBytes(f));       // a prompt file's content, not only its name
-            } catch (IOException | java.nio.file.InvalidPathException e) {
-                throw PeftException.inFile(prompt, "cannot be read: " + e.getMessage());
+                md.update(Files.readAllBytes(f));       // a prompt file's content, not only its name
+            } catch (IOException e) {
+                throw PeftException.inFile(f, "cannot be read: " + e.getMessage());
             }
         }
         for (List<TextRecord> part : List.of(ctx.allTrain(), ctx.train(), ctx.dev())) {
-            update(md, "|" + part.size());
-            for (TextRecord r : part) update(md, r.fields().toString() + "\u0000" + r.label());
+            Sha256.update(md, "|" + part.size());
+            for (TextRecord r : part) Sha256.update(md, r.fields().toString() + "\u0000" + r.label());
         }
-        return HexFormat.of().formatHex(md.digest());
+        return Sha256.hex(md);
     }
 
     private static String key(String fingerprint, DemoMethod m) {
-        MessageDigest md = sha256();
-        update(md, fingerprint + "|" + m.name());
-        return HexFormat.of().formatHex(md.digest()).substring(0, 32);
-    }
-
-    private static void update(MessageDigest md, String s) {
-        md.update(s.getBytes(StandardCharsets.UTF_8));
-    }
-
-    private static MessageDigest sha256() {
-        try {
-            return MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+        MessageDigest md = Sha256.digest();
+        Sha256.update(md, fingerprint + "|" + m.name());
+        return Sha256.hex(md).substring(0, 32);
     }
 }

@@ -50,18 +50,19 @@ public final class DemoSummary {
             throw new UncheckedIOException(e);
         }
         StringBuilder b = new StringBuilder();
-        Map<String, List<String>> behind = new LinkedHashMap<>();
+        Map<String, Comparison> behind = new LinkedHashMap<>();
         for (Path run : runs) {
             String name = run.getFileName().toString();
             JsonNode json = Json.read(run.resolve("results.json"));
             String chart = Files.isRegularFile(run.resolve("results.png")) ? linkPrefix + name + "/results.png" : null;
             b.append("### ").append(name).append("\n\n").append(task(json, run.resolve("results.json"), chart, String.format(Locale.ROOT, resume, name)));
             Comparison c = compare(json);
-            if (c.baseline() != null) behind.put(name, c.notAbove());
+            if (c.baseline() != null) behind.put(name, c);
         }
         if (runs.size() > 1 && !behind.isEmpty()) {
             List<String> parts = new ArrayList<>();
-            behind.forEach((task, methods) -> parts.add(task + ": " + (methods.isEmpty() ? "none" : String.join(", ", methods))));
+            behind.forEach((task, c) -> parts.add(task + ": " + (c.above().isEmpty() && c.notAbove().isEmpty() ? "no adaptation method run yet"
+                    : c.notAbove().isEmpty() ? "none" : String.join(", ", c.notAbove()))));
             b.append("Adaptation methods whose dev macro-F1 is not above TF-IDF + LR's, by task: ").append(String.join("; ", parts)).append(".\n\n");
         }
         return b.toString();

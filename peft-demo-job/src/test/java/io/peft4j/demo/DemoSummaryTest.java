@@ -64,6 +64,17 @@ class DemoSummaryTest {
         assertThat(sentence).contains(String.format(Locale.ROOT, "(%.4f): prompt tuning (%.4f)", weakest, weakest + 0.125))
                 .doesNotContain("Not above it: none.").doesNotContain("): none.");
         assertThat(md).contains("Adaptation methods whose dev macro-F1 is not above TF-IDF + LR's, by task: tiny: ");
+
+        // a third run with the baselines only: said to have no adaptation method yet, not to have none behind TF-IDF + LR
+        ObjectNode baselines = json.deepCopy();
+        var kept = baselines.arrayNode();
+        for (JsonNode r : json.get("rows")) if (!ADAPTATION.contains(r.get("method").asText())) kept.add(r);
+        baselines.set("rows", kept);
+        Files.createDirectories(demo.resolve("zbaselines"));
+        Json.write(demo.resolve("zbaselines/results.json"), baselines);
+        md = DemoSummary.markdown(demo, "results/demo/", RESUME);
+        assertThat(md.substring(md.indexOf("### zbaselines"))).doesNotContain("Adaptation methods with a dev macro-F1 above");
+        assertThat(md).contains("; zbaselines: no adaptation method run yet.");
     }
 
     /** The table's line for a row, formatted here from the JSON's numbers. */

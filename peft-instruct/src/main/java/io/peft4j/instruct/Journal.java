@@ -5,18 +5,15 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.peft4j.core.PeftException;
 import io.peft4j.core.data.TextRecord;
 import io.peft4j.core.io.Json;
+import io.peft4j.core.io.Sha256;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.file.Files;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -90,12 +87,7 @@ final class Journal {
 
     /** SHA-256 over each task's name, cluster, text fields, instructions (id, form, template, label words) and records. */
     static String fingerprint(List<InstructTask> tasks) {
-        MessageDigest md;
-        try {
-            md = MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+        MessageDigest md = Sha256.digest();
         for (InstructTask t : tasks) {
             update(md, t.name(), t.cluster(), String.join(",", t.textFields()));
             for (Instruction i : t.instructions().instructions()) {
@@ -109,15 +101,11 @@ final class Journal {
                 }
             }
         }
-        return HexFormat.of().formatHex(md.digest());
+        return Sha256.hex(md);
     }
 
     private static void update(MessageDigest md, String... parts) {
-        for (String p : parts) {
-            byte[] b = (p == null ? "\u0000null" : p).getBytes(StandardCharsets.UTF_8);
-            md.update(ByteBuffer.allocate(4).putInt(b.length).array());      // length-prefixed: no two inputs hash alike by shifting text
-            md.update(b);
-        }
+        Sha256.updateFields(md, parts);
     }
 
     /** The recorded run {@code unit} with {@code heldOut} held out, or null. */

@@ -3,6 +3,7 @@ package io.peft4j.probe;
 import io.peft4j.core.head.Pooling;
 import io.peft4j.core.hooks.Hook;
 import io.peft4j.core.hooks.HookSite;
+import io.peft4j.core.io.Sha256;
 import io.peft4j.core.model.TransformerModel;
 import io.peft4j.core.tensor.Tensor;
 import io.peft4j.core.tokenizer.Encoding;
@@ -11,10 +12,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -113,7 +112,7 @@ public record FeatureKey(String model, String data, int maxLength, List<Integer>
      * added method give a different fingerprint; the same model loaded twice gives the same one.
      */
     public static String modelFingerprint(TransformerModel model) {
-        MessageDigest md = sha256();
+        MessageDigest md = Sha256.digest();
         md.update(model.config().toJson().toString().getBytes(StandardCharsets.UTF_8));
         md.update(model.dataType().toString().getBytes(StandardCharsets.UTF_8));
         Map<String, Tensor> params = new TreeMap<>(model.parameters());
@@ -134,7 +133,7 @@ public record FeatureKey(String model, String data, int maxLength, List<Integer>
             for (Hook h : model.hooks().at(s.name(), Hook.class)) hooks.computeIfAbsent(s.name(), k -> new ArrayList<>()).add(stableName(h.getClass()));
         }
         md.update(hooks.toString().getBytes(StandardCharsets.UTF_8));
-        return HexFormat.of().formatHex(md.digest());
+        return Sha256.hex(md);
     }
 
     /** The row-major indices of element {@code at} of an array of {@code shape}. */
@@ -156,7 +155,7 @@ public record FeatureKey(String model, String data, int maxLength, List<Integer>
 
     /** SHA-256 of the encoded inputs in order: token ids, token types and attention masks. */
     public static String dataFingerprint(List<Encoding> inputs) {
-        MessageDigest md = sha256();
+        MessageDigest md = Sha256.digest();
         ByteBuffer buf = ByteBuffer.allocate(4);
         for (Encoding e : inputs) {
             md.update(buf.clear().putInt(e.length()).array());
@@ -166,14 +165,7 @@ public record FeatureKey(String model, String data, int maxLength, List<Integer>
                 md.update(b.array());
             }
         }
-        return HexFormat.of().formatHex(md.digest());
+        return Sha256.hex(md);
     }
 
-    private static MessageDigest sha256() {
-        try {
-            return MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
-    }
 }
