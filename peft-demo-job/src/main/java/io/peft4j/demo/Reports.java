@@ -121,10 +121,50 @@ public final class Reports {
         return String.join("; ", parts).replace("|", "\\|");
     }
 
-    /** Whether a label spanning {@code [start, end]} (log10 of x) at height y overlaps one already placed. */
-    private static boolean collides(List<double[]> placed, double start, double end, double y, double dy) {
-        for (double[] p : placed) if (start < p[1] && p[0] < end && Math.abs(p[2] - y) < dy) return true;
-        return false;
+    /**
+     * Where each point's label goes, in the chart's coordinates: {start, end} in log10 of x and the height y of its
+     * middle. A label starts just right of its point (ends just left of it where the axis would cut it), at the point's
+     * height; where that box would run into a label placed before or cover another point's marker, it moves a label
+     * height lower or higher, alternately, then tries the other side of its point.
+     *
+     * @param xs     the points' x (trainable %), in ascending order
+     * @param ys     their y (accuracy)
+     * @param chars  the labels' lengths in characters
+     * @param decade pixels per decade of the x axis
+     * @param dy     a label's height in y units (also a marker's)
+     */
+    static double[][] placeLabels(double[] xs, double[] ys, int[] chars, double loX, double hiX, double decade, double dy) {
+        double charPx = 7.2, gap = 9 / decade, marker = 6 / decade;      // a marker's half-width, in decades
+        double[][] placed = new double[xs.length][];
+        for (int i = 0; i < xs.length; i++) {
+            double at = Math.log10(xs[i]), w = chars[i] * charPx / decade;
+            boolean rightFits = at + gap + w <= Math.log10(hiX), leftFits = at - gap - w >= Math.log10(loX);
+            double[] choice = null, first = null;
+            for (int side = 0; side < 2 && choice == null; side++) {
+                boolean right = (side == 0) == (rightFits || !leftFits);
+                double start = right ? at + gap : at - gap - w, end = start + w;
+                for (int k = 0; k < 9; k++) {
+                    double y = ys[i] + (k % 2 == 1 ? -1 : 1) * dy * ((k + 1) / 2);
+                    if (first == null) first = new double[]{start, end, y};
+                    if (free(placed, i, xs, ys, marker, start, end, y, dy)) {
+                        choice = new double[]{start, end, y};
+                        break;
+                    }
+                }
+            }
+            placed[i] = choice != null ? choice : first;
+        }
+        return placed;
+    }
+
+    /** Whether a label box [start, end] x (y ± dy/2) misses the labels placed before label {@code i} and every other point's marker. */
+    private static boolean free(double[][] placed, int i, double[] xs, double[] ys, double marker, double start, double end, double y, double dy) {
+        for (int j = 0; j < i; j++) if (start < placed[j][1] && placed[j][0] < end && Math.abs(placed[j][2] - y) < dy) return false;
+        for (int j = 0; j < xs.length; j++) {
+            double at = Math.log10(xs[j]);
+            if (j != i && start < at + marker && at - marker < end && Math.abs(ys[j] - y) < dy) return false;
+        }
+        return true;
     }
 
     /** The chart: dev accuracy against trainable % (log axis), a labelled point per method that trains part of the model, the others as lines. */
@@ -153,26 +193,17 @@ public final class Reports {
         st.setYAxisMax(ymax);
         st.setXAxisMin(lo);
         st.setXAxisMax(hi);
-        // each label starts just right of its point (ends just left of it where the axis would cut it), at its height
-        // (XChart centres a text on its x: shift the centre by half the text's width, in decades of the log axis); a
-        // point whose label would run into one placed before
-        // (overlapping in x, within a label height in y) puts its label a label height lower or higher
-        double pxPerDecade = (width - 140) / Math.log10(hi / lo), charPx = 7.2, gapPx = 9;
-        double dy = (ymax - ymin) * 0.035;
+        double pxPerDecade = (width - 140) / Math.log10(hi / lo);
         List<Row> byX = new ArrayList<>(points);
         byX.sort(java.util.Comparator.comparingDouble(Row::trainablePercent));
-        List<double[]> placed = new ArrayList<>();        // {x start (log10), x end (log10), y} of each label so far
-        for (Row r : byX) {
-            String label = title(r);
-            double at = Math.log10(r.trainablePercent()), w = label.length() * charPx / pxPerDecade, gap = gapPx / pxPerDecade;
-            double start = at + gap + w <= Math.log10(hi) ? at + gap : at - gap - w, end = start + w;   // left of the point at the right edge
-            double y = r.accuracy();
-            for (int k = 1; k < 8 && collides(placed, start, end, y, dy); k++) y = r.accuracy() + (k % 2 == 1 ? -1 : 1) * dy * ((k + 1) / 2);
-            placed.add(new double[]{start, end, y});
-            XYSeries s = chart.addSeries(label, new double[]{r.trainablePercent()}, new double[]{r.accuracy()});
+        double[][] at = placeLabels(byX.stream().mapToDouble(Row::trainablePercent).toArray(), byX.stream().mapToDouble(Row::accuracy).toArray(),
+                byX.stream().mapToInt(r -> title(r).length()).toArray(), lo, hi, pxPerDecade, (ymax - ymin) * 0.035);
+        for (int i = 0; i < byX.size(); i++) {
+            Row r = byX.get(i);
+            XYSeries s = chart.addSeries(title(r), new double[]{r.trainablePercent()}, new double[]{r.accuracy()});
             s.setMarker(SeriesMarkers.CIRCLE);
             s.setShowInLegend(false);
-            chart.addAnnotation(new AnnotationText(label, Math.pow(10, (start + end) / 2), y, false));
+            chart.addAnnotation(new AnnotationText(title(r), Math.pow(10, (at[i][0] + at[i][1]) / 2), at[i][2], false));
         }
         Color[] colors = {Color.GRAY, new Color(0xB0, 0x40, 0x40), new Color(0x40, 0x70, 0xB0)};
         int c = 0;
