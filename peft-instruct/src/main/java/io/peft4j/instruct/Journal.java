@@ -89,23 +89,19 @@ final class Journal {
     static String fingerprint(List<InstructTask> tasks) {
         MessageDigest md = Sha256.digest();
         for (InstructTask t : tasks) {
-            update(md, t.name(), t.cluster(), String.join(",", t.textFields()));
+            Sha256.updateFields(md, t.name(), t.cluster(), String.join(",", t.textFields()));
             for (Instruction i : t.instructions().instructions()) {
-                update(md, i.id(), i.form().toString(), i.template().text(), i.verbalizer().toJson().toString());
+                Sha256.updateFields(md, i.id(), i.form().toString(), i.template().text(), i.verbalizer().toJson().toString());
             }
             for (List<TextRecord> split : List.of(t.train(), t.dev())) {
-                update(md, "split", Integer.toString(split.size()));
+                Sha256.updateFields(md, "split", Integer.toString(split.size()));
                 for (TextRecord r : split) {
-                    update(md, r.label());
-                    r.fields().forEach((k, v) -> update(md, k, v));
+                    Sha256.updateFields(md, r.label());
+                    r.fields().forEach((k, v) -> Sha256.updateFields(md, k, v));
                 }
             }
         }
         return Sha256.hex(md);
-    }
-
-    private static void update(MessageDigest md, String... parts) {
-        Sha256.updateFields(md, parts);
     }
 
     /** The recorded run {@code unit} with {@code heldOut} held out, or null. */

@@ -10,7 +10,6 @@ import io.peft4j.core.tokenizer.Encoding;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -113,14 +112,14 @@ public record FeatureKey(String model, String data, int maxLength, List<Integer>
      */
     public static String modelFingerprint(TransformerModel model) {
         MessageDigest md = Sha256.digest();
-        md.update(model.config().toJson().toString().getBytes(StandardCharsets.UTF_8));
-        md.update(model.dataType().toString().getBytes(StandardCharsets.UTF_8));
+        Sha256.update(md, model.config().toJson().toString());
+        Sha256.update(md, model.dataType().toString());
         Map<String, Tensor> params = new TreeMap<>(model.parameters());
         ByteBuffer buf = ByteBuffer.allocate(8);
         for (var e : params.entrySet()) {
-            md.update(e.getKey().getBytes(StandardCharsets.UTF_8));
+            Sha256.update(md, e.getKey());
             INDArray a = e.getValue().value();
-            md.update(Arrays.toString(a.shape()).getBytes(StandardCharsets.UTF_8));
+            Sha256.update(md, Arrays.toString(a.shape()));
             long n = a.length();
             int samples = (int) Math.min(64, n);
             for (int i = 0; i < samples; i++) {
@@ -132,7 +131,7 @@ public record FeatureKey(String model, String data, int maxLength, List<Integer>
         for (HookSite s : model.hooks().sites()) {
             for (Hook h : model.hooks().at(s.name(), Hook.class)) hooks.computeIfAbsent(s.name(), k -> new ArrayList<>()).add(stableName(h.getClass()));
         }
-        md.update(hooks.toString().getBytes(StandardCharsets.UTF_8));
+        Sha256.update(md, hooks.toString());
         return Sha256.hex(md);
     }
 
